@@ -1,0 +1,1 @@
+//! mailer-smtp: the SMTP client engine of mailer-rs.
