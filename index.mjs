@@ -1,0 +1,5 @@
+// ESM entry: `import mailer from 'mailer-rs'` and `import { createTransport } from 'mailer-rs'`.
+import cjs from './index.js';
+
+export const createTransport = cjs.createTransport;
+export default cjs;

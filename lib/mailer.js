@@ -1,0 +1,194 @@
+'use strict';
+// The transporter object nodemailer users know (`Mail`): an EventEmitter with sendMail/verify/close/
+// isIdle/set/get/use. It adapts callbacks and promises and hands everything else to the Rust core.
+const { EventEmitter } = require('node:events');
+const native = require('../binding.js');
+const { getLogger } = require('./logger');
+const { prepareMail, applyDefaults } = require('./message');
+const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const pkg = require('../package.json');
+
+const VERSION = pkg.version;
+// Message-level keys forced from the transport options onto every message (nodemailer §2.5).
+const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey'];
+
+/** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
+function adaptProvisioner(fn) {
+  // Always resolves: `{ accessToken, expires }` or `{ error }` (the message reaches the EAUTH error).
+  return (user, renew) =>
+    new Promise((resolve) => {
+      let settled = false;
+      const done = (err, accessToken, expires) => {
+        if (settled) return; // a callback called twice is ignored after the first answer
+        settled = true;
+        if (err) return resolve({ error: (err && err.message) || String(err) });
+        if (!accessToken) return resolve({ error: 'Provisioning callback returned no access token' });
+        resolve({ accessToken: String(accessToken), expires: Number(expires) || 0 });
+      };
+      try {
+        const r = fn(user, renew, done);
+        if (r && typeof r.then === 'function') {
+          r.then(
+            (v) => {
+              if (v === undefined) return; // it will call back
+              if (typeof v === 'string') done(null, v);
+              else if (v && typeof v === 'object') done(null, v.accessToken, v.expires);
+            },
+            (err) => done(err || new Error('Provisioning callback rejected'))
+          );
+        }
+      } catch (err) {
+        done(err);
+      }
+    });
+}
+
+class Mail extends EventEmitter {
+  constructor(options, defaults) {
+    super();
+    this.options = options;
+    this._defaults = defaults || {};
+    this._userPlugins = { compile: [], stream: [] };
+    this.meta = new Map();
+
+    const merged = assign({}, options);
+    if (options.service) {
+      const wk = native.wellKnown(String(options.service));
+      if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
+    }
+    this.logger = getLogger(merged, { component: merged.component || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
+
+    const self = new WeakRef(this);
+    // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
+    // would keep it (and its sockets) alive forever.
+    const onToken = (ev) => {
+      const me = self.deref();
+      if (me) me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
+    };
+    let onLog = null;
+    if (this.logger) {
+      const logger = this.logger;
+      onLog = (level, tnx, id, message) => {
+        const entry = { tnx };
+        if (id) entry.cid = id;
+        (logger[level] || logger.info)(entry, '%s', message);
+      };
+    }
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog);
+    if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
+      this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
+    }
+    this.transporter = {
+      name: merged.pool ? 'SMTP (pool)' : 'SMTP',
+      version: `${VERSION}[client:${VERSION}]`,
+      options: merged,
+      mailer: this,
+    };
+  }
+
+  getVersionString() {
+    return `mailer-rs (${VERSION}; +https://github.com/mailer-rs/mailer-rs; ${this.transporter.name}/${this.transporter.version})`;
+  }
+
+  set(key, value) {
+    this.meta.set(key, value);
+    if (key === 'oauth2_provision_cb') {
+      // The value set here wins over auth.provisionCallback and is read at send time.
+      const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;
+      const fn = typeof value === 'function' ? value : typeof fallback === 'function' ? fallback : null;
+      this._native.setProvisioner(fn ? adaptProvisioner(fn) : null);
+    }
+    return this.meta;
+  }
+
+  get(key) {
+    return this.meta.get(key);
+  }
+
+  use(step, plugin) {
+    step = String(step || '').toLowerCase();
+    if (!this._userPlugins[step]) this._userPlugins[step] = [];
+    this._userPlugins[step].push(plugin);
+    return this;
+  }
+
+  sendMail(data, callback) {
+    let promise;
+    if (typeof callback !== 'function') {
+      promise = new Promise((resolve, reject) => {
+        callback = (err, info) => (err ? reject(err) : resolve(info));
+      });
+    }
+    const cb = callback;
+    this._send(data || {}).then(
+      (info) => process.nextTick(cb, null, info),
+      (err) => process.nextTick(cb, err)
+    );
+    return promise;
+  }
+
+  async _send(data) {
+    const mailData = applyDefaults(data, this._defaults);
+    for (const key of FORCED_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
+    }
+    await this._runPlugins('compile', mailData);
+    const { mail, buffers } = await prepareMail(mailData);
+    let auth = null;
+    if (mailData.auth && typeof mailData.auth === 'object') {
+      // Per-message auth merges over the transport's auth (nodemailer example 5).
+      const opts = this.transporter.options;
+      auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth), opts.tls);
+    }
+    return this._native.send(mail, buffers, auth);
+  }
+
+  async _runPlugins(step, data) {
+    const plugins = this._userPlugins[step] || [];
+    if (step === 'stream' && plugins.length) {
+      throw Object.assign(new Error('Stream plugins are not supported by mailer-rs'), { code: 'ECONFIG' });
+    }
+    for (const plugin of plugins) {
+      await new Promise((resolve, reject) => {
+        try {
+          plugin({ data, resolveContent: null }, (err) => (err ? reject(err) : resolve()));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    }
+  }
+
+  verify(callback) {
+    let promise;
+    if (typeof callback !== 'function') {
+      promise = new Promise((resolve, reject) => {
+        callback = (err, ok) => (err ? reject(err) : resolve(ok));
+      });
+    }
+    const cb = callback;
+    this._native.verify().then(
+      () => process.nextTick(cb, null, true),
+      (err) => process.nextTick(cb, err)
+    );
+    return promise;
+  }
+
+  isIdle() {
+    if (!this.transporter.options.pool) {
+      if (this.logger) this.logger.warn({ tnx: 'transport' }, 'Transporter does not support isIdle()');
+      return false;
+    }
+    return this._native.isIdle();
+  }
+
+  pendingCount() {
+    return this._native.pendingCount();
+  }
+
+  close() {
+    this._native.close();
+  }
+}
+
+module.exports = { Mail, VERSION };

@@ -1,0 +1,90 @@
+'use strict';
+// Turns a nodemailer message object into what the Rust composer takes: plain data, with every Buffer
+// moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
+// collected into a Buffer. Composition itself happens in Rust.
+const { Readable } = require('node:stream');
+
+const CONTENT_KEYS = ['content', 'raw'];
+const BODY_FIELDS = ['text', 'html', 'watchHtml', 'amp', 'raw', 'icalEvent'];
+
+function isStream(v) {
+  return v && typeof v === 'object' && typeof v.pipe === 'function' && typeof v.on === 'function';
+}
+
+async function collect(stream) {
+  const chunks = [];
+  for await (const chunk of Readable.from(stream)) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+class Preparer {
+  constructor() {
+    this.buffers = [];
+  }
+
+  async value(v) {
+    if (Buffer.isBuffer(v) || v instanceof Uint8Array) {
+      this.buffers.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      return { $bufferIndex: this.buffers.length - 1 };
+    }
+    if (isStream(v)) {
+      let buf;
+      try {
+        buf = await collect(v);
+      } catch (err) {
+        if (err && typeof err === 'object' && !err.code) err.code = 'ESTREAM';
+        throw err;
+      }
+      return this.value(buf);
+    }
+    return v;
+  }
+
+  // A body field or attachment: string, Buffer, stream, or an object with content/raw.
+  async node(v) {
+    if (v === null || v === undefined || v === false) return undefined;
+    if (typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array || isStream(v)) return this.value(v);
+    const out = Array.isArray(v) ? [] : {};
+    for (const key of Object.keys(v)) {
+      if (key === '__proto__') continue;
+      out[key] = CONTENT_KEYS.includes(key) ? await this.value(v[key]) : v[key];
+    }
+    return out;
+  }
+}
+
+/**
+ * @returns {Promise<{ mail: object, buffers: Buffer[] }>}
+ */
+async function prepareMail(data) {
+  const p = new Preparer();
+  const mail = {};
+  for (const key of Object.keys(data)) {
+    if (key === '__proto__' || key === 'auth' || key === 'normalizeHeaderKey') continue;
+    const v = data[key];
+    if (v === undefined || typeof v === 'function') continue;
+    if (BODY_FIELDS.includes(key)) mail[key] = await p.node(v);
+    else if (key === 'attachments' || key === 'alternatives') {
+      mail[key] = Array.isArray(v) ? await Promise.all(v.map((a) => p.node(a))) : v;
+    } else if (key === 'date') mail.date = v instanceof Date ? v.getTime() : v;
+    else mail[key] = v;
+  }
+  return { mail, buffers: p.buffers };
+}
+
+/** Copies defaults into unset keys; headers merge key by key (nodemailer's MailMessage). */
+function applyDefaults(data, defaults) {
+  const out = {};
+  for (const key of Object.keys(data || {})) if (key !== '__proto__') out[key] = data[key];
+  if (!defaults) return out;
+  for (const key of Object.keys(defaults)) {
+    if (key === '__proto__') continue;
+    if (!(key in out)) out[key] = defaults[key];
+    else if (key === 'headers' && out.headers && !Array.isArray(out.headers) && !Array.isArray(defaults.headers)) {
+      out.headers = Object.assign({}, defaults.headers, out.headers);
+    }
+  }
+  return out;
+}
+
+module.exports = { prepareMail, applyDefaults };
