@@ -138,7 +138,7 @@ class Mail extends EventEmitter {
     if (mailData.auth && typeof mailData.auth === 'object') {
       // Per-message auth merges over the transport's auth (nodemailer example 5).
       const opts = this.transporter.options;
-      auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth), opts.tls);
+      auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth));
     }
     return this._native.send(mail, buffers, auth);
   }

@@ -51,7 +51,7 @@ function sanitizeTls(tls, servername) {
 }
 
 /** The auth object for Rust: credentials and OAuth2 settings; functions stay in JS. */
-function sanitizeAuth(auth, transportTls) {
+function sanitizeAuth(auth) {
   if (!auth || typeof auth !== 'object') return undefined;
   const out = {};
   for (const key of ['type', 'user', 'pass', 'method', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'accessUrl', 'serviceClient', 'scope']) {
@@ -70,8 +70,8 @@ function sanitizeAuth(auth, transportTls) {
   out.customHeaders = pairs(auth.customHeaders);
   out.customParams = pairs(auth.customParams);
   out.hasProvisionCallback = typeof auth.provisionCallback === 'function';
-  // Token requests verify certificates unless auth.tls (or the transport's tls) says otherwise.
-  out.tls = sanitizeTls(Object.assign({}, transportTls || {}, auth.tls || {}));
+  // Token requests verify certificates unless auth.tls says otherwise (the SMTP `tls` does not apply).
+  out.tls = sanitizeTls(auth.tls || {});
   return out;
 }
 
@@ -101,7 +101,7 @@ function sanitizeTransportOptions(o) {
     tls: sanitizeTls(o.tls, o.servername),
   };
   for (const key of ['connectionTimeout', 'greetingTimeout', 'socketTimeout', 'dnsTimeout']) out[key] = num(o[key]);
-  out.auth = sanitizeAuth(o.auth, o.tls);
+  out.auth = sanitizeAuth(o.auth);
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
 }

@@ -12,8 +12,26 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
-/// How long a provisioning callback may take before the send fails (nodemailer waits forever).
-const PROVISION_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a provisioning callback may take before the send fails, unless `auth.requestTimeout`
+/// says otherwise (nodemailer waits forever: a silent hang).
+pub const PROVISION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Bounds a provisioner's answer time.
+fn with_timeout(p: Provisioner, limit: Duration) -> Provisioner {
+  Arc::new(move |user: String, renew: bool| {
+    let call = p(user, renew);
+    let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> = Box::pin(async move {
+      match tokio::time::timeout(limit, call).await {
+        Ok(r) => r,
+        Err(_) => Err(provision_error(&format!(
+          "Provisioning callback did not answer within {} ms",
+          limit.as_millis()
+        ))),
+      }
+    });
+    fut
+  })
+}
 
 #[napi(object)]
 pub struct ProvisionResult {
@@ -66,13 +84,7 @@ pub fn provisioner_from_tsfn(tsfn: Arc<ProvisionFn>) -> Provisioner {
             _ => Err(provision_error("Provisioning callback returned no access token")),
           }
         };
-        match tokio::time::timeout(PROVISION_TIMEOUT, call).await {
-          Ok(r) => r,
-          Err(_) => Err(provision_error(&format!(
-            "Provisioning callback did not answer within {} s",
-            PROVISION_TIMEOUT.as_secs()
-          ))),
-        }
+        call.await
       });
     fut
   })
@@ -110,6 +122,7 @@ pub fn event_sink_from_tsfn(tsfn: Arc<TokenListenerFn>) -> EventSink {
 pub struct ManagedToken {
   pub manager: Arc<TokenManager>,
   pub provisioner: Arc<RwLock<Option<Provisioner>>>,
+  pub provision_timeout: Duration,
 }
 
 impl TokenProvider for ManagedToken {
@@ -119,7 +132,13 @@ impl TokenProvider for ManagedToken {
 
   fn token(&self, renew: bool) -> BoxFuture<'static, std::result::Result<String, SmtpError>> {
     let manager = self.manager.clone();
-    let provisioner = self.provisioner.read().ok().and_then(|p| p.clone());
+    let limit = self.provision_timeout;
+    let provisioner = self
+      .provisioner
+      .read()
+      .ok()
+      .and_then(|p| p.clone())
+      .map(|p| with_timeout(p, limit));
     Box::pin(async move {
       manager
         .get_token(renew, provisioner)

@@ -20,6 +20,7 @@ use super::errors::{reject, to_js_error_array, BindError};
 use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
 use super::tokens::{
   event_sink_from_tsfn, provisioner_from_tsfn, ManagedToken, ProvisionFn, TokenListenerFn,
+  PROVISION_TIMEOUT,
 };
 
 type LoggerFn = ThreadsafeFunction<
@@ -127,10 +128,12 @@ impl Core {
       AuthSpec::None => (None, method),
       AuthSpec::Login { user, pass, method: m } => (Some(Credentials::Login { user, pass }), m.or(method)),
       AuthSpec::OAuth2 { config, method: m } => {
+        let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
         let manager = self.manager_for(*config, transport_level)?;
         let provider = ManagedToken {
           manager,
           provisioner: self.provisioner.clone(),
+          provision_timeout,
         };
         (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
       }
