@@ -227,7 +227,7 @@ describe('startJwtBearerEndpoint', () => {
         assert.equal(checkAssertion(`${h}.${p}.AAAA`, ctx), 'bad signature');
     });
 
-    it('HTTPS variant: trusted with the test CA, refused without it', async () => {
+    it('HTTPS variant: refused without the test CA, trusted with it (auth.tls)', async () => {
         const jwt = await startJwtBearerEndpoint({ publicKey, serviceClient, user, https: true });
         const srv = await startSmtpServer({ xoauth2: true, validTokens: jwt.issuedTokens });
         after(() => Promise.all([srv.close(), jwt.close()]));
@@ -235,6 +235,9 @@ describe('startJwtBearerEndpoint', () => {
         const auth = { type: 'OAuth2', user, serviceClient, privateKey: privatePem, accessUrl: jwt.tokenUrl };
         // strict TLS by default: the private CA is unknown
         await assert.rejects(transport(srv.port, { auth }).sendMail(MAIL), err => err.code === 'EAUTH' && /certificate/i.test(err.message));
+        // auth.tls is used for the token request: trusting the CA makes it work
+        await transport(srv.port, { auth: { ...auth, tls: { ca: CERTS.ca } } }).sendMail(MAIL);
+        assert.equal(srv.messages.length, 1);
         // a plain HTTPS client that trusts the CA reaches the endpoint
         const status = await new Promise((resolve, reject) => {
             const req = https.request(jwt.tokenUrl, { method: 'POST', ca: CERTS.ca, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, res => {

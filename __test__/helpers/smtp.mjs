@@ -1,0 +1,157 @@
+// Test SMTP server: smtp-server 3.21.6 with the committed test certificates.
+//
+//   const srv = await startSmtpServer({ users: { alice: 'secret' } });
+//   ... send to 127.0.0.1:srv.port with tls: { ca: CA } ...
+//   srv.messages[0].raw            // Buffer, exactly what DATA delivered (dot-unstuffed)
+//   await srv.close();
+//
+// Options:
+//   secure        implicit TLS (default false: plaintext + STARTTLS advertised)
+//   users         { name: pass } accepted for PLAIN, LOGIN and CRAM-MD5
+//   xoauth2       enable XOAUTH2; accepts only tokens currently in `validTokens`
+//                 and rejects others the way Gmail does (334 JSON challenge, then 535)
+//   validTokens   a Set shared with the test (e.g. startMockOAuth().issuedTokens);
+//                 a new Set if not given
+//   authMethods   override the advertised mechanisms
+//   authOptional  default: true when neither users nor xoauth2 is set, else false
+//   onMessage     (message) => Error | undefined; returning an Error rejects the DATA
+//                 (err.responseCode sets the reply code)
+//   closeTimeout  ms close() waits for clients to QUIT before it ends their sessions
+//                 with 421 (default 200)
+//   serverOptions anything else for `new SMTPServer()` (e.g. hideSTARTTLS, size,
+//                 onRcptTo, requestCert); applied last
+//
+// Returned: { port, server, messages, connections, authAttempts, validTokens, errors, close() }
+//   messages      [{ envelope: { mailFrom, rcptTo }, raw: Buffer, connectionId, user }]
+//   connections   Map: connection id → number of messages accepted on it
+//   authAttempts  [{ method, username, accessToken?, connectionId, ok }]
+
+import { readFileSync } from 'node:fs';
+import { SMTPServer } from 'smtp-server';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url);
+
+/** PEM strings of the committed test certificates (test-only keys). */
+export const CERTS = {
+    ca: readFileSync(new URL('ca.pem', FIXTURES), 'utf8'),
+    serverCert: readFileSync(new URL('server.pem', FIXTURES), 'utf8'),
+    serverKey: readFileSync(new URL('server.key', FIXTURES), 'utf8'),
+    clientCert: readFileSync(new URL('client.pem', FIXTURES), 'utf8'),
+    clientKey: readFileSync(new URL('client.key', FIXTURES), 'utf8')
+};
+
+/** The error challenge Gmail sends for a rejected XOAUTH2 token. */
+export const GMAIL_XOAUTH2_ERROR = { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' };
+
+/**
+ * Starts an SMTP server on 127.0.0.1 (random port).
+ * @param {object} [opts] see the header comment
+ */
+export async function startSmtpServer(opts = {}) {
+    const users = opts.users || null;
+    const validTokens = opts.validTokens || new Set();
+    const messages = [];
+    const connections = new Map();
+    const authAttempts = [];
+
+    const authMethods = opts.authMethods || [...(users ? ['PLAIN', 'LOGIN', 'CRAM-MD5'] : []), ...(opts.xoauth2 ? ['XOAUTH2'] : [])];
+    const authOptional = opts.authOptional ?? !(users || opts.xoauth2);
+
+    const server = new SMTPServer({
+        secure: !!opts.secure,
+        key: CERTS.serverKey,
+        cert: CERTS.serverCert,
+        disableReverseLookup: true,
+        logger: false,
+        authMethods,
+        authOptional,
+        closeTimeout: opts.closeTimeout ?? 200,
+
+        onConnect(session, callback) {
+            connections.set(session.id, 0);
+            callback();
+        },
+
+        onAuth(auth, session, callback) {
+            const attempt = { method: auth.method, username: auth.username, connectionId: session.id, ok: false };
+            authAttempts.push(attempt);
+
+            if (auth.method === 'XOAUTH2') {
+                attempt.accessToken = auth.accessToken;
+                if (opts.xoauth2 && validTokens.has(auth.accessToken)) {
+                    attempt.ok = true;
+                    return callback(null, { user: auth.username });
+                }
+                // no `user`: smtp-server answers 334 <base64 JSON>, then 535 to the next line
+                return callback(null, { data: { ...GMAIL_XOAUTH2_ERROR } });
+            }
+
+            const expected = users && Object.prototype.hasOwnProperty.call(users, auth.username) ? users[auth.username] : null;
+            let ok = false;
+            if (expected !== null) {
+                // CRAM-MD5 carries no password, only an HMAC to check against ours
+                ok = auth.method === 'CRAM-MD5' ? auth.validatePassword(expected) : auth.password === expected;
+            }
+            if (!ok) {
+                const err = new Error('Invalid username or password');
+                err.responseCode = 535;
+                return callback(err);
+            }
+            attempt.ok = true;
+            return callback(null, { user: auth.username });
+        },
+
+        onData(stream, session, callback) {
+            const chunks = [];
+            stream.on('data', chunk => chunks.push(chunk));
+            stream.on('error', callback);
+            stream.on('end', () => {
+                const message = {
+                    envelope: {
+                        mailFrom: session.envelope.mailFrom,
+                        rcptTo: session.envelope.rcptTo.map(r => ({ ...r }))
+                    },
+                    raw: Buffer.concat(chunks),
+                    connectionId: session.id,
+                    user: session.user
+                };
+                const rejection = opts.onMessage ? opts.onMessage(message) : undefined;
+                if (rejection instanceof Error) {
+                    return callback(rejection);
+                }
+                messages.push(message);
+                connections.set(session.id, (connections.get(session.id) || 0) + 1);
+                return callback(null, 'Message queued as ' + messages.length);
+            });
+        },
+
+        ...(opts.serverOptions || {})
+    });
+    // e.g. a client that drops the connection mid-session; kept for tests to inspect
+    const errors = [];
+    server.on('error', err => errors.push(err));
+
+    await new Promise((resolve, reject) => {
+        server.server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            server.server.off('error', reject);
+            resolve();
+        });
+    });
+
+    let closing = null;
+    return {
+        port: server.server.address().port,
+        server,
+        messages,
+        connections,
+        authAttempts,
+        validTokens,
+        errors,
+        /** Stops listening; open sessions get 421 after `closeTimeout` ms. Idempotent. */
+        close() {
+            closing ||= new Promise(resolve => server.close(resolve));
+            return closing;
+        }
+    };
+}
