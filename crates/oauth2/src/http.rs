@@ -1,0 +1,524 @@
+//! Token endpoint HTTP: client (rustls + ring), form body, POST, response parsing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde_json::Value;
+
+use crate::redact::{shorten, truncate, Redactor};
+use crate::{OAuth2Config, OAuth2Error};
+
+/// Characters `encodeURIComponent` leaves alone: alphanumerics and `-_.!~*'()`.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// Largest token response read; a token reply is a few KB, this bounds memory on a bad endpoint.
+const MAX_BODY: usize = 1024 * 1024;
+/// How much of an unparseable body goes into an error message (after redaction).
+const BODY_SNIPPET: usize = 200;
+
+const UA: &str = concat!("mailer-rs/", env!("CARGO_PKG_VERSION"));
+
+/// JS `encodeURIComponent`.
+pub(crate) fn encode_component(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// `k=v&k=v`, each key and trimmed value encoded as nodemailer's fetch does.
+pub(crate) fn form_body(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Sets `key` to `value`, keeping the original position when it exists (JS object semantics,
+/// so customParams can override `grant_type` etc. in place).
+pub(crate) fn set_param(pairs: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match pairs.iter_mut().find(|(k, _)| k == key) {
+        Some(p) => p.1 = value.to_string(),
+        None => pairs.push((key.to_string(), value.to_string())),
+    }
+}
+
+/// Request headers: content-type, user-agent, then customHeaders (which may override).
+/// Errors name the header but never print its value (it may be an Authorization secret).
+pub(crate) fn build_headers(custom: &[(String, String)]) -> Result<HeaderMap, OAuth2Error> {
+    let mut h = HeaderMap::new();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    h.insert(USER_AGENT, HeaderValue::from_static(UA));
+    for (k, v) in custom {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| OAuth2Error::config(format!("Invalid custom header name {k:?}")))?;
+        let mut value = HeaderValue::from_str(v)
+            .map_err(|_| OAuth2Error::config(format!("Invalid value for custom header {k:?}")))?;
+        value.set_sensitive(true);
+        h.insert(name, value);
+    }
+    Ok(h)
+}
+
+/// Root store: `tls_ca` PEMs when given (they replace the defaults, as node's `ca`), else webpki-roots.
+pub(crate) fn root_store(ca: &[String]) -> Result<rustls::RootCertStore, OAuth2Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    if ca.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(roots);
+    }
+    for pem in ca {
+        let mut reader = pem.as_bytes();
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|_| OAuth2Error::config("Invalid PEM in tls.ca"))?;
+            roots
+                .add(cert)
+                .map_err(|_| OAuth2Error::config("Invalid certificate in tls.ca"))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(OAuth2Error::config("No certificate found in tls.ca"));
+    }
+    Ok(roots)
+}
+
+/// Accepts any certificate (`rejectUnauthorized: false`) but still checks handshake signatures.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+pub(crate) fn build_client(cfg: &OAuth2Config) -> Result<reqwest::Client, OAuth2Error> {
+    // reqwest's rustls-no-provider build panics without a process default (toolchain gotcha 1);
+    // Err only means one is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|_| OAuth2Error::config("TLS configuration failed"))?;
+    let tls = if cfg.tls_reject_unauthorized {
+        builder
+            .with_root_certificates(root_store(&cfg.tls_ca)?)
+            .with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth()
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(cfg.request_timeout_or_default())
+        // nodemailer follows up to 5 redirects.
+        .redirect(reqwest::redirect::Policy::limited(5))
+        // nodemailer's fetch ignores HTTP(S)_PROXY; so do we.
+        .no_proxy()
+        .build()
+        .map_err(|_| OAuth2Error::config("Could not create the HTTP client"))
+}
+
+/// "outer: inner: innermost" from an error and its sources.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let m = s.to_string();
+        if parts.last() != Some(&m) {
+            parts.push(m);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn fetch_error(e: reqwest::Error, timeout: Duration) -> OAuth2Error {
+    if e.is_timeout() {
+        return OAuth2Error::new(
+            OAuth2Error::ETIMEDOUT,
+            format!("Token request timed out after {} ms", timeout.as_millis()),
+        );
+    }
+    // without_url: the URL is user configuration and may carry query secrets.
+    let e = e.without_url();
+    OAuth2Error::new(
+        OAuth2Error::EFETCH,
+        format!("Token request failed: {}", chain(&e)),
+    )
+}
+
+/// POSTs the form body; returns status and body whatever the status (nodemailer's allowErrorResponse).
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    headers: HeaderMap,
+    body: String,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), OAuth2Error> {
+    let url = reqwest::Url::parse(url)
+        .map_err(|_| OAuth2Error::new(OAuth2Error::EFETCH, "Invalid token endpoint URL"))?;
+    let mut resp = client
+        .post(url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| fetch_error(e, timeout))?;
+    let status = resp.status().as_u16();
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fetch_error(e, timeout))? {
+        if out.len() + chunk.len() > MAX_BODY {
+            return Err(
+                OAuth2Error::oauth(format!("Token response too large (HTTP {status})"))
+                    .with_status(status),
+            );
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((status, out))
+}
+
+/// A successful token response.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Granted {
+    pub access_token: String,
+    /// Seconds; 0 = not given.
+    pub expires_in: u64,
+    /// Rotated refresh token, if the server sent one.
+    pub refresh_token: Option<String>,
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null | Value::Bool(false) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn seconds(v: Option<&Value>) -> u64 {
+    let n = match v {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        // Some endpoints (older Azure AD) send `"expires_in": "3599"`; JS Number() accepts it.
+        Some(Value::String(s)) => s.trim().parse::<f64>().unwrap_or(0.0),
+        _ => 0.0,
+    };
+    if n.is_finite() && n > 0.0 {
+        // Capped far beyond any real TTL, so the cast cannot saturate surprisingly.
+        n.min(1e12) as u64
+    } else {
+        0
+    }
+}
+
+/// The response as a debug line: token-like fields shortened, then every known secret redacted.
+pub(crate) fn response_log(status: u16, body: &[u8], redactor: &Redactor) -> String {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(mut map)) => {
+            for key in ["access_token", "refresh_token", "id_token"] {
+                if let Some(v) = map.get_mut(key) {
+                    if let Some(t) = value_text(v) {
+                        *v = Value::String(shorten(&t));
+                    }
+                }
+            }
+            Value::Object(map).to_string()
+        }
+        _ => truncate(&String::from_utf8_lossy(body), BODY_SNIPPET),
+    };
+    format!("Response (HTTP {status}): {}", redactor.redact(&text))
+}
+
+/// nodemailer's response handling (HTTP status ignored), with clearer messages for bad bodies.
+pub(crate) fn parse_response(
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Result<Granted, OAuth2Error> {
+    let text = String::from_utf8_lossy(body);
+    if text.trim().is_empty() {
+        return Err(
+            OAuth2Error::oauth(format!("Empty token response (HTTP {status})")).with_status(status),
+        );
+    }
+    let data: Value = serde_json::from_str(&text).map_err(|_| {
+        // Redact before truncating, so a cut can't leave part of a secret unrecognised.
+        let snippet = truncate(&redactor.redact(text.trim()), BODY_SNIPPET);
+        OAuth2Error::oauth(format!(
+            "Invalid JSON in token response (HTTP {status}): {snippet}"
+        ))
+        .with_status(status)
+    })?;
+    let Value::Object(map) = data else {
+        return Err(OAuth2Error::oauth("Invalid authentication response").with_status(status));
+    };
+    if let Some(error) = map.get("error").and_then(value_text) {
+        let error = redactor.redact(&error);
+        let description = map
+            .get("error_description")
+            .and_then(value_text)
+            .map(|d| redactor.redact(&d));
+        let mut message = error.clone();
+        if let Some(d) = &description {
+            message.push_str(": ");
+            message.push_str(d);
+        }
+        if let Some(uri) = map.get("error_uri").and_then(value_text) {
+            message.push_str(&format!(" ({})", redactor.redact(&uri)));
+        }
+        let mut e = OAuth2Error::oauth(message).with_status(status);
+        e.error = Some(error);
+        e.error_description = description;
+        return Err(e);
+    }
+    if let Some(access_token) = map.get("access_token").and_then(value_text) {
+        return Ok(Granted {
+            access_token,
+            expires_in: seconds(map.get("expires_in")),
+            refresh_token: map.get("refresh_token").and_then(value_text),
+        });
+    }
+    Err(OAuth2Error::oauth("No access token").with_status(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor() -> Redactor {
+        let mut r = Redactor::default();
+        r.add(Some("client-secret-XYZ"));
+        r.add(Some("1/refresh-token-XYZ"));
+        r
+    }
+
+    #[test]
+    fn encode_component_matches_js() {
+        // encodeURIComponent("a b+c/d?e=f&g~h*i'j(k)l!m.n_o-p\u00e9") in node:
+        assert_eq!(
+            encode_component("a b+c/d?e=f&g~h*i'j(k)l!m.n_o-p\u{e9}"),
+            "a%20b%2Bc%2Fd%3Fe%3Df%26g~h*i'j(k)l!m.n_o-p%C3%A9"
+        );
+    }
+
+    #[test]
+    fn form_body_exact() {
+        let mut pairs = vec![
+            ("client_id".to_string(), "cid".to_string()),
+            ("client_secret".to_string(), " csec ".to_string()),
+            ("refresh_token".to_string(), "1/r tok".to_string()),
+            ("grant_type".to_string(), "refresh_token".to_string()),
+        ];
+        assert_eq!(
+            form_body(&pairs),
+            "client_id=cid&client_secret=csec&refresh_token=1%2Fr%20tok&grant_type=refresh_token"
+        );
+        set_param(&mut pairs, "grant_type", "custom");
+        set_param(&mut pairs, "scope", "a b");
+        assert_eq!(
+            form_body(&pairs),
+            "client_id=cid&client_secret=csec&refresh_token=1%2Fr%20tok&grant_type=custom&scope=a%20b"
+        );
+    }
+
+    #[test]
+    fn headers_custom_override_and_errors_hide_values() {
+        let h = build_headers(&[
+            ("X-Extra".into(), "1".into()),
+            ("User-Agent".into(), "custom".into()),
+        ])
+        .unwrap();
+        assert_eq!(h.get("x-extra").unwrap(), "1");
+        assert_eq!(h.get("user-agent").unwrap(), "custom");
+        assert_eq!(
+            h.get("content-type").unwrap(),
+            "application/x-www-form-urlencoded"
+        );
+        let e = build_headers(&[("Authorization".into(), "Bearer sec\nret".into())]).unwrap_err();
+        assert_eq!(e.code, "ECONFIG");
+        assert_eq!(
+            e.message,
+            "Invalid value for custom header \"Authorization\""
+        );
+        let e = build_headers(&[("bad name".into(), "v".into())]).unwrap_err();
+        assert_eq!(e.message, "Invalid custom header name \"bad name\"");
+    }
+
+    #[test]
+    fn root_store_rules() {
+        assert!(!root_store(&[]).unwrap().is_empty());
+        let e = root_store(&["not a pem".into()]).unwrap_err();
+        assert_eq!(e.code, "ECONFIG");
+        assert_eq!(e.message, "No certificate found in tls.ca");
+    }
+
+    #[test]
+    fn parse_success_with_rotation() {
+        let g = parse_response(
+            200,
+            br#"{"access_token":"at1","expires_in":3600,"refresh_token":"rt2"}"#,
+            &redactor(),
+        )
+        .unwrap();
+        assert_eq!(
+            g,
+            Granted {
+                access_token: "at1".into(),
+                expires_in: 3600,
+                refresh_token: Some("rt2".into())
+            }
+        );
+        let g = parse_response(
+            200,
+            br#"{"access_token":"at1","expires_in":"99"}"#,
+            &redactor(),
+        )
+        .unwrap();
+        assert_eq!((g.expires_in, g.refresh_token), (99, None));
+        let g = parse_response(200, br#"{"access_token":"at1"}"#, &redactor()).unwrap();
+        assert_eq!(g.expires_in, 0);
+    }
+
+    #[test]
+    fn parse_oauth_error_any_status() {
+        let e = parse_response(
+            400,
+            br#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+            &redactor(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "EOAUTH2");
+        assert_eq!(
+            e.message,
+            "invalid_grant: Token has been expired or revoked."
+        );
+        assert_eq!(e.status, Some(400));
+        assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+        assert_eq!(
+            e.error_description.as_deref(),
+            Some("Token has been expired or revoked.")
+        );
+        let e = parse_response(
+            200,
+            br#"{"error":"invalid_client","error_uri":"https://x/y"}"#,
+            &redactor(),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "invalid_client (https://x/y)");
+    }
+
+    #[test]
+    fn parse_bad_bodies() {
+        let e = parse_response(
+            500,
+            b"<html><body>Internal error</body></html>",
+            &redactor(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "EOAUTH2");
+        assert_eq!(e.status, Some(500));
+        assert_eq!(
+            e.message,
+            "Invalid JSON in token response (HTTP 500): <html><body>Internal error</body></html>"
+        );
+        let e = parse_response(502, b"  ", &redactor()).unwrap_err();
+        assert_eq!(e.message, "Empty token response (HTTP 502)");
+        let e = parse_response(200, b"[1,2]", &redactor()).unwrap_err();
+        assert_eq!(e.message, "Invalid authentication response");
+        let e = parse_response(200, b"{\"foo\":1}", &redactor()).unwrap_err();
+        assert_eq!(e.message, "No access token");
+        let long = "x".repeat(500);
+        let e = parse_response(200, long.as_bytes(), &redactor()).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "Invalid JSON in token response (HTTP 200): {}...",
+                "x".repeat(200)
+            )
+        );
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted() {
+        let body =
+            b"bad request: client_secret=client-secret-XYZ&refresh_token=1%2Frefresh-token-XYZ";
+        let e = parse_response(400, body, &redactor()).unwrap_err();
+        assert!(!e.message.contains("client-secret-XYZ"), "{}", e.message);
+        assert!(!e.message.contains("refresh-token-XYZ"), "{}", e.message);
+        assert!(e.message.contains("client..."), "{}", e.message);
+        let e = parse_response(
+            400,
+            br#"{"error":"bad","error_description":"got 1/refresh-token-XYZ"}"#,
+            &redactor(),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "bad: got 1/refr...");
+        let line = response_log(
+            200,
+            br#"{"access_token":"ya29.secret-access","expires_in":5,"refresh_token":"1/refresh-token-NEW"}"#,
+            &redactor(),
+        );
+        assert_eq!(
+            line,
+            r#"Response (HTTP 200): {"access_token":"ya29.s...","expires_in":5,"refresh_token":"1/refr..."}"#
+        );
+    }
+}
