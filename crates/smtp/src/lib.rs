@@ -1,1 +1,29 @@
 //! mailer-smtp: the SMTP client engine of mailer-rs.
+//!
+//! Behaviour follows nodemailer's `lib/smtp-connection` and `lib/smtp-transport`
+//! (see `/work/shared/reference/nodemailer-behaviour.md` §7): exact wire formats,
+//! error codes/messages and timeouts.
+
+// `SmtpError`'s flat shape (nodemailer's error fields) is the public contract with the
+// binding; errors are the rare path, so its size in `Result` is accepted.
+#![allow(clippy::result_large_err)]
+
+pub mod auth;
+pub mod capabilities;
+pub mod connection;
+pub mod data;
+pub mod envelope;
+pub mod error;
+pub mod log;
+pub mod options;
+pub mod reply;
+mod tls;
+pub mod transport;
+
+pub use auth::{AuthOptions, Credentials, TokenProvider};
+pub use connection::{SendInfo, SmtpConnection};
+pub use envelope::{Dsn, Envelope};
+pub use error::{ErrorCode, SmtpError};
+pub use log::{Level, LogEntry, LogFn};
+pub use options::{ConnectOptions, TlsOptions};
+pub use reply::Reply;

@@ -1,0 +1,158 @@
+//! Credentials, the OAuth2 token hook and the SASL encoders (§7.4).
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use futures_util::future::BoxFuture;
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+
+use crate::error::SmtpError;
+
+/// Supplies XOAUTH2 access tokens. Implemented by the binding on top of the OAuth2 crate.
+pub trait TokenProvider: Send + Sync {
+    /// The user name put in the XOAUTH2 string (`user=...`).
+    fn user(&self) -> String;
+    /// A token; `renew` asks for a fresh one after the server rejected the last.
+    fn token(&self, renew: bool) -> BoxFuture<'static, Result<String, SmtpError>>;
+}
+
+#[derive(Clone)]
+pub enum Credentials {
+    Login { user: String, pass: String },
+    XOAuth2(Arc<dyn TokenProvider>),
+}
+
+// Manual Debug: never print a password.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Login { user, .. } => f
+                .debug_struct("Login")
+                .field("user", user)
+                .field("pass", &"<redacted>")
+                .finish(),
+            Credentials::XOAuth2(p) => f.debug_tuple("XOAuth2").field(&p.user()).finish(),
+        }
+    }
+}
+
+impl Credentials {
+    /// The user name for log lines ("User %s authenticated").
+    pub fn user(&self) -> String {
+        match self {
+            Credentials::Login { user, .. } => user.clone(),
+            Credentials::XOAuth2(p) => p.user(),
+        }
+    }
+}
+
+#[derive(Clone, Default, Debug)]
+pub struct AuthOptions {
+    pub credentials: Option<Credentials>,
+    /// Forced SASL mechanism (`auth.method` / `authMethod`), any case.
+    pub method: Option<String>,
+    pub force_auth: bool,
+}
+
+/// `AUTH PLAIN` initial response: base64("\0" + user + "\0" + pass), no authzid.
+pub fn plain(user: &str, pass: &str) -> String {
+    B64.encode(format!("\0{user}\0{pass}"))
+}
+
+/// `AUTH LOGIN` step: base64 of one value.
+pub fn login_step(value: &str) -> String {
+    B64.encode(value)
+}
+
+/// CRAM-MD5 answer to a base64 `challenge`:
+/// base64(user + " " + hex(HMAC-MD5(key = pass, msg = decoded challenge))).
+/// An undecodable challenge is used as empty, as Node's lenient base64 decoder would mostly do.
+pub fn cram_md5(user: &str, pass: &str, challenge: &str) -> String {
+    let decoded = base64_lenient(challenge);
+    // Node decodes the challenge with 'ascii', which masks each byte to 7 bits.
+    let msg: Vec<u8> = decoded.iter().map(|b| b & 0x7f).collect();
+    let mut mac = match <Hmac<Md5> as KeyInit>::new_from_slice(pass.as_bytes()) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length; this arm cannot be reached.
+        Err(_) => return String::new(),
+    };
+    mac.update(&msg);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    B64.encode(format!("{user} {hex}"))
+}
+
+/// Node's `Buffer.from(s, 'base64')` ignores characters outside the alphabet and missing padding.
+fn base64_lenient(s: &str) -> Vec<u8> {
+    let clean: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+        .collect();
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    // A dangling single char (len % 4 == 1) carries no full byte: drop it.
+    let usable = clean.len() - (clean.len() % 4 == 1) as usize;
+    engine.decode(&clean[..usable]).unwrap_or_default()
+}
+
+/// `AUTH XOAUTH2` argument: base64("user=" + user + "\x01auth=Bearer " + token + "\x01\x01").
+pub fn xoauth2(user: &str, token: &str) -> String {
+    B64.encode(format!("user={user}\x01auth=Bearer {token}\x01\x01"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_vector() {
+        assert_eq!(plain("u", "p"), "AHUAcA==");
+    }
+
+    #[test]
+    fn xoauth2_vector() {
+        assert_eq!(
+            xoauth2("test@example.com", "abc"),
+            "dXNlcj10ZXN0QGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIGFiYwEB"
+        );
+    }
+
+    #[test]
+    fn cram_md5_rfc2195_vector() {
+        // RFC 2195 example: user tim, secret tanstaaftanstaaf
+        let challenge = B64.encode("<1896.697170952@postoffice.reston.mci.net>");
+        let ans = cram_md5("tim", "tanstaaftanstaaf", &challenge);
+        assert_eq!(
+            String::from_utf8(B64.decode(ans).unwrap()).unwrap(),
+            "tim b913a602c7eda7a495b4e6e7334d3890"
+        );
+    }
+
+    #[test]
+    fn login_steps() {
+        assert_eq!(login_step("user"), "dXNlcg==");
+    }
+
+    #[test]
+    fn lenient_base64() {
+        assert_eq!(base64_lenient("aGk"), b"hi");
+        assert_eq!(base64_lenient("aG k="), b"hi");
+        assert_eq!(base64_lenient("!!"), b"");
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let c = Credentials::Login {
+            user: "u".into(),
+            pass: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,1220 @@
+//! One SMTP/LMTP connection: connect, greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, send (§7).
+//!
+//! Request/response with an explicit reply parser (the model is lettre's async connection
+//! and mini-redis's buffered frame reader). Every socket read and write, and every wait on
+//! the body stream or a token provider, is bounded by `socket_timeout`.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::timeout;
+
+use crate::auth::{self, AuthOptions, Credentials, TokenProvider};
+use crate::capabilities::Capabilities;
+use crate::data::DotStuffer;
+use crate::envelope::{self, Envelope};
+use crate::error::{socket_error, ErrorCode, SmtpError};
+use crate::log::{Level, Logger};
+use crate::options::ConnectOptions;
+use crate::reply::{Reply, ReplyParser};
+use crate::tls;
+
+/// Result of a successful `send`, nodemailer's `info` minus the transport-level fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendInfo {
+    pub accepted: Vec<String>,
+    pub rejected: Vec<String>,
+    pub rejected_errors: Vec<SmtpError>,
+    /// ms from `send()` start to DATA accepted.
+    pub envelope_time: u64,
+    /// ms from DATA accepted to the final reply.
+    pub message_time: u64,
+    /// Body bytes written after dot-stuffing, terminator included.
+    pub message_size: u64,
+    pub response: String,
+}
+
+/// Plain TCP or TLS, behind one type.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// Transient state while upgrading, and after a failed upgrade.
+    Closed,
+}
+
+fn closed_io() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "socket closed")
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::Closed => Poll::Ready(Err(closed_io())),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::Closed => Poll::Ready(Err(closed_io())),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::Closed => Poll::Ready(Ok(())),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// Body bytes are transformed in slices of this size so the output buffer stays small
+/// whatever the size of the chunks the stream yields.
+const BODY_SLICE: usize = 64 * 1024;
+/// Longest wait for the reply to QUIT.
+const QUIT_WAIT: Duration = Duration::from_secs(5);
+/// Rounds of `334` → empty line accepted before giving up (nodemailer loops forever).
+const MAX_334_ROUNDS: usize = 8;
+
+pub struct SmtpConnection {
+    io: Io,
+    parser: ReplyParser,
+    read_buf: Vec<u8>,
+    opts: ConnectOptions,
+    name: String,
+    logger: Logger,
+    caps: Capabilities,
+    allows_auth: bool,
+    used_ehlo: bool,
+    secure: bool,
+    upgrading: bool,
+    /// A transport-level failure happened; the session can no longer be used.
+    broken: bool,
+    authenticated: bool,
+    remote: SocketAddr,
+}
+
+fn timeout_error() -> SmtpError {
+    SmtpError::format(ErrorCode::ETimedOut, "Timeout", None, Some("CONN"))
+}
+
+fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
+    SmtpError::format(
+        ErrorCode::ETls,
+        format!("Error initiating TLS - {reason}"),
+        None,
+        Some(command),
+    )
+}
+
+// ---------------------------------------------------------------- DNS
+
+const DNS_TTL: Duration = Duration::from_secs(5 * 60);
+const DNS_CACHE_MAX: usize = 1000;
+
+type DnsCache = Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>;
+
+fn dns_cache() -> &'static DnsCache {
+    static CACHE: OnceLock<DnsCache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn dns_error(host: &str, errno: &str, syscall: &str) -> SmtpError {
+    let mut e = SmtpError::format(
+        ErrorCode::EDns,
+        format!("{syscall} {errno} {host}"),
+        None,
+        Some("CONN"),
+    );
+    e.errno = Some(errno.to_string());
+    e.syscall = Some(syscall.to_string());
+    e
+}
+
+fn cache_put(host: &str, addrs: &[IpAddr]) {
+    if let Ok(mut map) = dns_cache().lock() {
+        if map.len() >= DNS_CACHE_MAX {
+            let now = Instant::now();
+            map.retain(|_, (_, exp)| *exp > now);
+            if map.len() >= DNS_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(host.to_string(), (addrs.to_vec(), Instant::now() + DNS_TTL));
+    }
+}
+
+/// Resolves `host` (IPv4 first), with nodemailer's 5-minute cache and stale fallback.
+async fn resolve(host: &str, port: u16, dns_timeout: Duration) -> Result<Vec<IpAddr>, SmtpError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let cached = dns_cache().lock().ok().and_then(|m| m.get(host).cloned());
+    if let Some((addrs, exp)) = &cached {
+        if *exp >= Instant::now() {
+            return Ok(addrs.clone());
+        }
+    }
+    let looked_up = match timeout(dns_timeout, tokio::net::lookup_host((host, port))).await {
+        Err(_) => Err(dns_error(host, "ETIMEOUT", "queryA")),
+        Ok(Err(_)) => Err(dns_error(host, "ENOTFOUND", "getaddrinfo")),
+        Ok(Ok(it)) => {
+            let mut v4: Vec<IpAddr> = Vec::new();
+            let mut v6: Vec<IpAddr> = Vec::new();
+            for sa in it {
+                let ip = sa.ip();
+                let list = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
+                if !list.contains(&ip) {
+                    list.push(ip);
+                }
+            }
+            v4.extend(v6);
+            if v4.is_empty() {
+                Err(dns_error(host, "ENOTFOUND", "getaddrinfo"))
+            } else {
+                Ok(v4)
+            }
+        }
+    };
+    match looked_up {
+        Ok(addrs) => {
+            cache_put(host, &addrs);
+            Ok(addrs)
+        }
+        // a stale entry beats a failed lookup
+        Err(e) => match cached {
+            Some((addrs, _)) => {
+                cache_put(host, &addrs);
+                Ok(addrs)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// A random first address, then the others in order (nodemailer picks one at random and
+/// falls back to the rest). std's RandomState is random enough and needs no extra crate.
+fn connect_order(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
+    if addrs.len() < 2 {
+        return addrs;
+    }
+    let first = (RandomState::new().hash_one(Instant::now()) as usize) % addrs.len();
+    let mut out = Vec::with_capacity(addrs.len());
+    out.push(addrs[first]);
+    out.extend(
+        addrs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != first)
+            .map(|(_, a)| *a),
+    );
+    out
+}
+
+async fn tcp_connect(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, SmtpError> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| socket_error(&e, "socket", Some(addr)))?;
+    if let Some(local) = local {
+        sock.bind(SocketAddr::new(local, 0))
+            .map_err(|e| socket_error(&e, "bind", Some(SocketAddr::new(local, 0))))?;
+    }
+    // keep-alive as nodemailer's socket.setKeepAlive(true); not fatal if refused
+    let _ = sock.set_keepalive(true);
+    let stream = sock
+        .connect(addr)
+        .await
+        .map_err(|e| socket_error(&e, "connect", Some(addr)))?;
+    // SMTP is small request/response lines: never let Nagle delay them
+    stream
+        .set_nodelay(true)
+        .map_err(|e| socket_error(&e, "setsockopt", Some(addr)))?;
+    Ok(stream)
+}
+
+impl SmtpConnection {
+    /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
+    pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
+        let logger = Logger {
+            sink: opts.logger.clone(),
+            debug: opts.debug,
+        };
+        let addrs = connect_order(resolve(&opts.host, opts.port, opts.dns_timeout).await?);
+        let tls_config = if opts.secure {
+            Some(tls::client_config(&opts.tls, "CONN")?)
+        } else {
+            None
+        };
+
+        let mut last_err = None;
+        let mut io = None;
+        for ip in addrs {
+            let addr = SocketAddr::new(ip, opts.port);
+            let attempt = async {
+                let tcp = tcp_connect(addr, opts.local_address).await?;
+                match &tls_config {
+                    None => Ok(Io::Plain(tcp)),
+                    Some(cfg) => {
+                        let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
+                        tokio_rustls::TlsConnector::from(cfg.clone())
+                            .connect(name, tcp)
+                            .await
+                            .map(|s| Io::Tls(Box::new(s)))
+                            .map_err(|e| tls_init_error(e, "CONN"))
+                    }
+                }
+            };
+            match timeout(opts.connection_timeout, attempt).await {
+                Ok(Ok(s)) => {
+                    io = Some((s, addr));
+                    break;
+                }
+                // a certificate problem is the same on every address: stop here
+                Ok(Err(e)) if e.code == ErrorCode::ETls => return Err(e),
+                Ok(Err(e)) => last_err = Some(e),
+                Err(_) => {
+                    last_err = Some(SmtpError::format(
+                        ErrorCode::ETimedOut,
+                        "Connection timeout",
+                        None,
+                        Some("CONN"),
+                    ))
+                }
+            }
+        }
+        let (io, remote) = match io {
+            Some(x) => x,
+            None => {
+                return Err(
+                    last_err.unwrap_or_else(|| dns_error(&opts.host, "ENOTFOUND", "getaddrinfo"))
+                );
+            }
+        };
+        logger.log(Level::Info, "network", || {
+            format!(
+                "{} established to {}:{}",
+                if opts.secure {
+                    "Secure connection"
+                } else {
+                    "Connection"
+                },
+                remote.ip(),
+                remote.port()
+            )
+        });
+
+        let mut conn = SmtpConnection {
+            io,
+            parser: ReplyParser::new(),
+            read_buf: vec![0u8; 8 * 1024],
+            opts: opts.clone(),
+            name: opts.client_name(),
+            logger,
+            caps: Capabilities::default(),
+            allows_auth: false,
+            used_ehlo: false,
+            secure: opts.secure,
+            upgrading: false,
+            broken: false,
+            authenticated: false,
+            remote,
+        };
+
+        let greeting = match timeout(opts.greeting_timeout, conn.read_reply()).await {
+            Ok(r) => r?,
+            Err(_) => {
+                conn.broken = true;
+                return Err(SmtpError::format(
+                    ErrorCode::ETimedOut,
+                    "Greeting never received",
+                    None,
+                    Some("CONN"),
+                ));
+            }
+        };
+        if !greeting.starts_with("220") {
+            let text = greeting.text();
+            return Err(SmtpError::format(
+                ErrorCode::EProtocol,
+                format!("Invalid greeting. response={text}"),
+                Some(&text),
+                Some("CONN"),
+            ));
+        }
+        conn.handshake().await?;
+        conn.logger.log(Level::Debug, "smtp", || {
+            "SMTP handshake finished".to_string()
+        });
+        Ok(conn)
+    }
+
+    /// EHLO/LHLO, HELO fallback and STARTTLS (§7.3 steps 2-4).
+    async fn handshake(&mut self) -> Result<(), SmtpError> {
+        loop {
+            let verb = if self.opts.lmtp { "LHLO" } else { "EHLO" };
+            let r = self.command(&format!("{verb} {}", self.name)).await?;
+            let text = r.text();
+            if self.opts.lmtp {
+                if !r.is_positive() {
+                    return Err(SmtpError::format(
+                        ErrorCode::EProtocol,
+                        format!("Invalid LHLO. response={text}"),
+                        Some(&text),
+                        Some("LHLO"),
+                    ));
+                }
+            } else {
+                if r.starts_with("421") {
+                    return Err(SmtpError::format(
+                        ErrorCode::EConnection,
+                        format!("Server terminates connection. response={text}"),
+                        Some(&text),
+                        Some("EHLO"),
+                    ));
+                }
+                if !r.is_positive() {
+                    if self.opts.require_tls {
+                        return Err(SmtpError::format(
+                            ErrorCode::EConnection,
+                            format!("EHLO failed but HELO does not support required STARTTLS. response={text}"),
+                            Some(&text),
+                            Some("EHLO"),
+                        ));
+                    }
+                    let r = self.command(&format!("HELO {}", self.name)).await?;
+                    if !r.is_positive() {
+                        let text = r.text();
+                        return Err(SmtpError::format(
+                            ErrorCode::EProtocol,
+                            format!("Invalid HELO. response={text}"),
+                            Some(&text),
+                            Some("HELO"),
+                        ));
+                    }
+                    // nodemailer assumes AUTH is possible after HELO
+                    self.allows_auth = true;
+                    return Ok(());
+                }
+            }
+
+            let starttls = Capabilities::parse(&text).starttls;
+            if !self.secure && !self.opts.ignore_tls && (starttls || self.opts.require_tls) {
+                // EHLO capabilities are deliberately not kept: they are re-read after TLS
+                let r = self.command("STARTTLS").await?;
+                if !r.is_positive() {
+                    if self.opts.opportunistic_tls {
+                        self.logger.log(Level::Info, "smtp", || {
+                            "Failed STARTTLS upgrade, continuing unencrypted".to_string()
+                        });
+                        return Ok(());
+                    }
+                    let text = r.text();
+                    return Err(SmtpError::format(
+                        ErrorCode::ETls,
+                        "Error upgrading connection with STARTTLS",
+                        Some(&text),
+                        Some("STARTTLS"),
+                    ));
+                }
+                self.upgrade().await?;
+                continue;
+            }
+
+            self.caps = Capabilities::parse(&text);
+            self.allows_auth = self.caps.allows_auth;
+            self.used_ehlo = true;
+            return Ok(());
+        }
+    }
+
+    /// STARTTLS upgrade: discards buffered plaintext (RFC 3207 §5), handshakes within
+    /// `socket_timeout`.
+    async fn upgrade(&mut self) -> Result<(), SmtpError> {
+        self.parser.clear();
+        self.upgrading = true;
+        let cfg = tls::client_config(&self.opts.tls, "STARTTLS")?;
+        let name = tls::server_name(&self.opts.tls, &self.opts.host, "STARTTLS")?;
+        let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
+            Io::Plain(tcp) => tcp,
+            other => {
+                self.io = other;
+                self.upgrading = false;
+                return Err(tls_init_error("connection is not plain TCP", "STARTTLS"));
+            }
+        };
+        let res = timeout(
+            self.opts.socket_timeout,
+            tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
+        )
+        .await;
+        self.upgrading = false;
+        match res {
+            Ok(Ok(s)) => {
+                self.io = Io::Tls(Box::new(s));
+                self.secure = true;
+                self.logger.log(Level::Info, "smtp", || {
+                    "Connection upgraded with STARTTLS".to_string()
+                });
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.broken = true;
+                Err(tls_init_error(e, "STARTTLS"))
+            }
+            Err(_) => {
+                self.broken = true;
+                Err(timeout_error())
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ I/O
+
+    /// Next complete reply; errors on timeout, socket error or close.
+    async fn read_reply(&mut self) -> Result<Reply, SmtpError> {
+        loop {
+            if let Some(r) = self.parser.next_reply() {
+                if self.logger.debug {
+                    self.logger.transcript("server", &r.text());
+                }
+                return Ok(r);
+            }
+            let read = timeout(self.opts.socket_timeout, self.io.read(&mut self.read_buf)).await;
+            let n = match read {
+                Err(_) => {
+                    self.broken = true;
+                    return Err(timeout_error());
+                }
+                // a TLS peer that closes without close_notify is a plain close here
+                Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+                Ok(Err(e)) => {
+                    self.broken = true;
+                    return Err(socket_error(&e, "read", None));
+                }
+                Ok(Ok(n)) => n,
+            };
+            if n == 0 {
+                self.broken = true;
+                let code = if self.upgrading {
+                    ErrorCode::ETls
+                } else {
+                    ErrorCode::EConnection
+                };
+                let pending = self.parser.pending_text();
+                return Err(SmtpError::format(
+                    code,
+                    "Connection closed unexpectedly",
+                    pending.as_deref(),
+                    Some("CONN"),
+                ));
+            }
+            if let Err(e) = self.parser.feed(&self.read_buf[..n]) {
+                self.broken = true;
+                return Err(e);
+            }
+        }
+    }
+
+    async fn write_bytes(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+        let res = timeout(self.opts.socket_timeout, async {
+            self.io.write_all(data).await?;
+            self.io.flush().await
+        })
+        .await;
+        match res {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.broken = true;
+                Err(socket_error(&e, "write", None))
+            }
+            Err(_) => {
+                self.broken = true;
+                Err(timeout_error())
+            }
+        }
+    }
+
+    /// A reply nobody asked for is nodemailer's "Unexpected Response".
+    fn check_unexpected(&mut self) -> Result<(), SmtpError> {
+        if let Some(r) = self.parser.next_reply() {
+            self.broken = true;
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::EProtocol,
+                "Unexpected Response",
+                Some(&text),
+                Some("CONN"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes command lines back to back (one write), logging `log_lines` instead when given.
+    async fn write_lines(
+        &mut self,
+        lines: &[String],
+        log_lines: Option<&[String]>,
+    ) -> Result<(), SmtpError> {
+        self.check_unexpected()?;
+        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        for (i, l) in lines.iter().enumerate() {
+            if self.logger.debug {
+                let shown = log_lines.and_then(|ll| ll.get(i)).unwrap_or(l);
+                self.logger.transcript("client", shown);
+            }
+            buf.extend_from_slice(l.as_bytes());
+            buf.extend_from_slice(b"\r\n");
+        }
+        self.write_bytes(&buf).await
+    }
+
+    async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
+        self.write_lines(&[line.to_string()], None).await?;
+        self.read_reply().await
+    }
+
+    /// A command whose log form hides a secret.
+    async fn secret_command(&mut self, line: String, log_line: String) -> Result<Reply, SmtpError> {
+        self.write_lines(&[line], Some(&[log_line])).await?;
+        self.read_reply().await
+    }
+
+    fn destroyed_error(&self, op: &str) -> Option<SmtpError> {
+        if self.broken || matches!(self.io, Io::Closed) {
+            Some(SmtpError::format(
+                ErrorCode::EConnection,
+                format!("Cannot {op} - smtp connection is already destroyed."),
+                None,
+                Some("API"),
+            ))
+        } else {
+            None
+        }
+    }
+
+    // ------------------------------------------------------------ accessors
+
+    /// `info.ehlo`: EHLO lines without codes and without the greeting-name line
+    /// (empty after HELO).
+    pub fn ehlo(&self) -> &[String] {
+        &self.caps.ehlo_lines
+    }
+
+    /// Whether EHLO/LHLO (rather than HELO, or an unparsed failed-STARTTLS session) set the
+    /// capabilities: nodemailer includes `info.ehlo` only then.
+    pub fn used_ehlo(&self) -> bool {
+        self.used_ehlo
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    pub fn allows_auth(&self) -> bool {
+        self.allows_auth
+    }
+
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Whether the session is still usable (no transport-level failure so far).
+    pub fn is_usable(&self) -> bool {
+        self.destroyed_error("use").is_none()
+    }
+
+    /// `SIZE n` from EHLO, n > 0.
+    pub fn max_size(&self) -> Option<u64> {
+        self.caps.max_size
+    }
+
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    // ------------------------------------------------------------ AUTH
+
+    /// Authenticates (§7.4, §7.5).
+    pub async fn login(&mut self, auth: &AuthOptions) -> Result<(), SmtpError> {
+        if let Some(e) = self.destroyed_error("login") {
+            return Err(e);
+        }
+        let forced = auth
+            .method
+            .as_deref()
+            .map(|m| m.trim().to_uppercase())
+            .filter(|m| !m.is_empty());
+        let oauth = match &auth.credentials {
+            Some(Credentials::XOAuth2(p)) => Some(p.clone()),
+            _ => None,
+        };
+        let first_supported = || {
+            self.caps
+                .auth_methods
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "PLAIN".to_string())
+        };
+        let method = match forced {
+            None if oauth.is_some() => "XOAUTH2".to_string(),
+            None => first_supported(),
+            Some(m) if m == "XOAUTH2" && oauth.is_none() => first_supported(),
+            Some(m) => m,
+        };
+        let user_for_log = auth
+            .credentials
+            .as_ref()
+            .map(Credentials::user)
+            .unwrap_or_default();
+
+        let res = if method == "XOAUTH2" {
+            match oauth {
+                Some(p) => self.auth_xoauth2(p).await,
+                // unreachable by the selection above; kept total rather than panicking
+                None => Err(missing_credentials(&method)),
+            }
+        } else {
+            let (user, pass) = match &auth.credentials {
+                Some(Credentials::Login { user, pass }) if !user.is_empty() && !pass.is_empty() => {
+                    (user.clone(), pass.clone())
+                }
+                _ => return Err(missing_credentials(&method)),
+            };
+            match method.as_str() {
+                "PLAIN" => {
+                    let r = self
+                        .secret_command(
+                            format!("AUTH PLAIN {}", auth::plain(&user, &pass)),
+                            format!("AUTH PLAIN {}", auth::plain(&user, "/* secret */")),
+                        )
+                        .await?;
+                    self.auth_complete(r, false, &method, None).await
+                }
+                "LOGIN" => self.auth_login(&user, &pass).await,
+                "CRAM-MD5" => self.auth_cram_md5(&user, &pass).await,
+                other => {
+                    return Err(SmtpError::format(
+                        ErrorCode::EAuth,
+                        format!("Unknown authentication method \"{other}\""),
+                        None,
+                        Some("API"),
+                    ))
+                }
+            }
+        };
+        match &res {
+            Ok(()) => {
+                self.authenticated = true;
+                self.logger.log(Level::Info, "smtp", || {
+                    format!(
+                        "User {} authenticated",
+                        envelope::json_string(&user_for_log)
+                    )
+                });
+            }
+            Err(_) => self.logger.log(Level::Info, "smtp", || {
+                format!(
+                    "User {} failed to authenticate",
+                    envelope::json_string(&user_for_log)
+                )
+            }),
+        }
+        res
+    }
+
+    async fn auth_login(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
+        let is_334 = |r: &Reply| r.starts_with("334 ") || r.starts_with("334-");
+        let r = self.command("AUTH LOGIN").await?;
+        if !is_334(&r) {
+            return Err(auth_error(
+                "Invalid login sequence while waiting for \"334 VXNlcm5hbWU6\"",
+                &r,
+                "AUTH LOGIN",
+            ));
+        }
+        let r = self.command(&auth::login_step(user)).await?;
+        if !is_334(&r) {
+            return Err(auth_error(
+                "Invalid login sequence while waiting for \"334 UGFzc3dvcmQ6\"",
+                &r,
+                "AUTH LOGIN",
+            ));
+        }
+        let r = self
+            .secret_command(auth::login_step(pass), auth::login_step("/* secret */"))
+            .await?;
+        self.auth_complete(r, false, "LOGIN", None).await
+    }
+
+    async fn auth_cram_md5(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
+        let r = self.command("AUTH CRAM-MD5").await?;
+        let text = r.text();
+        // /^334\s+(.+)$/ on the whole reply: a single line only
+        let challenge = text
+            .strip_prefix("334")
+            .filter(|rest| rest.starts_with(char::is_whitespace) && !rest.contains('\n'))
+            .map(str::trim_start)
+            .filter(|c| !c.is_empty());
+        let challenge = match challenge {
+            Some(c) => c.to_string(),
+            None => {
+                return Err(auth_error(
+                    "Invalid login sequence while waiting for server challenge string",
+                    &r,
+                    "AUTH CRAM-MD5",
+                ))
+            }
+        };
+        let answer = auth::cram_md5(user, pass, &challenge);
+        let r = self
+            .secret_command(answer, auth::login_step(&format!("{user} /* secret */")))
+            .await?;
+        let ok = r
+            .text()
+            .strip_prefix("235")
+            .is_some_and(|rest| rest.starts_with(char::is_whitespace));
+        if !ok {
+            return Err(auth_error(
+                "Invalid login sequence while waiting for \"235\"",
+                &r,
+                "AUTH CRAM-MD5",
+            ));
+        }
+        Ok(())
+    }
+
+    /// XOAUTH2 with nodemailer's one-time renew after a `334` challenge.
+    async fn auth_xoauth2(&mut self, provider: Arc<dyn TokenProvider>) -> Result<(), SmtpError> {
+        let r = self.send_xoauth2(&provider, false).await?;
+        self.auth_complete(r, false, "XOAUTH2", Some(provider))
+            .await
+    }
+
+    async fn send_xoauth2(
+        &mut self,
+        provider: &Arc<dyn TokenProvider>,
+        renew: bool,
+    ) -> Result<Reply, SmtpError> {
+        let token = match timeout(self.opts.socket_timeout, provider.token(renew)).await {
+            Err(_) => return Err(timeout_error()),
+            Ok(Err(mut e)) => {
+                // nodemailer rewrites the token error's code and command, keeps its message
+                e.code = ErrorCode::EAuth;
+                e.command = Some("AUTH XOAUTH2".to_string());
+                return Err(e);
+            }
+            Ok(Ok(t)) => t,
+        };
+        let user = provider.user();
+        self.secret_command(
+            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, &token)),
+            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, "/* secret */")),
+        )
+        .await
+    }
+
+    /// nodemailer's `_actionAUTHComplete`: a `334` gets an empty line; for a first XOAUTH2
+    /// attempt the next reply (whatever it is) triggers one renew-and-retry.
+    async fn auth_complete(
+        &mut self,
+        mut r: Reply,
+        mut is_retry: bool,
+        method: &str,
+        provider: Option<Arc<dyn TokenProvider>>,
+    ) -> Result<(), SmtpError> {
+        let mut rounds = 0;
+        loop {
+            if r.starts_with("334") && rounds < MAX_334_ROUNDS {
+                rounds += 1;
+                let next = self.command("").await?;
+                match (&provider, is_retry) {
+                    (Some(p), false) if method == "XOAUTH2" => {
+                        r = self.send_xoauth2(p, true).await?;
+                        is_retry = true;
+                    }
+                    _ => {
+                        r = next;
+                        is_retry = true;
+                    }
+                }
+                continue;
+            }
+            if !r.is_positive() {
+                return Err(auth_error("Invalid login", &r, &format!("AUTH {method}")));
+            }
+            return Ok(());
+        }
+    }
+
+    // ------------------------------------------------------------ send
+
+    /// MAIL FROM, RCPT TO (pipelined when advertised), DATA, body, final reply(ies).
+    pub async fn send<S>(&mut self, env: &Envelope, mut body: S) -> Result<SendInfo, SmtpError>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
+    {
+        if let Some(e) = self.destroyed_error("send message") {
+            return Err(e);
+        }
+        if let (Some(max), Some(size)) = (self.caps.max_size, env.size) {
+            if size > max {
+                return Err(SmtpError::format(
+                    ErrorCode::EMessage,
+                    format!("Message size larger than allowed {max}"),
+                    None,
+                    Some("MAIL FROM"),
+                ));
+            }
+        }
+        let start = Instant::now();
+        let prepared = envelope::prepare(env)?;
+        if env.require_tls_extension {
+            if !self.secure {
+                return Err(SmtpError::format(
+                    ErrorCode::ERequireTls,
+                    "REQUIRETLS can only be used over TLS connections (RFC 8689)",
+                    None,
+                    Some("MAIL FROM"),
+                ));
+            }
+            if !self.caps.requiretls {
+                return Err(SmtpError::format(
+                    ErrorCode::ERequireTls,
+                    "Server does not support REQUIRETLS extension (RFC 8689)",
+                    None,
+                    Some("MAIL FROM"),
+                ));
+            }
+        }
+
+        let (mail_cmd, smtputf8) = envelope::mail_from_command(&prepared, env, &self.caps);
+        let r = self.command(&mail_cmd).await?;
+        if r.first_char() != Some('2') {
+            let msg = if smtputf8 && r.starts_with("550 ") && !prepared.from.is_ascii() {
+                "Internationalized mailbox name not allowed"
+            } else {
+                "Mail command failed"
+            };
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::EEnvelope,
+                msg,
+                Some(&text),
+                Some("MAIL FROM"),
+            ));
+        }
+
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        let mut rejected_errors = Vec::new();
+        let mut last_reply = String::new();
+        let rcpt_lines: Vec<String> = prepared
+            .to
+            .iter()
+            .map(|t| envelope::rcpt_to_command(t, &prepared, &self.caps))
+            .collect();
+        let mut handle_rcpt = |rcpt: &String, r: Reply| {
+            let text = r.text();
+            if r.first_char() == Some('2') {
+                accepted.push(rcpt.clone());
+            } else {
+                let msg = if smtputf8 && r.starts_with("553 ") && !rcpt.is_ascii() {
+                    "Internationalized mailbox name not allowed"
+                } else {
+                    "Recipient command failed"
+                };
+                let mut e =
+                    SmtpError::format(ErrorCode::EEnvelope, msg, Some(&text), Some("RCPT TO"));
+                e.recipient = Some(rcpt.clone());
+                rejected.push(rcpt.clone());
+                rejected_errors.push(e);
+            }
+            last_reply = text;
+        };
+        if self.caps.pipelining {
+            self.write_lines(&rcpt_lines, None).await?;
+            for rcpt in &prepared.to {
+                let r = self.read_reply().await?;
+                handle_rcpt(rcpt, r);
+            }
+        } else {
+            for (rcpt, line) in prepared.to.iter().zip(&rcpt_lines) {
+                let r = self.command(line).await?;
+                handle_rcpt(rcpt, r);
+            }
+        }
+        if rejected.len() >= prepared.to.len() {
+            let mut e = SmtpError::format(
+                ErrorCode::EEnvelope,
+                "Can't send mail - all recipients were rejected",
+                Some(&last_reply),
+                Some("RCPT TO"),
+            );
+            e.rejected = rejected;
+            e.rejected_errors = rejected_errors;
+            return Err(e);
+        }
+
+        let r = self.command("DATA").await?;
+        if !matches!(r.first_char(), Some('2') | Some('3')) {
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::EEnvelope,
+                "Data command failed",
+                Some(&text),
+                Some("DATA"),
+            ));
+        }
+        let envelope_done = Instant::now();
+
+        let message_size = self.write_body(&mut body).await?;
+
+        let response = if self.opts.lmtp {
+            // one reply per accepted recipient, in order; failures move to `rejected`
+            let mut last = String::new();
+            for rcpt in accepted.clone() {
+                let r = self.read_reply().await?;
+                let text = r.text();
+                if r.first_char() != Some('2') {
+                    let mut e = SmtpError::format(
+                        ErrorCode::EMessage,
+                        format!("Message failed for recipient {rcpt}"),
+                        Some(&text),
+                        Some("DATA"),
+                    );
+                    e.recipient = Some(rcpt.clone());
+                    rejected.push(rcpt.clone());
+                    rejected_errors.push(e);
+                    accepted.retain(|a| *a != rcpt);
+                }
+                last = text;
+            }
+            last
+        } else {
+            let r = self.read_reply().await?;
+            let text = r.text();
+            if r.first_char() != Some('2') {
+                return Err(SmtpError::format(
+                    ErrorCode::EMessage,
+                    "Message failed",
+                    Some(&text),
+                    Some("DATA"),
+                ));
+            }
+            text
+        };
+
+        Ok(SendInfo {
+            accepted,
+            rejected,
+            rejected_errors,
+            envelope_time: envelope_done.duration_since(start).as_millis() as u64,
+            message_time: envelope_done.elapsed().as_millis() as u64,
+            message_size,
+            response,
+        })
+    }
+
+    /// Streams the body through the dot-stuffer. The last transformed piece is held back so
+    /// the terminator goes out in the same write as the body's last bytes.
+    async fn write_body<S>(&mut self, body: &mut S) -> Result<u64, SmtpError>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
+    {
+        let mut stuffer = DotStuffer::new();
+        let mut pending: Vec<u8> = Vec::with_capacity(BODY_SLICE + BODY_SLICE / 8);
+        loop {
+            let next = match timeout(self.opts.socket_timeout, body.next()).await {
+                Err(_) => {
+                    self.broken = true;
+                    return Err(timeout_error());
+                }
+                Ok(n) => n,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    for slice in chunk.chunks(BODY_SLICE) {
+                        if !pending.is_empty() {
+                            self.write_body_piece(&pending).await?;
+                            pending.clear();
+                        }
+                        stuffer.transform(slice, &mut pending);
+                    }
+                }
+                Some(Err(e)) => {
+                    // the server is mid-DATA: this session cannot be reused
+                    self.broken = true;
+                    return Err(SmtpError::format(
+                        ErrorCode::EStream,
+                        e.to_string(),
+                        None,
+                        Some("API"),
+                    ));
+                }
+                None => break,
+            }
+        }
+        stuffer.finish(&mut pending);
+        self.write_body_piece(&pending).await?;
+        self.logger.log(Level::Info, "message", || {
+            format!(
+                "<{} bytes encoded mime message (source size {} bytes)>",
+                stuffer.out_bytes(),
+                stuffer.in_bytes()
+            )
+        });
+        Ok(stuffer.out_bytes())
+    }
+
+    async fn write_body_piece(&mut self, piece: &[u8]) -> Result<(), SmtpError> {
+        if self.logger.debug {
+            let text = String::from_utf8_lossy(piece);
+            self.logger.log(Level::Debug, "message", || {
+                text.trim_end_matches(['\r', '\n']).to_string()
+            });
+        }
+        self.write_bytes(piece).await
+    }
+
+    // ------------------------------------------------------------ RSET / QUIT / close
+
+    /// `RSET`; a non-2xx reply is EPROTOCOL.
+    pub async fn reset(&mut self) -> Result<(), SmtpError> {
+        if let Some(e) = self.destroyed_error("reset") {
+            return Err(e);
+        }
+        let r = self.command("RSET").await?;
+        if !r.is_positive() {
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::EProtocol,
+                format!("Could not reset session state. response={text}"),
+                Some(&text),
+                Some("RSET"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends QUIT, waits (bounded) for the reply, closes. Errors are ignored: the session
+    /// is over either way.
+    pub async fn quit(mut self) {
+        if !self.broken {
+            let wait = self.opts.socket_timeout.min(QUIT_WAIT);
+            let _ = timeout(wait, async {
+                if self.write_lines(&["QUIT".to_string()], None).await.is_ok() {
+                    let _ = self.read_reply().await;
+                }
+            })
+            .await;
+        }
+        self.close().await;
+    }
+
+    /// Plain close (TLS close_notify + FIN), no QUIT.
+    pub async fn close(mut self) {
+        self.logger.log(Level::Debug, "smtp", || {
+            "Closing connection to the server using \"end\"".to_string()
+        });
+        let _ = timeout(Duration::from_secs(1), self.io.shutdown()).await;
+        self.logger
+            .log(Level::Info, "network", || "Connection closed".to_string());
+    }
+}
+
+fn missing_credentials(method: &str) -> SmtpError {
+    SmtpError::format(
+        ErrorCode::EAuth,
+        format!("Missing credentials for \"{method}\""),
+        None,
+        Some("API"),
+    )
+}
+
+fn auth_error(message: &str, r: &Reply, command: &str) -> SmtpError {
+    let text = r.text();
+    SmtpError::format(ErrorCode::EAuth, message, Some(&text), Some(command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_keeps_all_addresses() {
+        let a: Vec<IpAddr> = vec![
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "::1".parse().unwrap(),
+        ];
+        let mut o = connect_order(a.clone());
+        assert_eq!(o.len(), 3);
+        o.sort();
+        let mut s = a.clone();
+        s.sort();
+        assert_eq!(o, s);
+    }
+
+    #[tokio::test]
+    async fn resolve_ip_literals() {
+        assert_eq!(
+            resolve("127.0.0.1", 25, Duration::from_secs(1))
+                .await
+                .unwrap(),
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            resolve("[::1]", 25, Duration::from_secs(1)).await.unwrap(),
+            vec!["::1".parse::<IpAddr>().unwrap()]
+        );
+    }
+
+    #[tokio::test]
+    async fn resolve_failure_is_edns() {
+        let e = resolve("no-such-host.invalid", 25, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EDns);
+        assert_eq!(e.command.as_deref(), Some("CONN"));
+    }
+}
