@@ -33,61 +33,36 @@ struct TestServer {
 
 impl TestServer {
     async fn start(responder: Responder) -> Self {
+        Self::start_with(responder, None).await
+    }
+
+    /// `tls`: serve HTTPS with this acceptor (URL host `localhost`, as the test cert's SAN).
+    async fn start_with(responder: Responder, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let url = match tls {
+            Some(_) => format!("https://localhost:{port}/token"),
+            None => format!("http://127.0.0.1:{port}/token"),
+        };
         let count = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (c, r) = (count.clone(), requests.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
+                let Ok((sock, _)) = listener.accept().await else {
                     return;
                 };
-                let (c, r, responder) = (c.clone(), r.clone(), responder.clone());
+                let (c, r, responder, tls) = (c.clone(), r.clone(), responder.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut tmp = [0u8; 4096];
-                    let head_end = loop {
-                        let n = sock.read(&mut tmp).await.unwrap();
-                        if n == 0 {
-                            return;
+                    match tls {
+                        Some(acceptor) => {
+                            // A client that rejects our certificate aborts the handshake.
+                            if let Ok(s) = acceptor.accept(sock).await {
+                                serve(s, c, r, responder).await;
+                            }
                         }
-                        buf.extend_from_slice(&tmp[..n]);
-                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break p;
-                        }
-                    };
-                    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    let mut body = buf[head_end + 4..].to_vec();
-                    while body.len() < len {
-                        let n = sock.read(&mut tmp).await.unwrap();
-                        if n == 0 {
-                            break;
-                        }
-                        body.extend_from_slice(&tmp[..n]);
+                        None => serve(sock, c, r, responder).await,
                     }
-                    let req = Req {
-                        head: head.to_ascii_lowercase(),
-                        body: String::from_utf8(body).unwrap(),
-                    };
-                    let idx = c.fetch_add(1, Ordering::SeqCst);
-                    r.lock().unwrap().push(req.clone());
-                    let (status, resp_body, delay) = responder(idx, &req);
-                    tokio::time::sleep(delay).await;
-                    let resp = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp_body}",
-                        resp_body.len()
-                    );
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
                 });
             }
         });
@@ -110,6 +85,57 @@ impl TestServer {
             .map(|r| r.body.clone())
             .collect()
     }
+}
+
+async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut sock: S,
+    c: Arc<AtomicUsize>,
+    r: Arc<Mutex<Vec<Req>>>,
+    responder: Responder,
+) {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut tmp).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    let req = Req {
+        head: head.to_ascii_lowercase(),
+        body: String::from_utf8(body).unwrap(),
+    };
+    let idx = c.fetch_add(1, Ordering::SeqCst);
+    r.lock().unwrap().push(req.clone());
+    let (status, resp_body, delay) = responder(idx, &req);
+    tokio::time::sleep(delay).await;
+    let resp = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp_body}",
+        resp_body.len()
+    );
+    let _ = sock.write_all(resp.as_bytes()).await;
+    let _ = sock.shutdown().await;
 }
 
 fn fixed(status: u16, body: &str, delay_ms: u64) -> Responder {
@@ -749,4 +775,56 @@ async fn cancelled_initiator_does_not_wedge_the_refresh() {
     assert!(started.load(Ordering::SeqCst));
     // A later caller joins (or restarts) it and gets a token.
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
+}
+
+const CA: &str = include_str!("../../../../__test__/fixtures/ca.pem");
+const SERVER_CERT: &str = include_str!("../../../../__test__/fixtures/server.pem");
+const SERVER_KEY: &str = include_str!("../../../../__test__/fixtures/server.key");
+
+fn acceptor() -> tokio_rustls::TlsAcceptor {
+    let certs = rustls_pemfile::certs(&mut SERVER_CERT.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut SERVER_KEY.as_bytes())
+        .unwrap()
+        .unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
+}
+
+#[tokio::test]
+async fn https_token_endpoint_tls_options() {
+    let srv = TestServer::start_with(fixed(200, OK_BODY, 0), Some(acceptor())).await;
+    // Private CA not trusted by default (webpki roots): EFETCH, no request reached the handler.
+    let m = TokenManager::new(cfg3(&srv.url), None, None).unwrap();
+    let e = m.get_token(false, None).await.unwrap_err();
+    assert_eq!(e.code, "EFETCH");
+    assert!(e.message.contains("certificate"), "{}", e.message);
+    assert_eq!(srv.count(), 0);
+    // tls.ca given: verified and accepted.
+    let mut cfg = cfg3(&srv.url);
+    cfg.tls_ca = vec![CA.to_string()];
+    let m = TokenManager::new(cfg, None, None).unwrap();
+    assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
+    assert_eq!(srv.count(), 1);
+    // rejectUnauthorized: false: accepted without the CA.
+    let mut cfg = cfg3(&srv.url);
+    cfg.tls_reject_unauthorized = false;
+    let m = TokenManager::new(cfg, None, None).unwrap();
+    assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
+    assert_eq!(srv.count(), 2);
+    // An unusable CA is a construction error.
+    let mut cfg = cfg3(&srv.url);
+    cfg.tls_ca = vec!["nope".into()];
+    assert_eq!(
+        TokenManager::new(cfg, None, None).err().unwrap().code,
+        "ECONFIG"
+    );
 }
