@@ -43,6 +43,7 @@ describe('startSmtpServer', () => {
             ['rcpt@example.com']
         );
         assert.equal(m.user, 'alice');
+        assert.equal(m.secure, true, 'upgraded with STARTTLS');
         const raw = m.raw.toString();
         assert.match(raw, /^Subject: Fixture check\r\n/m);
         // dot-unstuffed body, exactly as the client meant it
@@ -81,6 +82,25 @@ describe('startSmtpServer', () => {
         await assert.rejects(t.sendMail({ ...MAIL, text: 'reject me' }), err => err.responseCode === 554 && err.code === 'EMESSAGE');
         t.close();
         assert.deepEqual([...srv.connections.values()], [2]);
+    });
+
+    it('rejectRcpt, LMTP rejectData and pass-through server options', async () => {
+        const srv = await startSmtpServer({ rejectRcpt: a => a.startsWith('bad'), size: 1024 });
+        const lmtp = await startSmtpServer({ lmtp: true, rejectData: a => a.startsWith('no') });
+        after(() => Promise.all([srv.close(), lmtp.close()]));
+        assert.equal(srv.server.options.size, 1024);
+
+        const info = await transport(srv.port).sendMail({ ...MAIL, to: ['good@example.com', 'bad@example.com'] });
+        assert.deepEqual(info.accepted, ['good@example.com']);
+        assert.deepEqual(info.rejected, ['bad@example.com']);
+        assert.equal(info.rejectedErrors[0].responseCode, 550);
+        await assert.rejects(transport(srv.port).sendMail({ ...MAIL, text: 'x'.repeat(2000) }), err => err.responseCode === 552);
+
+        const lInfo = await transport(lmtp.port, { lmtp: true }).sendMail({ ...MAIL, to: ['yes@example.com', 'no@example.com'] });
+        assert.deepEqual(lInfo.accepted, ['yes@example.com']);
+        assert.deepEqual(lInfo.rejected, ['no@example.com']);
+        assert.deepEqual(lmtp.messages[0].rejectedRecipients, ['no@example.com']);
+        assert.equal(lmtp.messages[0].secure, true);
     });
 
     it('XOAUTH2: rejects unknown tokens like Gmail, accepts listed ones', async () => {
@@ -130,6 +150,9 @@ describe('startMockOAuth', () => {
         oauth.failNext('invalid_grant');
         await assert.rejects(transport(srv.port, { auth }).sendMail(MAIL), err => err.code === 'EAUTH' && err.message === 'invalid_grant: Bad Request');
 
+        oauth.failNext({ status: 400, body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } });
+        await assert.rejects(transport(srv.port, { auth }).sendMail(MAIL), err => err.message === 'invalid_grant: Token has been expired or revoked.');
+
         oauth.failNext('http500');
         await assert.rejects(transport(srv.port, { auth }).sendMail(MAIL), err => err.code === 'EAUTH' && err instanceof SyntaxError);
 
@@ -142,7 +165,7 @@ describe('startMockOAuth', () => {
         const tokens = [];
         t.on('token', tok => tokens.push(tok));
         await t.sendMail(MAIL);
-        assert.equal(oauth.tokenRequestCount, 4);
+        assert.equal(oauth.tokenRequestCount, 5);
         assert.ok(Math.abs(tokens[0].expires - (Date.now() + 5000)) < 2000);
     });
 
@@ -270,6 +293,7 @@ describe('startRawServer', () => {
         await srv.sessions[0].finished;
         assert.equal(srv.sessions[0].error, null);
         assert.equal(srv.sessions[0].received.toString(), 'EHLO client.test\r\nQUIT\r\n');
+        assert.deepEqual(srv.received, ['EHLO client.test', 'QUIT']);
     });
 
     it('upgrades to TLS on STARTTLS and reads DATA with readUntil', async () => {

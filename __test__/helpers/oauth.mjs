@@ -10,7 +10,8 @@
 //       oauth.failNext('http500');          // 500 text/html page
 //       oauth.failNext('invalid_json');     // 200 application/json, body not JSON
 //       oauth.failNext('hang');             // never answers (until close())
-//       oauth.failNext({ status, headers, body });   // anything else
+//       oauth.failNext({ status, headers, body });   // anything else; a non-string body
+//                                           // is sent as JSON
 //       oauth.tokenRequests                 // [{ body: {grant_type, ...}, headers }]
 //       oauth.issuedTokens                  // Set of access tokens handed out (pass it to
 //                                           // startSmtpServer({ xoauth2: true, validTokens }))
@@ -123,8 +124,10 @@ export async function startMockOAuth(opts = {}) {
             return undefined;
         }
         if (fault) {
-            res.writeHead(fault.status, fault.headers || {});
-            return res.end(fault.body ?? '');
+            const isRaw = typeof fault.body === 'string' || Buffer.isBuffer(fault.body) || fault.body === undefined;
+            const headers = isRaw ? fault.headers || {} : { 'content-type': 'application/json', ...(fault.headers || {}) };
+            res.writeHead(fault.status ?? 200, headers);
+            return res.end(isRaw ? (fault.body ?? '') : JSON.stringify(fault.body));
         }
         // The body is consumed (the request is finished), so express' parsers skip it and
         // the mock's token handler reads this one.
@@ -156,7 +159,7 @@ export async function startMockOAuth(opts = {}) {
         },
         /**
          * Queues a failure for the next token request: 'invalid_grant', 'http500',
-         * 'invalid_json', 'hang', or { status, headers, body }.
+         * 'invalid_json', 'hang', or { status, headers, body } (object body → JSON).
          */
         failNext(kind) {
             const fault = typeof kind === 'string' ? FAULTS[kind] : kind;

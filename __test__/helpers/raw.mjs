@@ -10,6 +10,7 @@
 //   ... client connects to 127.0.0.1:srv.port ...
 //   await srv.sessions[0].finished;
 //   srv.sessions[0].received.toString()   // every byte the client sent (decrypted after TLS)
+//   srv.received                          // all sessions' lines, e.g. ['EHLO x', 'QUIT']
 //   await srv.close();
 //
 // The script is called once per connection with:
@@ -23,6 +24,7 @@
 //   end()        half-close after pending writes; destroy() drops the connection
 //   index        0-based connection number
 // A script that throws has its error stored in session.error and its socket destroyed.
+// close() waits for the scripts: a script should return once readLine() gives null.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -135,7 +137,7 @@ class Session {
 /**
  * Starts a scripted server on 127.0.0.1 (random port).
  * @param {(conn: Session) => Promise<void>} script run once per accepted connection
- * @returns {Promise<{port: number, server: net.Server, sessions: Session[], close(): Promise<void>}>}
+ * @returns {Promise<{port: number, server: net.Server, sessions: Session[], received: string[], close(): Promise<void>}>}
  *   each session also has `finished` (resolves when its script returned or threw)
  */
 export async function startRawServer(script) {
@@ -166,6 +168,16 @@ export async function startRawServer(script) {
         port: server.address().port,
         server,
         sessions,
+        /** Every line the clients sent, all sessions in order, without line endings. */
+        get received() {
+            return sessions.flatMap(s => {
+                const lines = s.received.toString('utf8').split(/\r?\n/);
+                if (lines.at(-1) === '') {
+                    lines.pop();
+                }
+                return lines;
+            });
+        },
         /** Stops listening, drops every open connection and waits for the scripts. */
         close() {
             closing ||= (async () => {

@@ -16,13 +16,18 @@
 //   authOptional  default: true when neither users nor xoauth2 is set, else false
 //   onMessage     (message) => Error | undefined; returning an Error rejects the DATA
 //                 (err.responseCode sets the reply code)
+//   rejectRcpt    (address, session) => boolean; true answers RCPT TO with 550
+//   rejectData    (address) => boolean, per recipient after DATA; with `lmtp: true` each
+//                 recipient gets its own reply (550 for the rejected ones), with SMTP one
+//                 rejected recipient fails the whole DATA with 550
 //   closeTimeout  ms close() waits for clients to QUIT before it ends their sessions
 //                 with 421 (default 200)
-//   serverOptions anything else for `new SMTPServer()` (e.g. hideSTARTTLS, size,
-//                 onRcptTo, requestCert); applied last
+//   any other key (hidePIPELINING, hideSTARTTLS, size, lmtp, disabledCommands, requestCert,
+//                 ...) goes to `new SMTPServer()` as is; so does `serverOptions`, applied last
 //
 // Returned: { port, server, messages, connections, authAttempts, validTokens, errors, close() }
-//   messages      [{ envelope: { mailFrom, rcptTo }, raw: Buffer, connectionId, user }]
+//   messages      [{ envelope: { mailFrom, rcptTo }, raw: Buffer, connectionId, user, secure,
+//                    rejectedRecipients }]  (secure: TLS, implicit or after STARTTLS)
 //   connections   Map: connection id → number of messages accepted on it
 //   authAttempts  [{ method, username, accessToken?, connectionId, ok }]
 
@@ -48,24 +53,47 @@ export const GMAIL_XOAUTH2_ERROR = { status: '401', schemes: 'bearer', scope: 'h
  * @param {object} [opts] see the header comment
  */
 export async function startSmtpServer(opts = {}) {
-    const users = opts.users || null;
-    const validTokens = opts.validTokens || new Set();
+    const {
+        secure,
+        users: _users,
+        xoauth2,
+        validTokens: _validTokens,
+        authMethods: _authMethods,
+        authOptional: _authOptional,
+        onMessage,
+        rejectRcpt,
+        rejectData,
+        closeTimeout,
+        serverOptions,
+        ...passThrough
+    } = opts;
+    const users = _users || null;
+    const validTokens = _validTokens || new Set();
     const messages = [];
     const connections = new Map();
     const authAttempts = [];
 
-    const authMethods = opts.authMethods || [...(users ? ['PLAIN', 'LOGIN', 'CRAM-MD5'] : []), ...(opts.xoauth2 ? ['XOAUTH2'] : [])];
-    const authOptional = opts.authOptional ?? !(users || opts.xoauth2);
+    const authMethods = _authMethods || [...(users ? ['PLAIN', 'LOGIN', 'CRAM-MD5'] : []), ...(xoauth2 ? ['XOAUTH2'] : [])];
+    const authOptional = _authOptional ?? !(users || xoauth2);
 
     const server = new SMTPServer({
-        secure: !!opts.secure,
+        secure: !!secure,
         key: CERTS.serverKey,
         cert: CERTS.serverCert,
         disableReverseLookup: true,
         logger: false,
         authMethods,
         authOptional,
-        closeTimeout: opts.closeTimeout ?? 200,
+        closeTimeout: closeTimeout ?? 200,
+
+        onRcptTo(address, session, callback) {
+            if (rejectRcpt && rejectRcpt(address.address, session)) {
+                const err = new Error('5.1.1 <' + address.address + '>: Recipient address rejected');
+                err.responseCode = 550;
+                return callback(err);
+            }
+            return callback();
+        },
 
         onConnect(session, callback) {
             connections.set(session.id, 0);
@@ -78,7 +106,7 @@ export async function startSmtpServer(opts = {}) {
 
             if (auth.method === 'XOAUTH2') {
                 attempt.accessToken = auth.accessToken;
-                if (opts.xoauth2 && validTokens.has(auth.accessToken)) {
+                if (xoauth2 && validTokens.has(auth.accessToken)) {
                     attempt.ok = true;
                     return callback(null, { user: auth.username });
                 }
@@ -106,26 +134,53 @@ export async function startSmtpServer(opts = {}) {
             stream.on('data', chunk => chunks.push(chunk));
             stream.on('error', callback);
             stream.on('end', () => {
+                // smtp-server only flags an oversized message; answering 552 is up to us
+                if (stream.sizeExceeded) {
+                    const err = new Error('Error: message exceeds fixed maximum message size ' + server.options.size);
+                    err.responseCode = 552;
+                    return callback(err);
+                }
+                const rcptTo = session.envelope.rcptTo.map(r => ({ ...r }));
+                const rejectedRecipients = rejectData ? rcptTo.map(r => r.address).filter(a => rejectData(a)) : [];
                 const message = {
-                    envelope: {
-                        mailFrom: session.envelope.mailFrom,
-                        rcptTo: session.envelope.rcptTo.map(r => ({ ...r }))
-                    },
+                    envelope: { mailFrom: session.envelope.mailFrom, rcptTo },
                     raw: Buffer.concat(chunks),
                     connectionId: session.id,
-                    user: session.user
+                    user: session.user,
+                    secure: !!session.secure,
+                    rejectedRecipients
                 };
-                const rejection = opts.onMessage ? opts.onMessage(message) : undefined;
+                const rejection = onMessage ? onMessage(message) : undefined;
                 if (rejection instanceof Error) {
                     return callback(rejection);
                 }
+                const dataError = address => {
+                    const err = new Error('5.7.1 <' + address + '>: Message rejected for this recipient');
+                    err.responseCode = 550;
+                    return err;
+                };
+                if (rejectedRecipients.length && !passThrough.lmtp) {
+                    return callback(dataError(rejectedRecipients[0]));
+                }
+                if (rejectedRecipients.length === rcptTo.length && rcptTo.length) {
+                    // LMTP with every recipient refused: nothing was delivered
+                    return callback(null, rcptTo.map(r => dataError(r.address)));
+                }
                 messages.push(message);
                 connections.set(session.id, (connections.get(session.id) || 0) + 1);
-                return callback(null, 'Message queued as ' + messages.length);
+                const queued = 'Message queued as ' + messages.length;
+                if (rejectedRecipients.length) {
+                    return callback(
+                        null,
+                        rcptTo.map(r => (rejectedRecipients.includes(r.address) ? dataError(r.address) : queued))
+                    );
+                }
+                return callback(null, queued);
             });
         },
 
-        ...(opts.serverOptions || {})
+        ...passThrough,
+        ...(serverOptions || {})
     });
     // e.g. a client that drops the connection mid-session; kept for tests to inspect
     const errors = [];
