@@ -16,8 +16,9 @@ function createTransport(transporter, defaults) {
   } else if (transporter && typeof transporter === 'object' && typeof transporter.send === 'function') {
     throw Object.assign(new Error('Custom transport objects are not supported by mailer-rs yet'), { code: 'ECONFIG' });
   } else if (transporter && typeof transporter === 'object' && transporter.url) {
-    // As nodemailer: `{ url }` options are the parsed URL only; other keys are dropped.
-    options = native.parseConnectionUrl(String(transporter.url));
+    // As nodemailer 10: the other keys are kept and the URL's values win.
+    options = Object.assign({}, transporter, native.parseConnectionUrl(String(transporter.url)));
+    delete options.url;
   } else if (transporter === undefined || transporter === null || typeof transporter === 'object') {
     options = transporter || {};
   } else {
