@@ -17,6 +17,8 @@ pub mod error;
 pub mod log;
 pub mod options;
 pub mod reply;
+#[cfg(test)]
+mod test_server;
 mod tls;
 pub mod transport;
 

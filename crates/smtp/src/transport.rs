@@ -53,3 +53,959 @@ pub async fn verify(opts: &ConnectOptions, auth: &AuthOptions) -> Result<(), Smt
     conn.quit().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use futures_util::future::BoxFuture;
+
+    use super::*;
+    use crate::auth::{self, Credentials, TokenProvider};
+    use crate::log::LogEntry;
+    use crate::script;
+    use crate::test_server::{fixture, serve};
+
+    fn opts(addr: std::net::SocketAddr) -> ConnectOptions {
+        ConnectOptions {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+            name: Some("client.test".into()),
+            socket_timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
+    }
+
+    fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
+        futures_util::stream::iter(
+            parts
+                .iter()
+                .map(|p| Ok(Bytes::from_static(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn env(to: &[&str]) -> Envelope {
+        Envelope {
+            from: "sender@example.com".into(),
+            to: to.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn login(user: &str, pass: &str) -> AuthOptions {
+        AuthOptions {
+            credentials: Some(Credentials::Login {
+                user: user.into(),
+                pass: pass.into(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(10), f)
+            .await
+            .expect("test timed out")
+    }
+
+    #[tokio::test]
+    async fn send_once_full_path_pipelined() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx.test ESMTP\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send(
+                    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250 AUTH LOGIN PLAIN\r\n",
+                )
+                .await;
+                c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
+                    .await;
+                c.send("235 2.7.0 ok\r\n").await;
+                c.expect("MAIL FROM:<sender@example.com>").await;
+                c.send("250 ok\r\n").await;
+                // both RCPTs arrive before any reply: proves pipelining
+                c.expect("RCPT TO:<a@example.com>").await;
+                c.expect("RCPT TO:<bad@example.com>").await;
+                c.send("250 ok\r\n550 5.1.1 no such user\r\n").await;
+                c.expect("DATA").await;
+                c.send("354 go\r\n").await;
+                let data = c.data().await;
+                assert_eq!(data, b"Subject: x\r\n\r\n..dot\r\nline\r\n.\r\n".to_vec());
+                c.send("250 2.0.0 Ok: queued as ABC\r\n").await;
+                // no QUIT after a single send
+                assert_eq!(c.until_eof().await, Vec::<String>::new());
+            }),
+        )
+        .await;
+        let (info, ehlo) = within(send_once(
+            &opts(addr),
+            &login("u", "p"),
+            &env(&["a@example.com", "bad@example.com"]),
+            body(&[b"Subject: x\n\n", b".dot\r\nline\r\n"]),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(info.accepted, vec!["a@example.com"]);
+        assert_eq!(info.rejected, vec!["bad@example.com"]);
+        assert_eq!(info.rejected_errors.len(), 1);
+        let re = &info.rejected_errors[0];
+        assert_eq!(
+            re.message,
+            "Recipient command failed: 550 5.1.1 no such user"
+        );
+        assert_eq!(re.recipient.as_deref(), Some("bad@example.com"));
+        assert_eq!(re.response_code, Some(550));
+        assert_eq!(re.command.as_deref(), Some("RCPT TO"));
+        assert_eq!(info.response, "250 2.0.0 Ok: queued as ABC");
+        assert_eq!(info.message_size, 30);
+        assert_eq!(ehlo, vec!["PIPELINING", "SIZE 1000000", "AUTH LOGIN PLAIN"]);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_pipelining_sends_rcpt_one_by_one_and_skips_auth_without_advert() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.expect("MAIL FROM:<sender@example.com>").await;
+                c.send("250 ok\r\n").await;
+                c.expect("RCPT TO:<a@x>").await;
+                c.send("250 ok\r\n").await;
+                c.expect("RCPT TO:<b@x>").await;
+                c.send("250 ok\r\n").await;
+                c.expect("DATA").await;
+                c.send("354 go\r\n").await;
+                c.data().await;
+                c.send("250 done\r\n").await;
+            }),
+        )
+        .await;
+        let (info, ehlo) = within(send_once(
+            &opts(addr),
+            &login("u", "p"),
+            &env(&["a@x", "b@x"]),
+            body(&[b"x"]),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(info.accepted, vec!["a@x", "b@x"]);
+        assert!(ehlo.is_empty());
+        assert_eq!(info.message_size, 6);
+        server.await.unwrap();
+    }
+
+    struct MockTokens {
+        calls: Mutex<Vec<bool>>,
+    }
+
+    impl TokenProvider for MockTokens {
+        fn user(&self) -> String {
+            "me@example.com".into()
+        }
+        fn token(&self, renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(renew);
+            let n = calls.len();
+            Box::pin(async move {
+                if n == 1 {
+                    Ok("stale".to_string())
+                } else {
+                    Ok(format!("fresh-token-{}", n - 1))
+                }
+            })
+        }
+    }
+
+    fn oauth() -> (Arc<MockTokens>, AuthOptions) {
+        let p = Arc::new(MockTokens {
+            calls: Mutex::new(Vec::new()),
+        });
+        let a = AuthOptions {
+            credentials: Some(Credentials::XOAuth2(p.clone())),
+            ..Default::default()
+        };
+        (p, a)
+    }
+
+    async fn xoauth_server(
+        final_reply: &'static str,
+    ) -> (std::net::SocketAddr, tokio::task::JoinHandle<Vec<String>>) {
+        serve(
+            false,
+            Box::new(move |mut c: crate::test_server::ServerConn| {
+                Box::pin(async move {
+                    c.send("220 mx\r\n").await;
+                    c.expect("EHLO client.test").await;
+                    c.send("250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n").await;
+                    c.expect(&format!(
+                        "AUTH XOAUTH2 {}",
+                        auth::xoauth2("me@example.com", "stale")
+                    ))
+                    .await;
+                    c.send("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n").await;
+                    c.expect("").await;
+                    c.send("535 5.7.8 Username and Password not accepted\r\n")
+                        .await;
+                    c.expect(&format!(
+                        "AUTH XOAUTH2 {}",
+                        auth::xoauth2("me@example.com", "fresh-token-1")
+                    ))
+                    .await;
+                    if final_reply.starts_with("334") {
+                        c.send("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n").await;
+                        c.expect("").await;
+                        c.send("535 5.7.8 Username and Password not accepted\r\n")
+                            .await;
+                    } else {
+                        c.send(final_reply).await;
+                        c.expect("QUIT").await;
+                        c.send("221 bye\r\n").await;
+                    }
+                    c.until_eof().await;
+                    c.seen
+                })
+            }),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn xoauth2_renew_after_334_then_success() {
+        let (addr, server) = xoauth_server("235 2.7.0 Accepted\r\n").await;
+        let (p, a) = oauth();
+        within(verify(&opts(addr), &a)).await.unwrap();
+        assert_eq!(*p.calls.lock().unwrap(), vec![false, true]);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn xoauth2_retry_rejected_is_eauth() {
+        let (addr, server) = xoauth_server("334").await;
+        let (p, a) = oauth();
+        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::EAuth);
+        assert_eq!(
+            e.message,
+            "Invalid login: 535 5.7.8 Username and Password not accepted"
+        );
+        assert_eq!(e.response_code, Some(535));
+        assert_eq!(e.command.as_deref(), Some("AUTH XOAUTH2"));
+        assert_eq!(*p.calls.lock().unwrap(), vec![false, true]);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn xoauth2_direct_535_has_no_retry() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                c.line().await;
+                c.send("535 5.7.8 nope\r\n").await;
+                assert!(c.until_eof().await.is_empty());
+            }),
+        )
+        .await;
+        let (p, a) = oauth();
+        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
+        assert_eq!(e.message, "Invalid login: 535 5.7.8 nope");
+        assert_eq!(*p.calls.lock().unwrap(), vec![false]);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn token_error_becomes_eauth() {
+        struct Failing;
+        impl TokenProvider for Failing {
+            fn user(&self) -> String {
+                "me".into()
+            }
+            fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
+                Box::pin(async {
+                    Err(SmtpError::new(
+                        ErrorCode::EOAuth2,
+                        "invalid_grant: Bad Request",
+                    ))
+                })
+            }
+        }
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                assert!(c.until_eof().await.is_empty());
+            }),
+        )
+        .await;
+        let a = AuthOptions {
+            credentials: Some(Credentials::XOAuth2(Arc::new(Failing))),
+            ..Default::default()
+        };
+        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::EAuth);
+        assert_eq!(e.message, "invalid_grant: Bad Request");
+        assert_eq!(e.command.as_deref(), Some("AUTH XOAUTH2"));
+        assert_eq!(e.response, None);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn greeting_timeout() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            greeting_timeout: Duration::from_millis(200),
+            ..opts(addr)
+        };
+        let e = within(verify(&o, &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ETimedOut);
+        assert_eq!(e.message, "Greeting never received");
+        assert_eq!(e.command.as_deref(), Some("CONN"));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn socket_timeout_mid_session() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            socket_timeout: Duration::from_millis(200),
+            ..opts(addr)
+        };
+        let e = within(verify(&o, &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::ETimedOut, "Timeout")
+        );
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn invalid_greeting_repeats_reply() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("554 5.7.1 no\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let e = within(verify(&opts(addr), &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EProtocol);
+        assert_eq!(
+            e.message,
+            "Invalid greeting. response=554 5.7.1 no: 554 5.7.1 no"
+        );
+        assert_eq!(e.response_code, Some(554));
+        assert_eq!(e.command.as_deref(), Some("CONN"));
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_esocket() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let o = ConnectOptions {
+            host: "127.0.0.1".into(),
+            port,
+            ..Default::default()
+        };
+        let e = within(verify(&o, &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ESocket);
+        assert_eq!(e.message, format!("connect ECONNREFUSED 127.0.0.1:{port}"));
+        assert_eq!(e.errno.as_deref(), Some("ECONNREFUSED"));
+        assert_eq!(e.syscall.as_deref(), Some("connect"));
+        assert_eq!(e.port, Some(port));
+    }
+
+    #[tokio::test]
+    async fn helo_fallback_then_auth_assumed() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("502 5.5.1 no EHLO\r\n").await;
+                c.expect("HELO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
+                    .await;
+                c.send("235 ok\r\n").await;
+                c.expect("MAIL FROM:<sender@example.com>").await;
+                c.send("250 ok\r\n").await;
+                c.expect("RCPT TO:<a@x>").await;
+                c.send("250 ok\r\n").await;
+                c.expect("DATA").await;
+                c.send("250 go ahead\r\n").await; // 2xx to DATA is accepted too
+                c.data().await;
+                c.send("250 queued\r\n").await;
+            }),
+        )
+        .await;
+        let (info, ehlo) = within(send_once(
+            &opts(addr),
+            &login("u", "p"),
+            &env(&["a@x"]),
+            body(&[b"hi\r\n"]),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(info.response, "250 queued");
+        assert!(ehlo.is_empty());
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn require_tls_forbids_helo_fallback() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("502 no\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            require_tls: true,
+            ..opts(addr)
+        };
+        let e = within(verify(&o, &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EConnection);
+        assert_eq!(
+            e.message,
+            "EHLO failed but HELO does not support required STARTTLS. response=502 no: 502 no"
+        );
+        assert_eq!(e.command.as_deref(), Some("EHLO"));
+    }
+
+    fn tls_opts(addr: std::net::SocketAddr) -> ConnectOptions {
+        let mut o = opts(addr);
+        o.tls.ca = vec![fixture("ca.pem")];
+        o
+    }
+
+    #[tokio::test]
+    async fn starttls_discards_injected_plaintext() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                c.expect("STARTTLS").await;
+                // a response-injection attempt riding on the plaintext 220
+                c.send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n")
+                    .await;
+                c.accept_tls().await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx.tls\r\n250 SIZE 1000\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = tls_opts(addr);
+        let mut conn = within(SmtpConnection::connect(&o)).await.unwrap();
+        assert!(conn.is_secure());
+        assert_eq!(conn.ehlo(), ["SIZE 1000"]);
+        assert!(!conn.allows_auth());
+        assert_eq!(conn.max_size(), Some(1000));
+        let e = conn
+            .send(
+                &Envelope {
+                    size: Some(2000),
+                    ..env(&["a@x"])
+                },
+                body(&[b"x"]),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.message, "Message size larger than allowed 1000");
+        assert_eq!(
+            (e.code, e.command.as_deref()),
+            (ErrorCode::EMessage, Some("MAIL FROM"))
+        );
+        within(conn.quit()).await;
+        let seen = server.await.unwrap();
+        assert_eq!(
+            seen,
+            vec!["EHLO client.test", "STARTTLS", "EHLO client.test", "QUIT"]
+        );
+    }
+
+    #[tokio::test]
+    async fn starttls_rejected_is_etls_or_opportunistic() {
+        for opportunistic in [false, true] {
+            let (addr, _server) = serve(
+                false,
+                script!(|c| {
+                    c.send("220 mx\r\n").await;
+                    c.expect("EHLO client.test").await;
+                    c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                    c.expect("STARTTLS").await;
+                    c.send("454 4.7.0 TLS not available\r\n").await;
+                    c.until_eof().await;
+                }),
+            )
+            .await;
+            let o = ConnectOptions {
+                opportunistic_tls: opportunistic,
+                ..opts(addr)
+            };
+            let res = within(SmtpConnection::connect(&o)).await;
+            if opportunistic {
+                let conn = res.unwrap();
+                assert!(!conn.is_secure());
+                assert!(!conn.allows_auth()); // nodemailer's quirk: no capabilities parsed
+                conn.close().await;
+            } else {
+                let e = res.err().unwrap();
+                assert_eq!(e.code, ErrorCode::ETls);
+                assert_eq!(
+                    e.message,
+                    "Error upgrading connection with STARTTLS: 454 4.7.0 TLS not available"
+                );
+                assert_eq!(e.command.as_deref(), Some("STARTTLS"));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn implicit_tls_verify_and_untrusted_cert() {
+        let (addr, server) = serve(
+            true,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            secure: true,
+            ..tls_opts(addr)
+        };
+        within(verify(&o, &AuthOptions::default())).await.unwrap();
+        server.await.unwrap();
+
+        // without the test CA the certificate is rejected
+        let (addr, _server) = serve(
+            true,
+            script!(|c| {
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            secure: true,
+            ..opts(addr)
+        };
+        let e = within(verify(&o, &AuthOptions::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ETls);
+        assert!(
+            e.message.starts_with("Error initiating TLS - "),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn reject_unauthorized_false_accepts_unknown_ca() {
+        let (addr, server) = serve(
+            true,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+            }),
+        )
+        .await;
+        let mut o = ConnectOptions {
+            secure: true,
+            host: "localhost".into(),
+            ..opts(addr)
+        };
+        o.tls.reject_unauthorized = false;
+        o.host = "127.0.0.1".into();
+        o.tls.servername = Some("wrong.example".into());
+        within(verify(&o, &AuthOptions::default())).await.unwrap();
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn verify_force_auth_without_credentials_is_enoauth() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH PLAIN\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let a = AuthOptions {
+            force_auth: true,
+            ..Default::default()
+        };
+        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::ENoAuth);
+        assert_eq!(e.message, "Authentication info was not provided");
+        assert_eq!(e.command, None);
+    }
+
+    #[tokio::test]
+    async fn force_auth_without_pass_is_missing_credentials() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let a = AuthOptions {
+            force_auth: true,
+            ..login("zzz", "")
+        };
+        let e = within(send_once(&opts(addr), &a, &env(&["a@x"]), body(&[b"x"])))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EAuth);
+        assert_eq!(e.message, "Missing credentials for \"PLAIN\"");
+        assert_eq!(e.command.as_deref(), Some("API"));
+    }
+
+    #[tokio::test]
+    async fn login_and_cram_md5() {
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.expect("AUTH LOGIN").await;
+                c.send("334 VXNlcm5hbWU6\r\n").await;
+                c.expect("dQ==").await;
+                c.send("334 UGFzc3dvcmQ6\r\n").await;
+                c.expect("cA==").await;
+                c.send("235 ok\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+            }),
+        )
+        .await;
+        within(verify(&opts(addr), &login("u", "p"))).await.unwrap();
+        server.await.unwrap();
+
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.expect("AUTH CRAM-MD5").await;
+                c.send("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
+                    .await;
+                c.expect("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw")
+                    .await;
+                c.send("535 5.7.8 bad\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let a = AuthOptions {
+            method: Some("cram-md5".into()),
+            ..login("tim", "tanstaaftanstaaf")
+        };
+        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid login sequence while waiting for \"235\": 535 5.7.8 bad"
+        );
+        assert_eq!(e.command.as_deref(), Some("AUTH CRAM-MD5"));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn all_recipients_rejected() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 PIPELINING\r\n").await;
+                c.expect("MAIL FROM:<sender@example.com>").await;
+                c.send("250 ok\r\n").await;
+                c.line().await;
+                c.line().await;
+                c.send("550 no a\r\n551 no b\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let e = within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(&["a@x", "b@x"]),
+            body(&[b"x"]),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EEnvelope);
+        assert_eq!(
+            e.message,
+            "Can't send mail - all recipients were rejected: 551 no b"
+        );
+        assert_eq!(e.rejected, vec!["a@x", "b@x"]);
+        assert_eq!(e.rejected_errors.len(), 2);
+        assert_eq!(e.command.as_deref(), Some("RCPT TO"));
+    }
+
+    #[tokio::test]
+    async fn mail_from_and_final_failures() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.line().await;
+                c.send("550 5.7.1 sender denied\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let e = within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(&["a@x"]),
+            body(&[b"x"]),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(e.message, "Mail command failed: 550 5.7.1 sender denied");
+        assert_eq!(
+            (e.code, e.command.as_deref()),
+            (ErrorCode::EEnvelope, Some("MAIL FROM"))
+        );
+
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.line().await;
+                c.send("250 ok\r\n").await;
+                c.line().await;
+                c.send("250 ok\r\n").await;
+                c.expect("DATA").await;
+                c.send("354 go\r\n").await;
+                c.data().await;
+                c.send("552 5.3.4 too big\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let e = within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(&["a@x"]),
+            body(&[b"x"]),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(e.message, "Message failed: 552 5.3.4 too big");
+        assert_eq!(
+            (e.code, e.command.as_deref()),
+            (ErrorCode::EMessage, Some("DATA"))
+        );
+    }
+
+    #[tokio::test]
+    async fn lmtp_per_recipient_replies() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 lmtp\r\n").await;
+                c.expect("LHLO client.test").await;
+                c.send("250-lmtp\r\n250 PIPELINING\r\n").await;
+                c.line().await;
+                c.send("250 ok\r\n").await;
+                c.line().await;
+                c.line().await;
+                c.send("250 ok\r\n250 ok\r\n").await;
+                c.expect("DATA").await;
+                c.send("354 go\r\n").await;
+                c.data().await;
+                c.send("250 a delivered\r\n452 b over quota\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let o = ConnectOptions {
+            lmtp: true,
+            ..opts(addr)
+        };
+        let (info, _) = within(send_once(
+            &o,
+            &AuthOptions::default(),
+            &env(&["a@x", "b@x"]),
+            body(&[b"x\r\n"]),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(info.accepted, vec!["a@x"]);
+        assert_eq!(info.rejected, vec!["b@x"]);
+        assert_eq!(
+            info.rejected_errors[0].message,
+            "Message failed for recipient b@x: 452 b over quota"
+        );
+        assert_eq!(info.response, "452 b over quota");
+    }
+
+    #[tokio::test]
+    async fn closed_mid_session_and_stream_error() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.line().await;
+                c.send("250-partial\r\n").await;
+            }),
+        )
+        .await;
+        let e = within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(&["a@x"]),
+            body(&[b"x"]),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EConnection);
+        assert_eq!(e.message, "Connection closed unexpectedly: 250-partial");
+
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.line().await;
+                c.send("250 ok\r\n").await;
+                c.line().await;
+                c.send("250 ok\r\n").await;
+                c.expect("DATA").await;
+                c.send("354 go\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let failing = futures_util::stream::iter(vec![
+            Ok(Bytes::from_static(b"a")),
+            Err(std::io::Error::other("file vanished")),
+        ]);
+        let e = within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(&["a@x"]),
+            failing,
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::EStream, "file vanished")
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_log_hides_secrets() {
+        let (addr, _server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
+                c.line().await;
+                c.send("235 ok\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+            }),
+        )
+        .await;
+        let entries: Arc<Mutex<Vec<LogEntry>>> = Arc::default();
+        let sink = entries.clone();
+        let o = ConnectOptions {
+            debug: true,
+            logger: Some(Arc::new(move |e| sink.lock().unwrap().push(e))),
+            ..opts(addr)
+        };
+        within(verify(&o, &login("user", "hunter2"))).await.unwrap();
+        let entries = entries.lock().unwrap();
+        let real = auth::plain("user", "hunter2");
+        assert!(entries
+            .iter()
+            .all(|e| !e.message.contains(&real) && !e.message.contains("hunter2")));
+        let shown = format!("AUTH PLAIN {}", auth::plain("user", "/* secret */"));
+        assert!(entries
+            .iter()
+            .any(|e| e.tnx == "client" && e.message == shown));
+        assert!(entries
+            .iter()
+            .any(|e| e.tnx == "server" && e.message == "250-mx\n250 AUTH LOGIN PLAIN"));
+        assert!(entries
+            .iter()
+            .any(|e| e.message == "User \"user\" authenticated"));
+        assert!(entries
+            .iter()
+            .any(|e| e.message == format!("Connection established to 127.0.0.1:{}", addr.port())));
+    }
+}

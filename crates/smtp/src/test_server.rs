@@ -1,0 +1,165 @@
+//! A scripted SMTP server on 127.0.0.1:0 for the async tests (test builds only).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../__test__/fixtures");
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
+pub struct ServerConn {
+    io: Option<Box<dyn Duplex>>,
+    tcp: Option<TcpStream>,
+    buf: Vec<u8>,
+    /// Every line the client sent, in order.
+    pub seen: Vec<String>,
+}
+
+impl ServerConn {
+    fn io(&mut self) -> &mut (dyn Duplex + '_) {
+        if let Some(io) = self.io.as_mut() {
+            io.as_mut()
+        } else {
+            self.tcp.as_mut().unwrap()
+        }
+    }
+
+    pub async fn send(&mut self, s: &str) {
+        self.io().write_all(s.as_bytes()).await.unwrap();
+        self.io().flush().await.unwrap();
+    }
+
+    /// Next line without CRLF; None on EOF.
+    pub async fn line(&mut self) -> Option<String> {
+        loop {
+            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..pos]).into_owned();
+                self.buf.drain(..pos + 2);
+                self.seen.push(line.clone());
+                return Some(line);
+            }
+            let mut tmp = [0u8; 4096];
+            let n = self.io().read(&mut tmp).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// Reads a line and asserts it.
+    pub async fn expect(&mut self, want: &str) {
+        let got = self.line().await;
+        assert_eq!(got.as_deref(), Some(want));
+    }
+
+    /// Raw DATA bytes up to and including the terminating "\r\n.\r\n".
+    pub async fn data(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(pos) = self.buf.windows(5).position(|w| w == b"\r\n.\r\n") {
+                let out: Vec<u8> = self.buf.drain(..pos + 5).collect();
+                return out;
+            }
+            let mut tmp = [0u8; 4096];
+            let n = self.io().read(&mut tmp).await.unwrap();
+            assert!(n > 0, "EOF inside DATA");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// Server side of the TLS handshake on the current TCP stream.
+    pub async fn accept_tls(&mut self) {
+        assert!(self.try_accept_tls().await, "TLS handshake failed");
+    }
+
+    /// Like `accept_tls`, reporting failure (a client that rejects our certificate).
+    pub async fn try_accept_tls(&mut self) -> bool {
+        assert!(self.buf.is_empty(), "client sent data before TLS");
+        let tcp = self.tcp.take().unwrap();
+        match tokio_rustls::TlsAcceptor::from(server_tls_config())
+            .accept(tcp)
+            .await
+        {
+            Ok(tls) => {
+                self.io = Some(Box::new(tls));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Waits for the client to close (EOF) and returns whether more lines came.
+    pub async fn until_eof(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        while let Some(l) = self.line().await {
+            rest.push(l);
+        }
+        rest
+    }
+}
+
+pub fn server_tls_config() -> Arc<rustls::ServerConfig> {
+    let certs = rustls_pemfile::certs(&mut fixture("server.pem").as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut fixture("server.key").as_bytes())
+        .unwrap()
+        .unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    Arc::new(cfg)
+}
+
+type Script =
+    Box<dyn FnOnce(ServerConn) -> Pin<Box<dyn Future<Output = Vec<String>> + Send>> + Send>;
+
+/// Serves one connection with `script`; the handle yields the client's lines.
+/// With `implicit_tls`, TLS is accepted before the script runs.
+pub async fn serve(implicit_tls: bool, script: Script) -> (SocketAddr, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut conn = ServerConn {
+            io: None,
+            tcp: Some(tcp),
+            buf: Vec::new(),
+            seen: Vec::new(),
+        };
+        if implicit_tls && !conn.try_accept_tls().await {
+            return conn.seen;
+        }
+        script(conn).await
+    });
+    (addr, handle)
+}
+
+/// `Box::new(|c| Box::pin(async move { ... }))` shorthand.
+#[macro_export]
+macro_rules! script {
+    (|$c:ident| $body:block) => {
+        Box::new(|mut $c: $crate::test_server::ServerConn| {
+            Box::pin(async move {
+                $body;
+                $c.seen
+            })
+        })
+    };
+}
