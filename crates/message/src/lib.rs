@@ -1,1 +1,81 @@
-//! mailer-message
+//! Message composition for mailer-rs: what nodemailer's `Mail` + `MailComposer` + `MimeNode`
+//! do, producing the same bytes (apart from random boundaries, Message-IDs and the date).
+
+mod address;
+mod body;
+mod compose;
+mod encoding;
+mod input;
+
+pub use address::{parse_address_list, Mailbox};
+pub use body::MessageBody;
+pub use input::{
+    AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
+    HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,
+};
+
+/// Options that come from the transport rather than the message.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeOptions {
+    /// used for the generated Message-ID when there is no envelope sender
+    pub hostname: Option<String>,
+    /// write the Bcc header (stream/JSON transports do, SMTP does not)
+    pub keep_bcc: bool,
+    pub disable_file_access: bool,
+    pub disable_url_access: bool,
+}
+
+/// SMTP envelope. `from` is empty when there is no sender (nodemailer's `false`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Envelope {
+    pub from: String,
+    pub to: Vec<String>,
+    /// other keys of a user-supplied `envelope` (size, use8BitMime, dsn...), passed through
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A composed message.
+#[derive(Debug)]
+pub struct Compiled {
+    pub envelope: Envelope,
+    /// as nodemailer's `info.messageId`: a generated id with `<>`, a user id as given
+    pub message_id: String,
+    pub body: MessageBody,
+}
+
+/// Composition error with nodemailer's `code`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ComposeError {
+    /// "EFILEACCESS" | "EURLACCESS" | "EMESSAGE" | "ESTREAM" | "EENVELOPE"
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ComposeError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ComposeError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Builds the message. `buffers` are the out-of-band JS Buffers referenced by
+/// `{"$bufferIndex": n}` in `data`.
+pub fn compile(
+    data: MailData,
+    buffers: Vec<Vec<u8>>,
+    opts: &ComposeOptions,
+) -> Result<Compiled, ComposeError> {
+    let composed = compose::compose(data, &buffers, opts)?;
+    let (envelope, message_id, segments) = composed.into_segments();
+    Ok(Compiled {
+        envelope,
+        message_id,
+        body: MessageBody::new(segments),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,286 @@
+//! Input types, deserialised from the JS message object (field names as in nodemailer).
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+/// An address field: `"a@b, Name <c@d>"`, `{name, address}`, or a (nested) list of those.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum AddressInput {
+    Text(String),
+    // before Object: an untagged struct variant would also accept a sequence
+    List(Vec<AddressInput>),
+    Object {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        address: Option<String>,
+        #[serde(default)]
+        group: Option<Vec<AddressInput>>,
+    },
+}
+
+/// Body content: a string, a Buffer passed out of band, or a descriptor object.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ContentInput {
+    Text(String),
+    BufferRef {
+        #[serde(rename = "$bufferIndex")]
+        index: usize,
+    },
+    Object(Box<ContentObject>),
+}
+
+/// `string | false` for attachment filenames.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum FilenameInput {
+    Name(String),
+    Flag(bool),
+}
+
+/// `{content?, path?, href?, encoding?, raw?, contentType?, ...}` for text/html/icalEvent/alternatives.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContentObject {
+    pub content: Option<ContentInput>,
+    pub path: Option<String>,
+    pub href: Option<String>,
+    pub encoding: Option<String>,
+    pub raw: Option<ContentInput>,
+    pub content_type: Option<String>,
+    pub content_transfer_encoding: Option<serde_json::Value>,
+    pub headers: Option<HeadersInput>,
+    pub filename: Option<FilenameInput>,
+    /// icalEvent only
+    pub method: Option<String>,
+}
+
+/// An attachment (also used for `alternatives`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Attachment {
+    pub filename: Option<FilenameInput>,
+    pub content: Option<ContentInput>,
+    pub path: Option<String>,
+    pub href: Option<String>,
+    pub encoding: Option<String>,
+    pub content_type: Option<String>,
+    pub content_disposition: Option<String>,
+    pub cid: Option<String>,
+    pub headers: Option<HeadersInput>,
+    pub raw: Option<ContentInput>,
+    /// absent: default; a string: that CTE; `false`: no CTE header from the composer
+    pub content_transfer_encoding: Option<serde_json::Value>,
+}
+
+/// A custom header value: `v`, `[v1, v2]`, `{prepared, value, foldLines}`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum HeaderValueInput {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    List(Vec<HeaderValueInput>),
+    Object {
+        #[serde(default)]
+        value: Option<Box<HeaderValueInput>>,
+        #[serde(default)]
+        prepared: bool,
+        #[serde(default, rename = "foldLines")]
+        fold_lines: bool,
+    },
+}
+
+/// `[{key, value}]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct HeaderEntry {
+    pub key: String,
+    pub value: HeaderValueInput,
+}
+
+/// `headers`: an object (insertion order kept) or a list of `{key, value}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadersInput {
+    List(Vec<HeaderEntry>),
+    Map(Vec<(String, HeaderValueInput)>),
+}
+
+impl<'de> Deserialize<'de> for HeadersInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeadersInput;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a headers object or an array of {key, value}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                // a map visitor, not serde_json::Map: the key order is the header order
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Option<HeaderValueInput>>()? {
+                    if let Some(v) = v {
+                        out.push((k, v));
+                    }
+                }
+                Ok(HeadersInput::Map(out))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(e) = seq.next_element::<HeaderEntry>()? {
+                    out.push(e);
+                }
+                Ok(HeadersInput::List(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An ordered JSON object (key order preserved without serde_json's `preserve_order`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderedMap(pub Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for OrderedMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OrderedMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push((k, v));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `string | string[]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `date`: a string used as is, or milliseconds since the epoch (a JS `Date`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DateInput {
+    Text(String),
+    Millis(f64),
+}
+
+/// One object or a list of them (`[].concat(x)` in nodemailer).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(t) => vec![t],
+        }
+    }
+}
+
+/// The `envelope` override: from/to/cc/bcc plus anything else (size, use8BitMime, dsn...).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EnvelopeInput {
+    pub from: Option<AddressInput>,
+    pub to: Option<AddressInput>,
+    pub cc: Option<AddressInput>,
+    pub bcc: Option<AddressInput>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The message object given to `sendMail`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MailData {
+    pub from: Option<AddressInput>,
+    pub sender: Option<AddressInput>,
+    pub to: Option<AddressInput>,
+    pub cc: Option<AddressInput>,
+    pub bcc: Option<AddressInput>,
+    pub reply_to: Option<AddressInput>,
+    pub in_reply_to: Option<String>,
+    pub references: Option<StringOrList>,
+    pub subject: Option<String>,
+    pub text: Option<ContentInput>,
+    pub html: Option<ContentInput>,
+    pub watch_html: Option<ContentInput>,
+    pub amp: Option<ContentInput>,
+    pub ical_event: Option<ContentInput>,
+    pub alternatives: Option<OneOrMany<Attachment>>,
+    pub attachments: Option<OneOrMany<Attachment>>,
+    pub headers: Option<HeadersInput>,
+    pub list: Option<OrderedMap>,
+    pub envelope: Option<EnvelopeInput>,
+    pub message_id: Option<String>,
+    pub date: Option<DateInput>,
+    pub encoding: Option<String>,
+    pub text_encoding: Option<String>,
+    pub priority: Option<String>,
+    pub raw: Option<ContentInput>,
+    pub x_mailer: Option<serde_json::Value>,
+    pub attach_data_urls: Option<bool>,
+    pub disable_file_access: Option<bool>,
+    pub disable_url_access: Option<bool>,
+    pub base_boundary: Option<String>,
+    pub boundary_prefix: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deserialises_flexible_forms() {
+        // from_str, not from_value: serde_json::Value sorts object keys
+        let d: MailData = serde_json::from_str(
+            r#"{
+            "from": {"name": "A", "address": "a@b.c"},
+            "to": ["x@y.z", {"address": "q@r.s"}],
+            "text": {"$bufferIndex": 0},
+            "html": {"path": "/tmp/x.html"},
+            "headers": {"X-B": "1", "X-A": ["2", "3"], "X-P": {"prepared": true, "value": "v"}},
+            "attachments": {"filename": false, "content": "x"},
+            "references": ["a@b", "c@d"],
+            "date": 0,
+            "envelope": {"from": "f@g.h", "to": "t@u.v", "size": 10},
+            "unknownField": 1
+        }"#,
+        )
+        .unwrap();
+        assert_eq!(d.text, Some(ContentInput::BufferRef { index: 0 }));
+        assert!(matches!(d.to, Some(AddressInput::List(ref l)) if l.len() == 2));
+        match d.headers {
+            Some(HeadersInput::Map(m)) => {
+                assert_eq!(
+                    m.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                    vec!["X-B", "X-A", "X-P"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = d.attachments.unwrap().into_vec();
+        assert_eq!(a[0].filename, Some(FilenameInput::Flag(false)));
+        assert_eq!(d.date, Some(DateInput::Millis(0.0)));
+        assert_eq!(d.envelope.unwrap().extra.get("size"), Some(&json!(10)));
+    }
+}
