@@ -232,6 +232,19 @@ mod tests {
     }
 
     #[test]
+    fn client_certificate_and_min_version() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../__test__/fixtures");
+        let o = TlsOptions {
+            cert: Some(std::fs::read_to_string(format!("{dir}/client.pem")).unwrap()),
+            key: Some(std::fs::read_to_string(format!("{dir}/client.key")).unwrap()),
+            min_version: Some("TLSv1.3".into()),
+            ..Default::default()
+        };
+        let cfg = client_config(&o, "CONN").unwrap();
+        assert!(cfg.client_auth_cert_resolver.has_certs());
+    }
+
+    #[test]
     fn server_names() {
         let o = TlsOptions::default();
         assert!(matches!(
