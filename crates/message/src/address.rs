@@ -337,6 +337,17 @@ fn is_addr_spec(v: &str) -> bool {
     }
 }
 
+/// Whitespace beside a single '@' is CFWS: `user @ example.com` reads as `user@example.com`.
+fn collapse_at_spacing(v: &str) -> String {
+    if v.matches('@').count() != 1 {
+        return v.to_string();
+    }
+    match v.split_once('@') {
+        Some((l, d)) => format!("{}@{}", l.trim_end(), d.trim_start()),
+        None => v.to_string(),
+    }
+}
+
 /// Removes `(comments)` from an angle-addr.
 fn strip_comments(s: &str) -> (String, Vec<String>) {
     let mut out = String::new();
@@ -430,8 +441,9 @@ fn handle_address(tokens: &[Token]) -> Mailbox {
                 }
                 _ => None,
             };
-            if quoted_local.is_some() || (!data.text_quoted[i] && is_addr_spec(&data.text[i])) {
-                let a = quoted_local.unwrap_or_else(|| data.text[i].clone());
+            let candidate = collapse_at_spacing(&data.text[i]);
+            if quoted_local.is_some() || (!data.text_quoted[i] && is_addr_spec(&candidate)) {
+                let a = quoted_local.unwrap_or(candidate);
                 data.address = vec![a];
                 data.text.remove(i);
                 data.text_quoted.remove(i);
@@ -468,7 +480,15 @@ fn handle_address(tokens: &[Token]) -> Mailbox {
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
-    let address = data.address.join(" ");
+    let from_quoted_text = data.address.is_empty() && data.text_quoted.iter().any(|q| *q);
+    let mut address = data.address.join(" ");
+    if from_quoted_text {
+        if let Some(at) = text.rfind('@') {
+            // the mailbox is still in (partly) quoted text: put the quoting back on its local part
+            address = format!("{}{}", quote_string(&text[..at]), &text[at..]);
+            text.clear();
+        }
+    }
     if text.is_empty() && !address_comments.is_empty() {
         text = address_comments.join(" ");
         from_comment = true;

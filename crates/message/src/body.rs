@@ -34,6 +34,7 @@ const CHUNK: usize = 64 * 1024;
 type OpenFuture = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
 
 struct FileState {
+    path: PathBuf,
     opening: Option<OpenFuture>,
     file: Option<tokio::fs::File>,
     enc: Enc,
@@ -59,6 +60,21 @@ impl std::fmt::Debug for MessageBody {
             .field("size", &self.size)
             .finish()
     }
+}
+
+/// The error node's fs.createReadStream gives for a failed open, e.g.
+/// `ENOENT: no such file or directory, open '/x'` (the binding can read the code off the prefix).
+fn node_open_error(e: io::Error, path: &std::path::Path) -> io::Error {
+    let (code, text) = match e.kind() {
+        io::ErrorKind::NotFound => ("ENOENT", "no such file or directory"),
+        io::ErrorKind::PermissionDenied => ("EACCES", "permission denied"),
+        io::ErrorKind::IsADirectory => ("EISDIR", "illegal operation on a directory"),
+        _ => return e,
+    };
+    io::Error::new(
+        e.kind(),
+        format!("{code}: {text}, open '{}'", path.display()),
+    )
 }
 
 fn newline_suffix(last: Option<u8>) -> &'static [u8] {
@@ -128,6 +144,7 @@ impl Stream for MessageBody {
                     match fut.as_mut().poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => {
+                            let e = node_open_error(e, &st.path);
                             this.current = None;
                             this.finished = true;
                             this.segments.clear();
@@ -188,7 +205,8 @@ impl Stream for MessageBody {
                 Some(Segment::File { path, enc }) => {
                     let binary = matches!(enc, Enc::Qp { binary: true });
                     this.current = Some(FileState {
-                        opening: Some(Box::pin(tokio::fs::File::open(path))),
+                        opening: Some(Box::pin(tokio::fs::File::open(path.clone()))),
+                        path,
                         file: None,
                         enc,
                         b64: Base64Encoder::new(),

@@ -447,14 +447,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// Fields shared by alternatives and attachments: (content, raw).
-    #[allow(clippy::too_many_arguments)]
+    /// Turns a `data:` URI in path/href into content (nodemailer `_processDataUrl`).
     fn element_source(
         &self,
-        content: Option<&ContentInput>,
         path: &mut Option<String>,
         href: &mut Option<String>,
-        raw: Option<&ContentInput>,
         content_type: &mut Option<String>,
         data_content: &mut Option<Source>,
     ) -> Result<(), ComposeError> {
@@ -472,7 +469,6 @@ impl Ctx<'_> {
                 *href = None;
             }
         }
-        let _ = (content, raw);
         Ok(())
     }
 
@@ -838,10 +834,8 @@ pub(crate) fn compose(
     for (mut a, forced_ct) in alt_objs {
         let mut data_content = None;
         ctx.element_source(
-            a.content.as_ref(),
             &mut a.path,
             &mut a.href,
-            a.raw.as_ref(),
             &mut a.content_type,
             &mut data_content,
         )?;
@@ -893,10 +887,8 @@ pub(crate) fn compose(
     {
         let mut data_content = None;
         ctx.element_source(
-            a.content.as_ref(),
             &mut a.path,
             &mut a.href,
-            a.raw.as_ref(),
             &mut a.content_type,
             &mut data_content,
         )?;
@@ -999,10 +991,8 @@ pub(crate) fn compose(
         let mut a = as_att(ev);
         let mut data_content = None;
         ctx.element_source(
-            a.content.as_ref(),
             &mut a.path,
             &mut a.href,
-            a.raw.as_ref(),
             &mut a.content_type,
             &mut data_content,
         )?;

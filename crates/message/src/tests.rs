@@ -114,3 +114,121 @@ async fn keep_bcc_and_header_injection() {
         .iter()
         .any(|h| h.starts_with("To:") || h.starts_with("Cc:")));
 }
+
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("mailer-message-{}-{name}", std::process::id()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn path_attachment_streams_in_bounded_chunks_and_matches_buffer() {
+    let bytes: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let p = temp_file("big.bin", &bytes);
+    let json = format!(
+        r#"{{"from":"a@b.c","to":"x@y.z","baseBoundary":"b","messageId":"m@x","date":0,"text":"x","attachments":[{{"path":{}}}]}}"#,
+        serde_json::Value::String(p.display().to_string())
+    );
+    let c = compile(data(&json), vec![], &ComposeOptions::default()).unwrap();
+    assert_eq!(c.body.size_hint(), None);
+    let mut body = c.body;
+    let mut streamed = Vec::new();
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_next(cx)).await
+    {
+        let chunk = chunk.unwrap();
+        // a file is read 64 KiB at a time: its base64 is ~90 KB per chunk
+        assert!(chunk.len() < 100_000, "{}", chunk.len());
+        streamed.extend_from_slice(&chunk);
+    }
+    let json = r#"{"from":"a@b.c","to":"x@y.z","baseBoundary":"b","messageId":"m@x","date":0,"text":"x","attachments":[{"content":{"$bufferIndex":0},"filename":"FILENAME"}]}"#
+        .replace("FILENAME", &p.file_name().unwrap().to_string_lossy());
+    let (_, in_memory) = render(data(&json), vec![bytes], &ComposeOptions::default()).await;
+    assert_eq!(String::from_utf8(streamed).unwrap(), in_memory);
+    std::fs::remove_file(p).unwrap();
+}
+
+use futures_core::Stream as _;
+
+#[tokio::test]
+async fn disabled_file_access_and_missing_files() {
+    let d =
+        data(r#"{"from":"a@b.c","to":"x@y.z","text":"x","attachments":[{"path":"/etc/passwd"}]}"#);
+    let opts = ComposeOptions {
+        disable_file_access: true,
+        ..Default::default()
+    };
+    let e = compile(d, vec![], &opts).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        ("EFILEACCESS", "File access rejected for /etc/passwd")
+    );
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","text":"x","attachments":[{"href":"https://user:secret@example.com/x"}]}"#,
+    );
+    let e = compile(d, vec![], &ComposeOptions::default()).unwrap_err();
+    assert_eq!(e.code, "EURLACCESS");
+    assert!(!e.message.contains("secret"));
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","text":"x","attachments":[{"path":"/nonexistent/file.bin"}]}"#,
+    );
+    let c = compile(d, vec![], &ComposeOptions::default()).unwrap();
+    let e = c.body.to_vec().await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "ENOENT: no such file or directory, open '/nonexistent/file.bin'"
+    );
+}
+
+#[tokio::test]
+async fn multipart_mixed_with_related_html() {
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","baseBoundary":"0123456789abcdef","messageId":"id@x","date":0,"text":"t","html":"<img src=\"cid:logo\">","attachments":[{"filename":"logo.png","content":"iVBORw0KGgo=","encoding":"base64","cid":"logo"},{"filename":"doc.txt","content":"x"}]}"#,
+    );
+    let (c, out) = render(d, vec![], &ComposeOptions::default()).await;
+    assert_eq!(c.message_id, "id@x");
+    // checked against nodemailer 10.6.1 with the same baseBoundary
+    let expected = "From: a@b.c\r\nTo: x@y.z\r\nMessage-ID: <id@x>\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"--_NmP-0123456789abcdef-Part_1\"\r\n\r\n\
+----_NmP-0123456789abcdef-Part_1\r\nContent-Type: multipart/alternative;\r\n boundary=\"--_NmP-0123456789abcdef-Part_2\"\r\n\r\n\
+----_NmP-0123456789abcdef-Part_2\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nt\r\n\
+----_NmP-0123456789abcdef-Part_2\r\nContent-Type: multipart/related; type=\"text/html\";\r\n boundary=\"--_NmP-0123456789abcdef-Part_4\"\r\n\r\n\
+----_NmP-0123456789abcdef-Part_4\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<img src=\"cid:logo\">\r\n\
+----_NmP-0123456789abcdef-Part_4\r\nContent-Type: image/png; name=logo.png\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: inline; filename=logo.png\r\n\r\niVBORw0KGgo=\r\n\
+----_NmP-0123456789abcdef-Part_4--\r\n\r\n\
+----_NmP-0123456789abcdef-Part_2--\r\n\r\n\
+----_NmP-0123456789abcdef-Part_1\r\nContent-Type: text/plain; name=doc.txt\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=doc.txt\r\n\r\neA==\r\n\
+----_NmP-0123456789abcdef-Part_1--\r\n";
+    assert_eq!(out, expected);
+}
+
+#[tokio::test]
+async fn envelope_override_priority_and_raw() {
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","priority":"high","text":"x","envelope":{"from":"bounce@q.r","to":["r1@x.com","R1@X.com","root"],"size":100}}"#,
+    );
+    let (c, out) = render(d, vec![], &ComposeOptions::default()).await;
+    assert_eq!(c.envelope.from, "bounce@q.r");
+    assert_eq!(c.envelope.to, vec!["r1@x.com", "R1@x.com", "root"]);
+    assert_eq!(c.envelope.extra.get("size"), Some(&serde_json::json!(100)));
+    assert!(c.message_id.ends_with("@q.r>"));
+    assert!(out.contains(
+        "\r\nX-Priority: 1 (Highest)\r\nX-Msmail-Priority: High\r\nImportance: High\r\n"
+    ));
+
+    let d = data(r#"{"replyTo":"r@b.c","to":"x@y.z","raw":"Subject: raw\r\n\r\nbody"}"#);
+    let (c, out) = render(
+        d,
+        vec![],
+        &ComposeOptions {
+            hostname: Some("h.example".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(out, "Subject: raw\r\n\r\nbody\r\n");
+    assert_eq!(c.envelope.from, "r@b.c");
+    assert!(c.message_id.ends_with("@b.c>"));
+}
