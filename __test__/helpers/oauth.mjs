@@ -10,7 +10,7 @@
 //       oauth.failNext('http500');          // 500 text/html page
 //       oauth.failNext('invalid_json');     // 200 application/json, body not JSON
 //       oauth.failNext('hang');             // never answers (until close())
-//       oauth.failNext({ status, headers, body });   // anything else; a non-string body
+//       oauth.failNext({ status, headers, body, delay });   // anything else (delay: ms before answering); a non-string body
 //                                           // is sent as JSON
 //       oauth.tokenRequests                 // [{ body: {grant_type, ...}, headers }]
 //       oauth.issuedTokens                  // Set of access tokens handed out (pass it to
@@ -122,6 +122,9 @@ export async function startMockOAuth(opts = {}) {
         if (fault === 'hang') {
             hanging.add(res);
             return undefined;
+        }
+        if (fault && fault.delay) {
+            await new Promise(resolve => setTimeout(resolve, fault.delay));
         }
         if (fault) {
             const isRaw = typeof fault.body === 'string' || Buffer.isBuffer(fault.body) || fault.body === undefined;

@@ -9,24 +9,22 @@ mod transport;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-pub use transport::NativeTransport;
-
 #[napi_derive::module_init]
 fn init() {
-  // reqwest (token requests) reads the process-wide rustls provider; install ring once.
-  let _ = rustls::crypto::ring::default_provider().install_default();
+    // reqwest (token requests) reads the process-wide rustls provider; install ring once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// nodemailer's `parseConnectionUrl`: `smtp(s)://user:pass@host:port?opt=val` into options.
 #[napi(ts_return_type = "Record<string, any>")]
 pub fn parse_connection_url(url: String) -> Result<serde_json::Value> {
-  mailer_config::parse_connection_url(&url)
-    .map(serde_json::Value::Object)
-    .map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))
+    mailer_config::parse_connection_url(&url)
+        .map(serde_json::Value::Object)
+        .map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))
 }
 
 /// The well-known service entry for a name, alias or domain (`'Gmail'`, `'gmail.com'`), or null.
 #[napi(ts_return_type = "Record<string, any> | null")]
 pub fn well_known(service: String) -> Option<serde_json::Value> {
-  mailer_config::well_known(&service).map(serde_json::Value::Object)
+    mailer_config::well_known(&service).map(serde_json::Value::Object)
 }

@@ -18,146 +18,149 @@ pub const PROVISION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Bounds a provisioner's answer time.
 fn with_timeout(p: Provisioner, limit: Duration) -> Provisioner {
-  Arc::new(move |user: String, renew: bool| {
-    let call = p(user, renew);
-    let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> = Box::pin(async move {
-      match tokio::time::timeout(limit, call).await {
-        Ok(r) => r,
-        Err(_) => Err(provision_error(&format!(
-          "Provisioning callback did not answer within {} ms",
-          limit.as_millis()
-        ))),
-      }
-    });
-    fut
-  })
+    Arc::new(move |user: String, renew: bool| {
+        let call = p(user, renew);
+        let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
+            Box::pin(async move {
+                match tokio::time::timeout(limit, call).await {
+                    Ok(r) => r,
+                    Err(_) => Err(provision_error(&format!(
+                        "Provisioning callback did not answer within {} ms",
+                        limit.as_millis()
+                    ))),
+                }
+            });
+        fut
+    })
 }
 
 #[napi(object)]
 pub struct ProvisionResult {
-  pub access_token: Option<String>,
-  pub expires: Option<f64>,
-  pub error: Option<String>,
+    pub access_token: Option<String>,
+    pub expires: Option<f64>,
+    pub error: Option<String>,
 }
 
 #[napi(object)]
 pub struct TokenEventJs {
-  pub user: String,
-  pub access_token: String,
-  pub expires: f64,
+    pub user: String,
+    pub access_token: String,
+    pub expires: f64,
 }
 
 /// `(user, renew) => Promise<ProvisionResult>` (lib/mailer.js adapts the node-style callback).
 pub type ProvisionFn = ThreadsafeFunction<
-  FnArgs<(String, bool)>,
-  Promise<ProvisionResult>,
-  FnArgs<(String, bool)>,
-  Status,
-  false,
-  true,
+    FnArgs<(String, bool)>,
+    Promise<ProvisionResult>,
+    FnArgs<(String, bool)>,
+    Status,
+    false,
+    true,
 >;
 
 pub type TokenListenerFn = ThreadsafeFunction<TokenEventJs, (), TokenEventJs, Status, false, true>;
 
 pub fn provisioner_from_tsfn(tsfn: Arc<ProvisionFn>) -> Provisioner {
-  Arc::new(move |user: String, renew: bool| {
-    let tsfn = tsfn.clone();
-    let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
-      Box::pin(async move {
-        let call = async {
-          let promise = tsfn
-            .call_async_catch((user, renew).into())
-            .await
-            .map_err(|e| provision_error(&e.reason))?;
-          let result = promise.await.map_err(|e| provision_error(&e.reason))?;
-          if let Some(message) = result.error {
-            return Err(provision_error(&message));
-          }
-          match result.access_token {
-            Some(token) if !token.is_empty() => {
-              let expires = result
-                .expires
-                .filter(|e| e.is_finite() && *e > 0.0)
-                .unwrap_or(0.0);
-              Ok((token, expires as u64))
-            }
-            _ => Err(provision_error("Provisioning callback returned no access token")),
-          }
-        };
-        call.await
-      });
-    fut
-  })
+    Arc::new(move |user: String, renew: bool| {
+        let tsfn = tsfn.clone();
+        let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
+            Box::pin(async move {
+                let call = async {
+                    let promise = tsfn
+                        .call_async_catch((user, renew).into())
+                        .await
+                        .map_err(|e| provision_error(&e.reason))?;
+                    let result = promise.await.map_err(|e| provision_error(&e.reason))?;
+                    if let Some(message) = result.error {
+                        return Err(provision_error(&message));
+                    }
+                    match result.access_token {
+                        Some(token) if !token.is_empty() => {
+                            let expires = result
+                                .expires
+                                .filter(|e| e.is_finite() && *e > 0.0)
+                                .unwrap_or(0.0);
+                            Ok((token, expires as u64))
+                        }
+                        _ => Err(provision_error(
+                            "Provisioning callback returned no access token",
+                        )),
+                    }
+                };
+                call.await
+            });
+        fut
+    })
 }
 
 fn provision_error(message: &str) -> OAuth2Error {
-  OAuth2Error {
-    code: "EOAUTH2",
-    message: message.to_string(),
-    status: None,
-    error: None,
-    error_description: None,
-  }
+    OAuth2Error {
+        code: "EOAUTH2",
+        message: message.to_string(),
+        status: None,
+        error: None,
+        error_description: None,
+    }
 }
 
 pub fn event_sink_from_tsfn(tsfn: Arc<TokenListenerFn>) -> EventSink {
-  Arc::new(move |ev: TokenEvent| {
-    let tsfn = tsfn.clone();
-    let fut: BoxFuture<'static, ()> = Box::pin(async move {
-      // Awaited so the event reaches JS before the message that needed the token is sent.
-      let _ = tsfn
-        .call_async_catch(TokenEventJs {
-          user: ev.user,
-          access_token: ev.access_token,
-          expires: ev.expires as f64,
-        })
-        .await;
-    });
-    fut
-  })
+    Arc::new(move |ev: TokenEvent| {
+        let tsfn = tsfn.clone();
+        let fut: BoxFuture<'static, ()> = Box::pin(async move {
+            // Awaited so the event reaches JS before the message that needed the token is sent.
+            let _ = tsfn
+                .call_async_catch(TokenEventJs {
+                    user: ev.user,
+                    access_token: ev.access_token,
+                    expires: ev.expires as f64,
+                })
+                .await;
+        });
+        fut
+    })
 }
 
 /// An SMTP `TokenProvider` backed by a shared token manager; the provisioning callback is read at
 /// send time, so `transporter.set('oauth2_provision_cb', …)` after `createTransport` takes effect.
 pub struct ManagedToken {
-  pub manager: Arc<TokenManager>,
-  pub provisioner: Arc<RwLock<Option<Provisioner>>>,
-  pub provision_timeout: Duration,
+    pub manager: Arc<TokenManager>,
+    pub provisioner: Arc<RwLock<Option<Provisioner>>>,
+    pub provision_timeout: Duration,
 }
 
 impl TokenProvider for ManagedToken {
-  fn user(&self) -> String {
-    self.manager.user().to_string()
-  }
+    fn user(&self) -> String {
+        self.manager.user().to_string()
+    }
 
-  fn token(&self, renew: bool) -> BoxFuture<'static, std::result::Result<String, SmtpError>> {
-    let manager = self.manager.clone();
-    let limit = self.provision_timeout;
-    let provisioner = self
-      .provisioner
-      .read()
-      .ok()
-      .and_then(|p| p.clone())
-      .map(|p| with_timeout(p, limit));
-    Box::pin(async move {
-      manager
-        .get_token(renew, provisioner)
-        .await
-        .map_err(|e| SmtpError {
-          // nodemailer rewrites token errors to EAUTH on the AUTH XOAUTH2 command.
-          code: ErrorCode::EAuth,
-          message: e.message,
-          response: None,
-          response_code: None,
-          command: Some("AUTH XOAUTH2".to_string()),
-          recipient: None,
-          rejected: Vec::new(),
-          rejected_errors: Vec::new(),
-          errno: None,
-          syscall: None,
-          address: None,
-          port: None,
+    fn token(&self, renew: bool) -> BoxFuture<'static, std::result::Result<String, SmtpError>> {
+        let manager = self.manager.clone();
+        let limit = self.provision_timeout;
+        let provisioner = self
+            .provisioner
+            .read()
+            .ok()
+            .and_then(|p| p.clone())
+            .map(|p| with_timeout(p, limit));
+        Box::pin(async move {
+            manager
+                .get_token(renew, provisioner)
+                .await
+                .map_err(|e| SmtpError {
+                    // nodemailer rewrites token errors to EAUTH on the AUTH XOAUTH2 command.
+                    code: ErrorCode::EAuth,
+                    message: e.message,
+                    response: None,
+                    response_code: None,
+                    command: Some("AUTH XOAUTH2".to_string()),
+                    recipient: None,
+                    rejected: Vec::new(),
+                    rejected_errors: Vec::new(),
+                    errno: None,
+                    syscall: None,
+                    address: None,
+                    port: None,
+                })
         })
-    })
-  }
+    }
 }

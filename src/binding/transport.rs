@@ -19,363 +19,434 @@ use serde::Deserialize;
 use super::errors::{reject, to_js_error_array, BindError};
 use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
 use super::tokens::{
-  event_sink_from_tsfn, provisioner_from_tsfn, ManagedToken, ProvisionFn, TokenListenerFn,
-  PROVISION_TIMEOUT,
+    event_sink_from_tsfn, provisioner_from_tsfn, ManagedToken, ProvisionFn, ProvisionResult,
+    TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
 };
 
+type LogArgs = FnArgs<(String, String, String, String)>;
+type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
+type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
+
 type LoggerFn = ThreadsafeFunction<
-  FnArgs<(String, String, String, String)>,
-  (),
-  FnArgs<(String, String, String, String)>,
-  Status,
-  false,
-  true,
+    FnArgs<(String, String, String, String)>,
+    (),
+    FnArgs<(String, String, String, String)>,
+    Status,
+    false,
+    true,
 >;
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct EnvelopeExtras {
-  dsn: Option<JsDsn>,
-  require_tls_extension_enabled: bool,
+    dsn: Option<JsDsn>,
+    require_tls_extension_enabled: bool,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct JsDsn {
-  id: Option<String>,
-  envid: Option<String>,
-  #[serde(rename = "return")]
-  ret_long: Option<String>,
-  ret: Option<String>,
-  notify: Option<serde_json::Value>,
-  recipient: Option<String>,
-  orcpt: Option<String>,
+    id: Option<String>,
+    envid: Option<String>,
+    #[serde(rename = "return")]
+    ret_long: Option<String>,
+    ret: Option<String>,
+    notify: Option<serde_json::Value>,
+    recipient: Option<String>,
+    orcpt: Option<String>,
 }
 
 impl JsDsn {
-  fn into_dsn(self) -> Dsn {
-    let notify = match self.notify {
-      Some(serde_json::Value::String(s)) => s
-        .split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect(),
-      Some(serde_json::Value::Array(items)) => items
-        .into_iter()
-        .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
-        .collect(),
-      _ => Vec::new(),
-    };
-    Dsn {
-      ret: self.ret.or(self.ret_long),
-      envid: self.envid.or(self.id),
-      notify,
-      orcpt: self.orcpt.or(self.recipient),
+    fn into_dsn(self) -> Dsn {
+        let notify = match self.notify {
+            Some(serde_json::Value::String(s)) => s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            Some(serde_json::Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Dsn {
+            ret: self.ret.or(self.ret_long),
+            envid: self.envid.or(self.id),
+            notify,
+            orcpt: self.orcpt.or(self.recipient),
+        }
     }
-  }
 }
 
 struct Core {
-  connect: Arc<ConnectOptions>,
-  config_error: Option<BindError>,
-  options: JsTransportOptions,
-  compose: ComposeOptions,
-  registry: TokenRegistry,
-  /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
-  transport_manager: RwLock<Option<Arc<TokenManager>>>,
-  provisioner: Arc<RwLock<Option<Provisioner>>>,
-  events: Option<EventSink>,
-  oauth_log: Option<mailer_oauth2::LogFn>,
+    connect: Arc<ConnectOptions>,
+    config_error: Option<BindError>,
+    options: JsTransportOptions,
+    compose: ComposeOptions,
+    registry: TokenRegistry,
+    /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
+    transport_manager: RwLock<Option<Arc<TokenManager>>>,
+    provisioner: Arc<RwLock<Option<Provisioner>>>,
+    events: Option<EventSink>,
+    oauth_log: Option<mailer_oauth2::LogFn>,
 }
 
 pub struct Outcome {
-  info: SendInfo,
-  ehlo: Vec<String>,
-  envelope_from: String,
-  envelope_to: Vec<String>,
-  message_id: String,
+    info: SendInfo,
+    ehlo: Vec<String>,
+    envelope_from: String,
+    envelope_to: Vec<String>,
+    message_id: String,
 }
 
 impl Core {
-  fn manager_for(&self, config: mailer_oauth2::OAuth2Config, transport_level: bool) -> Result<Arc<TokenManager>, BindError> {
-    if transport_level {
-      if let Ok(guard) = self.transport_manager.read() {
-        if let Some(m) = guard.as_ref() {
-          return Ok(m.clone());
+    fn manager_for(
+        &self,
+        config: mailer_oauth2::OAuth2Config,
+        transport_level: bool,
+    ) -> std::result::Result<Arc<TokenManager>, BindError> {
+        if transport_level {
+            if let Ok(guard) = self.transport_manager.read() {
+                if let Some(m) = guard.as_ref() {
+                    return Ok(m.clone());
+                }
+            }
         }
-      }
+        let manager = self
+            .registry
+            .get_or_create(config, self.events.clone(), self.oauth_log.clone())
+            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))?;
+        if transport_level {
+            if let Ok(mut guard) = self.transport_manager.write() {
+                *guard = Some(manager.clone());
+            }
+        }
+        Ok(manager)
     }
-    let manager = self
-      .registry
-      .get_or_create(config, self.events.clone(), self.oauth_log.clone())
-      .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))?;
-    if transport_level {
-      if let Ok(mut guard) = self.transport_manager.write() {
-        *guard = Some(manager.clone());
-      }
-    }
-    Ok(manager)
-  }
 
-  /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
-  fn auth_options(&self, per_message: Option<JsAuth>) -> Result<AuthOptions, BindError> {
-    let transport_level = per_message.is_none();
-    let js = per_message.or_else(|| self.options.auth.clone());
-    let has_provisioner = self.provisioner.read().map(|p| p.is_some()).unwrap_or(false);
-    let method = self.options.auth_method.clone();
-    let (credentials, method) = match auth_spec(js.as_ref(), has_provisioner) {
-      AuthSpec::None => (None, method),
-      AuthSpec::Login { user, pass, method: m } => (Some(Credentials::Login { user, pass }), m.or(method)),
-      AuthSpec::OAuth2 { config, method: m } => {
-        let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
-        let manager = self.manager_for(*config, transport_level)?;
-        let provider = ManagedToken {
-          manager,
-          provisioner: self.provisioner.clone(),
-          provision_timeout,
+    /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
+    fn auth_options(
+        &self,
+        per_message: Option<JsAuth>,
+    ) -> std::result::Result<AuthOptions, BindError> {
+        let transport_level = per_message.is_none();
+        let js = per_message.or_else(|| self.options.auth.clone());
+        let has_provisioner = self
+            .provisioner
+            .read()
+            .map(|p| p.is_some())
+            .unwrap_or(false);
+        let method = self.options.auth_method.clone();
+        let (credentials, method) = match auth_spec(js.as_ref(), has_provisioner) {
+            AuthSpec::None => (None, method),
+            AuthSpec::Login {
+                user,
+                pass,
+                method: m,
+            } => (Some(Credentials::Login { user, pass }), m.or(method)),
+            AuthSpec::OAuth2 { config, method: m } => {
+                let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
+                let manager = self.manager_for(*config, transport_level)?;
+                let provider = ManagedToken {
+                    manager,
+                    provisioner: self.provisioner.clone(),
+                    provision_timeout,
+                };
+                (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
+            }
         };
-        (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
-      }
-    };
-    Ok(AuthOptions {
-      credentials,
-      method,
-      force_auth: self.options.force_auth,
-    })
-  }
-
-  async fn send(
-    self: Arc<Self>,
-    data: MailData,
-    buffers: Vec<Vec<u8>>,
-    extras: EnvelopeExtras,
-    auth: Option<JsAuth>,
-  ) -> Result<Outcome, BindError> {
-    if let Some(e) = &self.config_error {
-      return Err(e.clone());
+        Ok(AuthOptions {
+            credentials,
+            method,
+            force_auth: self.options.force_auth,
+        })
     }
-    let compiled = mailer_message::compile(data, buffers, &self.compose)?;
-    let extra = &compiled.envelope.extra;
-    let envelope = Envelope {
-      from: compiled.envelope.from.clone(),
-      to: compiled.envelope.to.clone(),
-      size: extra.get("size").and_then(|v| v.as_f64()).filter(|v| *v > 0.0).map(|v| v as u64),
-      use_8bit_mime: extra.get("use8BitMime").and_then(|v| v.as_bool()).unwrap_or(false),
-      dsn: extras.dsn.map(JsDsn::into_dsn),
-      require_tls_extension: extras.require_tls_extension_enabled,
-    };
-    let auth = self.auth_options(auth)?;
-    let (info, ehlo) = mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body).await?;
-    Ok(Outcome {
-      info,
-      ehlo,
-      envelope_from: compiled.envelope.from,
-      envelope_to: compiled.envelope.to,
-      message_id: compiled.message_id,
-    })
-  }
 
-  async fn verify(self: Arc<Self>) -> Result<(), BindError> {
-    if let Some(e) = &self.config_error {
-      return Err(e.clone());
+    async fn send(
+        self: Arc<Self>,
+        data: MailData,
+        buffers: Vec<Vec<u8>>,
+        extras: EnvelopeExtras,
+        auth: Option<JsAuth>,
+    ) -> std::result::Result<Outcome, BindError> {
+        if let Some(e) = &self.config_error {
+            return Err(e.clone());
+        }
+        let compiled = mailer_message::compile(data, buffers, &self.compose)?;
+        let extra = &compiled.envelope.extra;
+        let envelope = Envelope {
+            from: compiled.envelope.from.clone(),
+            to: compiled.envelope.to.clone(),
+            size: extra
+                .get("size")
+                .and_then(|v| v.as_f64())
+                .filter(|v| *v > 0.0)
+                .map(|v| v as u64),
+            use_8bit_mime: extra
+                .get("use8BitMime")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            dsn: extras.dsn.map(JsDsn::into_dsn),
+            require_tls_extension: extras.require_tls_extension_enabled,
+        };
+        let auth = self.auth_options(auth)?;
+        let (info, ehlo) =
+            mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body)
+                .await?;
+        Ok(Outcome {
+            info,
+            ehlo,
+            envelope_from: compiled.envelope.from,
+            envelope_to: compiled.envelope.to,
+            message_id: compiled.message_id,
+        })
     }
-    let auth = self.auth_options(None)?;
-    mailer_smtp::transport::verify(&self.connect, &auth).await?;
-    Ok(())
-  }
+
+    async fn verify(self: Arc<Self>) -> std::result::Result<(), BindError> {
+        if let Some(e) = &self.config_error {
+            return Err(e.clone());
+        }
+        let auth = self.auth_options(None)?;
+        mailer_smtp::transport::verify(&self.connect, &auth).await?;
+        Ok(())
+    }
 }
 
 fn info_to_js<'env>(env: &'env Env, o: Outcome) -> Result<Object<'env>> {
-  let mut info = Object::new(env)?;
-  info.set("accepted", o.info.accepted)?;
-  info.set("rejected", o.info.rejected)?;
-  if !o.ehlo.is_empty() {
-    info.set("ehlo", o.ehlo)?;
-  }
-  if !o.info.rejected_errors.is_empty() {
-    let errors: Vec<BindError> = o.info.rejected_errors.into_iter().map(BindError::from).collect();
-    info.set("rejectedErrors", to_js_error_array(env, &errors)?)?;
-  }
-  info.set("envelopeTime", o.info.envelope_time as f64)?;
-  info.set("messageTime", o.info.message_time as f64)?;
-  info.set("messageSize", o.info.message_size as f64)?;
-  info.set("response", o.info.response)?;
-  let mut envelope = Object::new(env)?;
-  envelope.set("from", if o.envelope_from.is_empty() { None } else { Some(o.envelope_from) })?;
-  envelope.set("to", o.envelope_to)?;
-  info.set("envelope", envelope)?;
-  info.set("messageId", o.message_id)?;
-  Ok(info)
+    let mut info = Object::new(env)?;
+    info.set("accepted", o.info.accepted)?;
+    info.set("rejected", o.info.rejected)?;
+    if !o.ehlo.is_empty() {
+        info.set("ehlo", o.ehlo)?;
+    }
+    if !o.info.rejected_errors.is_empty() {
+        let errors: Vec<BindError> = o
+            .info
+            .rejected_errors
+            .into_iter()
+            .map(BindError::from)
+            .collect();
+        info.set("rejectedErrors", to_js_error_array(env, &errors)?)?;
+    }
+    info.set("envelopeTime", o.info.envelope_time as f64)?;
+    info.set("messageTime", o.info.message_time as f64)?;
+    info.set("messageSize", o.info.message_size as f64)?;
+    info.set("response", o.info.response)?;
+    let mut envelope = Object::new(env)?;
+    envelope.set(
+        "from",
+        if o.envelope_from.is_empty() {
+            None
+        } else {
+            Some(o.envelope_from)
+        },
+    )?;
+    envelope.set("to", o.envelope_to)?;
+    info.set("envelope", envelope)?;
+    info.set("messageId", o.message_id)?;
+    Ok(info)
 }
 
 fn level_name(l: Level) -> &'static str {
-  match l {
-    Level::Trace => "trace",
-    Level::Debug => "debug",
-    Level::Info => "info",
-    Level::Warn => "warn",
-    Level::Error => "error",
-  }
+    match l {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    }
 }
 
 #[napi]
 pub struct NativeTransport {
-  core: Arc<Core>,
+    core: Arc<Core>,
 }
 
 #[napi]
 impl NativeTransport {
-  /// `options`: sanitised transport options (lib/options.js); `token_listener` receives `token`
-  /// events; `logger(level, tnx, id, message)` is set only when logging is on.
-  #[napi(constructor)]
-  pub fn new(
-    env: Env,
-    options: Object,
-    #[napi(ts_arg_type = "(ev: { user: string, accessToken: string, expires: number }) => void")]
-    token_listener: Option<Function<TokenEventJs, ()>>,
-    #[napi(ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null")]
-    logger: Option<Function<FnArgs<(String, String, String, String)>, ()>>,
-  ) -> Result<Self> {
-    let options: JsTransportOptions = env.from_js_value(options)?;
-    let log_fn: Option<Arc<LoggerFn>> = match logger {
-      Some(f) => Some(Arc::new(
-        f.build_threadsafe_function::<FnArgs<(String, String, String, String)>>()
-          .weak::<true>()
-          .build()?,
-      )),
-      None => None,
-    };
-    let events: Option<EventSink> = match token_listener {
-      Some(f) => {
-        let tsfn: TokenListenerFn = f.build_threadsafe_function::<TokenEventJs>().weak::<true>().build()?;
-        Some(event_sink_from_tsfn(Arc::new(tsfn)))
-      }
-      None => None,
-    };
-    let (mut connect, config_error) = match connect_options(&options) {
-      Ok(c) => (c, None),
-      Err(e) => (ConnectOptions::default(), Some(e)),
-    };
-    let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
-      let f: LogFn = Arc::new(move |entry: LogEntry| {
-        tsfn.call(
-          (level_name(entry.level).to_string(), entry.tnx.to_string(), String::new(), entry.message).into(),
-          ThreadsafeFunctionCallMode::NonBlocking,
-        );
-      });
-      f
-    });
-    connect.logger = smtp_log;
-    let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
-      log_fn.map(|tsfn| {
-        let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
-          tsfn.call(
-            ("debug".to_string(), "oauth2".to_string(), String::new(), line).into(),
-            ThreadsafeFunctionCallMode::NonBlocking,
-          );
+    /// `options`: sanitised transport options (lib/options.js); `token_listener` receives `token`
+    /// events; `logger(level, tnx, id, message)` is set only when logging is on.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        options: Object,
+        #[napi(
+            ts_arg_type = "(ev: { user: string, accessToken: string, expires: number }) => void"
+        )]
+        token_listener: Option<Function<TokenEventJs, ()>>,
+        #[napi(
+            ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
+        )]
+        logger: Option<Function<LogArgs, ()>>,
+    ) -> Result<Self> {
+        let options: JsTransportOptions = env.from_js_value(options)?;
+        let log_fn: Option<Arc<LoggerFn>> = match logger {
+            Some(f) => Some(Arc::new(
+                f.build_threadsafe_function::<LogArgs>()
+                    .weak::<true>()
+                    .build()?,
+            )),
+            None => None,
+        };
+        let events: Option<EventSink> = match token_listener {
+            Some(f) => {
+                let tsfn: TokenListenerFn = f
+                    .build_threadsafe_function::<TokenEventJs>()
+                    .weak::<true>()
+                    .build()?;
+                Some(event_sink_from_tsfn(Arc::new(tsfn)))
+            }
+            None => None,
+        };
+        let (mut connect, config_error) = match connect_options(&options) {
+            Ok(c) => (c, None),
+            Err(e) => (ConnectOptions::default(), Some(e)),
+        };
+        let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
+            let f: LogFn = Arc::new(move |entry: LogEntry| {
+                tsfn.call(
+                    (
+                        level_name(entry.level).to_string(),
+                        entry.tnx.to_string(),
+                        String::new(),
+                        entry.message,
+                    )
+                        .into(),
+                    ThreadsafeFunctionCallMode::NonBlocking,
+                );
+            });
+            f
         });
-        f
-      })
-    } else {
-      None
-    };
-    let compose = ComposeOptions {
-      hostname: options.hostname.clone(),
-      ..Default::default()
-    };
-    Ok(NativeTransport {
-      core: Arc::new(Core {
-        connect: Arc::new(connect),
-        config_error,
-        options,
-        compose,
-        registry: TokenRegistry::new(),
-        transport_manager: RwLock::new(None),
-        provisioner: Arc::new(RwLock::new(None)),
-        events,
-        oauth_log,
-      }),
-    })
-  }
-
-  /// Sets (or clears) the provisioning callback: `(user, renew) => Promise<{accessToken, expires} | {error}>`.
-  #[napi(ts_args_type = "cb: ((user: string, renew: boolean) => Promise<{ accessToken?: string, expires?: number, error?: string }>) | null")]
-  pub fn set_provisioner(&self, cb: Option<Function<FnArgs<(String, bool)>, Promise<super::tokens::ProvisionResult>>>) -> Result<()> {
-    let provisioner = match cb {
-      Some(f) => {
-        let tsfn: ProvisionFn = f.build_threadsafe_function::<FnArgs<(String, bool)>>().weak::<true>().build()?;
-        Some(provisioner_from_tsfn(Arc::new(tsfn)))
-      }
-      None => None,
-    };
-    if let Ok(mut guard) = self.core.provisioner.write() {
-      *guard = provisioner;
+        connect.logger = smtp_log;
+        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
+            log_fn.map(|tsfn| {
+                let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
+                    tsfn.call(
+                        (
+                            "debug".to_string(),
+                            "oauth2".to_string(),
+                            String::new(),
+                            line,
+                        )
+                            .into(),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                });
+                f
+            })
+        } else {
+            None
+        };
+        let compose = ComposeOptions {
+            hostname: options.hostname.clone(),
+            ..Default::default()
+        };
+        Ok(NativeTransport {
+            core: Arc::new(Core {
+                connect: Arc::new(connect),
+                config_error,
+                options,
+                compose,
+                registry: TokenRegistry::new(),
+                transport_manager: RwLock::new(None),
+                provisioner: Arc::new(RwLock::new(None)),
+                events,
+                oauth_log,
+            }),
+        })
     }
-    Ok(())
-  }
 
-  /// Composes and sends one message. `buffers` holds the Buffers that `mail` refers to as
-  /// `{ $bufferIndex }`; `auth` is per-message auth already merged over the transport's.
-  #[napi(ts_args_type = "mail: object, buffers: Buffer[], auth: object | null", ts_return_type = "Promise<any>")]
-  pub fn send<'env>(
-    &self,
-    env: &'env Env,
-    mail: Object,
-    buffers: Vec<Buffer>,
-    auth: Option<Object>,
-  ) -> Result<PromiseRaw<'env, Object<'env>>> {
-    let core = self.core.clone();
-    let parsed: std::result::Result<(MailData, EnvelopeExtras, Option<JsAuth>), BindError> = (|| {
-      let data: MailData = env
-        .from_js_value(mail)
-        .map_err(|e| BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API"))?;
-      let extras: EnvelopeExtras = env
-        .from_js_value(mail)
-        .map_err(|e| BindError::new("EENVELOPE", format!("Invalid message options: {}", e.reason)).with_command("API"))?;
-      let auth: Option<JsAuth> = match auth {
-        Some(a) => Some(
-          env
-            .from_js_value(a)
-            .map_err(|e| BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason)).with_command("API"))?,
-        ),
-        None => None,
-      };
-      Ok((data, extras, auth))
-    })();
-    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
-    let fut = async move {
-      Ok(match parsed {
-        Ok((data, extras, auth)) => core.send(data, buffers, extras, auth).await,
-        Err(e) => Err(e),
-      })
-    };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-      Ok(o) => info_to_js(env, o),
-      Err(e) => Err(reject(env, &e)),
-    })
-  }
+    /// Sets (or clears) the provisioning callback: `(user, renew) => Promise<{accessToken, expires} | {error}>`.
+    #[napi(
+        ts_args_type = "cb: ((user: string, renew: boolean) => Promise<{ accessToken?: string, expires?: number, error?: string }>) | null"
+    )]
+    pub fn set_provisioner(&self, cb: Option<ProvisionArg>) -> Result<()> {
+        let provisioner = match cb {
+            Some(f) => {
+                let tsfn: ProvisionFn = f
+                    .build_threadsafe_function::<FnArgs<(String, bool)>>()
+                    .weak::<true>()
+                    .build()?;
+                Some(provisioner_from_tsfn(Arc::new(tsfn)))
+            }
+            None => None,
+        };
+        if let Ok(mut guard) = self.core.provisioner.write() {
+            *guard = provisioner;
+        }
+        Ok(())
+    }
 
-  #[napi(ts_return_type = "Promise<boolean>")]
-  pub fn verify<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
-    let core = self.core.clone();
-    let fut = async move { Ok(core.verify().await) };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-      Ok(()) => Ok(true),
-      Err(e) => Err(reject(env, &e)),
-    })
-  }
+    /// Composes and sends one message. `buffers` holds the Buffers that `mail` refers to as
+    /// `{ $bufferIndex }`; `auth` is per-message auth already merged over the transport's.
+    #[napi(
+        ts_args_type = "mail: object, buffers: Buffer[], auth: object | null",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn send<'env>(
+        &self,
+        env: &'env Env,
+        mail: Object,
+        buffers: Vec<Buffer>,
+        auth: Option<Object>,
+    ) -> Result<PromiseRaw<'env, Object<'env>>> {
+        let core = self.core.clone();
+        let parsed: std::result::Result<ParsedSend, BindError> = (|| {
+            let data: MailData = env.from_js_value(mail).map_err(|e| {
+                BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
+                    .with_command("API")
+            })?;
+            let extras: EnvelopeExtras = env.from_js_value(mail).map_err(|e| {
+                BindError::new(
+                    "EENVELOPE",
+                    format!("Invalid message options: {}", e.reason),
+                )
+                .with_command("API")
+            })?;
+            let auth: Option<JsAuth> = match auth {
+                Some(a) => Some(env.from_js_value(a).map_err(|e| {
+                    BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
+                        .with_command("API")
+                })?),
+                None => None,
+            };
+            Ok((data, extras, auth))
+        })();
+        let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+        let fut = async move {
+            Ok(match parsed {
+                Ok((data, extras, auth)) => core.send(data, buffers, extras, auth).await,
+                Err(e) => Err(e),
+            })
+        };
+        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+            Ok(o) => info_to_js(env, o),
+            Err(e) => Err(reject(env, &e)),
+        })
+    }
 
-  #[napi]
-  pub fn is_idle(&self) -> bool {
-    true
-  }
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn verify<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+        let core = self.core.clone();
+        let fut = async move { Ok(core.verify().await) };
+        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+            Ok(()) => Ok(true),
+            Err(e) => Err(reject(env, &e)),
+        })
+    }
 
-  #[napi]
-  pub fn pending_count(&self) -> u32 {
-    0
-  }
+    #[napi]
+    pub fn is_idle(&self) -> bool {
+        true
+    }
 
-  #[napi]
-  pub fn close(&self) {}
+    #[napi]
+    pub fn pending_count(&self) -> u32 {
+        0
+    }
+
+    #[napi]
+    pub fn close(&self) {}
 }
