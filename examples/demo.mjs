@@ -31,7 +31,7 @@ async function plainAuth() {
     const seen = server.messages[0];
     console.log('server saw: user=%s, MAIL FROM=%s, RCPT TO=%s, %d bytes', seen.user, seen.envelope.mailFrom.address,
       seen.envelope.rcptTo.map((r) => r.address).join(', '), seen.raw.length);
-    console.log('message headers as received:\n' + seen.raw.toString().split('\r\n\r\n')[0].replace(/^/gm, '  '));
+    console.log('message headers as received:\n' + seen.raw.toString().split('\r\n\r\n')[0].split('\r\n').map((l) => '  ' + l).join('\n'));
   } finally {
     await server.close();
   }
