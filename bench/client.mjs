@@ -190,6 +190,11 @@ async function main() {
   } catch {
     // closing is not measured; a failure here must not hide the results
   }
+  if (a.scenario === 7 && sent === 0) {
+    // A library that accepts `streamTransport` but still sends over SMTP (or rejects it per message)
+    // does not implement composition-only mode: report it as skipped, not as a throughput figure.
+    out({ ...base, version, skipped: `streamTransport not supported: every sendMail failed (${firstError ? `${firstError.code} ${firstError.message}` : '?'})` }, 3);
+  }
   const cpuMs = (cpu.user + cpu.system) / 1000;
   out(
     {

@@ -5,7 +5,7 @@
 // need `refresh_token` grants, a counter and a shared set of issued tokens, which is ~30 lines and
 // avoids RSA key generation at start-up.
 //   node bench/oauth-server.mjs   -> prints {"ready":true,"smtpPort":P,"tokenPort":Q} on stdout
-//   GET  http://127.0.0.1:Q/stats -> {"tokenRequests","authOk","authFail","accepted"}
+//   GET  http://127.0.0.1:Q/stats -> {"tokenRequests","authOk","authFail","accepted","connections"}
 //   POST http://127.0.0.1:Q/reset -> zeroes the counters
 //   POST http://127.0.0.1:Q/token -> the token endpoint (form-encoded, grant_type=refresh_token)
 import http from 'node:http';
@@ -19,7 +19,7 @@ const { SMTPServer } = require(path.join(ROOT, 'node_modules', 'smtp-server'));
 const REFRESH_TOKEN = 'bench-refresh';
 const issued = new Set();
 let counter = 0;
-const stats = { tokenRequests: 0, authOk: 0, authFail: 0, accepted: 0 };
+const stats = { tokenRequests: 0, authOk: 0, authFail: 0, accepted: 0, connections: 0 };
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -65,6 +65,10 @@ const smtp = new SMTPServer({
   disableReverseLookup: true,
   logger: false,
   maxClients: 1000,
+  onConnect(session, cb) {
+    stats.connections++; // shows whether a pool really reuses its connections
+    cb();
+  },
   onAuth(auth, session, cb) {
     if (auth.method === 'XOAUTH2' && issued.has(auth.accessToken)) {
       stats.authOk++;

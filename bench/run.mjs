@@ -147,10 +147,13 @@ export function summarize(runs, scenarios, libs) {
     const entry = { title: SCENARIOS[s], n: mine[0] ? mine[0].n : null, libs: {} };
     for (const lib of libs) {
       const rs = mine.filter((r) => r.kind === 'lib' && r.lib === lib);
-      const ok = rs.filter((r) => r.exitCode === 0 && r.client && typeof r.client.msgsPerSec === 'number');
+      // A run that delivered nothing has no throughput worth a median; its error is the reason.
+      const ok = rs.filter((r) => r.exitCode === 0 && r.client && typeof r.client.msgsPerSec === 'number' && r.client.sent > 0);
       if (!ok.length) {
         const why = rs.find((r) => r.skipped || r.error);
-        entry.libs[lib] = { status: why && why.skipped ? 'skipped' : 'failed', reason: why ? why.skipped || why.error : 'not run', runs: rs.length };
+        const allFailed = rs.find((r) => r.client && r.client.firstError);
+        const reason = why ? why.skipped || why.error : allFailed ? `every send failed: ${allFailed.client.firstError.code} ${allFailed.client.firstError.message}` : 'not run';
+        entry.libs[lib] = { status: why && why.skipped ? 'skipped' : 'failed', reason, runs: rs.length };
         continue;
       }
       const num = (f) => median(ok.map(f));
@@ -173,6 +176,7 @@ export function summarize(runs, scenarios, libs) {
         entry.libs[lib].tokenRequests = num((r) => r.server?.tokenRequests);
         entry.libs[lib].tokenRequestsRuns = ok.map((r) => r.server?.tokenRequests ?? null);
         entry.libs[lib].serverAccepted = num((r) => r.server?.accepted);
+        entry.libs[lib].serverConnections = num((r) => r.server?.connections);
       }
     }
     const ceil = mine.filter((r) => r.kind === 'ceiling' && !r.error);
@@ -256,7 +260,7 @@ async function main() {
             process.stdout.write(`  SKIP ${lib}: ${rec.skipped}\n`);
           } else if (rec.error) process.stdout.write(`  run ${round} ${lib}: ERROR ${rec.error}\n`);
           else {
-            const extra = s === 5 ? ` tokens=${rec.server?.tokenRequests}` : s === 6 ? ` rssGrowth=${Math.round(c.rssGrowthKB / 1024)}MB` : '';
+            const extra = s === 5 ? ` tokens=${rec.server?.tokenRequests} connections=${rec.server?.connections} accepted=${rec.server?.accepted}` : s === 6 ? ` rssGrowth=${Math.round(c.rssGrowthKB / 1024)}MB` : '';
             process.stdout.write(`  run ${round} ${lib}: ${c.msgsPerSec} msg/s, ${c.sent} sent, ${c.failed} failed${extra}${c.firstError ? ` (first error: ${c.firstError.code} ${c.firstError.message})` : ''}\n`);
           }
         }

@@ -31,9 +31,9 @@ export function logDomain(values) {
   return [lo, hi];
 }
 
-/** rows: [{ label, values: { seriesKey: number|null } }] */
+/** rows: [{ label, values: { seriesKey: number|null }, notes: { seriesKey: string } }] */
 function panel({ x, y, width, title, unit, rows, lowerIsBetter }) {
-  const labelW = 230;
+  const labelW = 300;
   const barH = 9;
   const gap = 2;
   const groupGap = 12;
@@ -49,18 +49,20 @@ function panel({ x, y, width, title, unit, rows, lowerIsBetter }) {
   const top = cy;
   const bodyParts = [];
   for (const r of rows) {
-    const present = SERIES.filter((s) => typeof r.values[s.key] === 'number' && r.values[s.key] > 0);
-    const groupH = Math.max(1, SERIES.length) * (barH + gap);
+    // One bar per series that has a value, or a grey note for a library that did not run.
+    const lines = SERIES.filter((s) => (typeof r.values[s.key] === 'number' && r.values[s.key] > 0) || r.notes?.[s.key]);
+    const groupH = Math.max(1, lines.length) * (barH + gap);
     bodyParts.push(`<text x="${x}" y="${cy + groupH / 2 + 4}" font-size="11">${escapeXml(r.label)}</text>`);
-    SERIES.forEach((s, i) => {
+    lines.forEach((s, i) => {
       const v = r.values[s.key];
       const by = cy + i * (barH + gap);
       if (typeof v === 'number' && v > 0) {
         const w = Math.max(1, pos(v) - plotX);
         bodyParts.push(`<rect x="${plotX}" y="${by}" width="${w.toFixed(1)}" height="${barH}" fill="${s.color}"><title>${escapeXml(`${s.label}: ${fmt(v)} ${unit}`)}</title></rect>`);
         bodyParts.push(`<text x="${(plotX + w + 3).toFixed(1)}" y="${by + barH - 1}" font-size="9">${escapeXml(fmt(v))}</text>`);
-      } else if (present.length && (s.key === 'mailer-rs' || s.key === 'nodemailer')) {
-        bodyParts.push(`<text x="${plotX + 3}" y="${by + barH - 1}" font-size="9" fill="#888">${escapeXml(s.label)}: ${escapeXml(r.notes?.[s.key] || 'not run')}</text>`);
+      } else {
+        bodyParts.push(`<rect x="${plotX}" y="${by}" width="3" height="${barH}" fill="${s.color}"/>`);
+        bodyParts.push(`<text x="${plotX + 6}" y="${by + barH - 1}" font-size="9" fill="#888">${escapeXml(`${s.label}: ${r.notes[s.key]}`)}</text>`);
       }
     });
     cy += groupH + groupGap;
@@ -82,22 +84,26 @@ function panel({ x, y, width, title, unit, rows, lowerIsBetter }) {
 export function renderSvg(summary, meta = {}) {
   const width = 900;
   const scen = Object.keys(summary).sort((a, b) => a - b);
-  const rowsFor = (metric) =>
+  // metric: a field of the library summaries (and of the ceilings, when present); pick(k) can swap
+  // it per scenario; skip: scenarios left out of the panel.
+  const rowsFor = (metric, { skip = [], pick = () => metric, label = (k, s) => `(${k}) ${s.title}` } = {}) =>
     scen
+      .filter((k) => !skip.includes(Number(k)))
       .map((k) => {
         const s = summary[k];
+        const m = pick(Number(k));
         const values = {};
         const notes = {};
         for (const lib of ['mailer-rs', 'nodemailer']) {
           const l = s.libs[lib];
-          values[lib] = l && l.status === 'ok' ? l[metric] : null;
-          if (l && l.status !== 'ok') notes[lib] = l.reason ? String(l.reason).slice(0, 70) : l.status;
+          values[lib] = l && l.status === 'ok' ? l[m] : null;
+          if (l && l.status !== 'ok') notes[lib] = `${l.status}${l.reason ? `: ${String(l.reason).slice(0, 80)}` : ''}`;
         }
-        values.ceilingReused = s.ceiling ? s.ceiling.reused[metric] : null;
-        values.ceilingNew = s.ceiling ? s.ceiling.newConn[metric] : null;
-        return { label: `(${k}) ${s.title}`, values, notes };
+        values.ceilingReused = s.ceiling ? s.ceiling.reused[m] ?? null : null;
+        values.ceilingNew = s.ceiling ? s.ceiling.newConn[m] ?? null : null;
+        return { label: label(Number(k), s), values, notes };
       })
-      .filter((r) => Object.values(r.values).some((v) => typeof v === 'number'));
+      .filter((r) => Object.values(r.values).some((v) => typeof v === 'number') || Object.keys(r.notes).length);
   const parts = [];
   let y = 20;
   parts.push(`<text x="10" y="${y}" font-size="16" font-weight="bold">${escapeXml(meta.title || 'mailer-rs benchmark')}</text>`);
@@ -110,12 +116,26 @@ export function renderSvg(summary, meta = {}) {
     parts.push(`<text x="${lx + 16}" y="${y + 9}" font-size="11">${escapeXml(s.label)}</text>`);
   });
   y += 30;
-  const p1 = panel({ x: 10, y, width, title: 'Throughput (median)', unit: 'msgs/s', rows: rowsFor('msgsPerSec'), lowerIsBetter: false });
-  parts.push(p1.svg);
-  y += p1.height + 10;
-  const p2 = panel({ x: 10, y, width, title: 'CPU per message (median, whole process user+sys / N)', unit: 'ms/msg', rows: rowsFor('cpuMsPerMsg'), lowerIsBetter: true });
-  parts.push(p2.svg);
-  y += p2.height;
+  // Scenario 6 sends a single message: its throughput and CPU/msg say nothing, only its memory does.
+  const panels = [
+    { title: 'Throughput (median)', unit: 'msgs/s', rows: rowsFor('msgsPerSec', { skip: [6] }), lowerIsBetter: false },
+    { title: 'CPU per message (median, whole process user+sys / N)', unit: 'ms/msg', rows: rowsFor('cpuMsPerMsg', { skip: [6] }), lowerIsBetter: true },
+    {
+      title: 'Memory (median): peak RSS of the client process; (6): peak growth over idle',
+      unit: 'MB',
+      rows: rowsFor('peakRssMB', {
+        pick: (k) => (k === 6 ? 'rssGrowthMB' : 'peakRssMB'),
+        label: (k, s) => (k === 6 ? `(6) RSS growth, ${s.title.replace(' (RSS growth)', '')}` : `(${k}) ${s.title}`),
+      }).map((r) => ({ ...r, values: { ...r.values, ceilingReused: null, ceilingNew: null } })),
+      lowerIsBetter: true,
+    },
+  ];
+  for (const p of panels) {
+    if (!p.rows.length) continue;
+    const drawn = panel({ x: 10, y, width, ...p });
+    parts.push(drawn.svg);
+    y += drawn.height + 10;
+  }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,

@@ -45,7 +45,7 @@ function pad(s, w, right) {
 
 export function formatTable(summary, goals) {
   const cols = [
-    ['scenario', 44],
+    ['scenario', 46],
     ['library', 22],
     ['N', 6, true],
     ['runs', 4, true],
@@ -72,7 +72,7 @@ export function formatTable(summary, goals) {
       }
       const notes = [];
       if (l.failed) notes.push(`${l.failed} failed (${l.firstError ? `${l.firstError.code} ${l.firstError.message}` : '?'})`);
-      if (s === '5') notes.push(`token requests ${l.tokenRequestsRuns.join(',')}`);
+      if (s === '5') notes.push(`token requests ${l.tokenRequestsRuns.join(',')}; server connections ${fmt(l.serverConnections)}`);
       if (s === '6') notes.push(`RSS growth ${fmt(l.rssGrowthMB)} MB`);
       out.push(line([col0, name, e.n, l.runs, fmt(l.msgsPerSec), fmt(l.cpuMsPerMsg), fmt(l.cpuMsPerMsgWindow), fmt(l.peakRssMB), notes.join('; ')]));
     }
