@@ -2,6 +2,7 @@
 // The transporter object nodemailer users know (`Mail`): an EventEmitter with sendMail/verify/close/
 // isIdle/set/get/use. It adapts callbacks and promises and hands everything else to the Rust core.
 const { EventEmitter } = require('node:events');
+const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger } = require('./logger');
 const { prepareMail, applyDefaults } = require('./message');
@@ -58,6 +59,7 @@ class Mail extends EventEmitter {
     }
     this.logger = getLogger(merged, { component: merged.component || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
 
+    this._streamMode = merged.streamTransport ? 'stream' : null;
     const self = new WeakRef(this);
     // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
     // would keep it (and its sockets) alive forever.
@@ -79,7 +81,7 @@ class Mail extends EventEmitter {
       this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
     }
     this.transporter = {
-      name: merged.pool ? 'SMTP (pool)' : 'SMTP',
+      name: this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
       version: `${VERSION}[client:${VERSION}]`,
       options: merged,
       mailer: this,
@@ -134,6 +136,7 @@ class Mail extends EventEmitter {
     }
     await this._runPlugins('compile', mailData);
     const { mail, buffers } = await prepareMail(mailData);
+    if (this._streamMode) return this._compileOnly(mail, buffers);
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
       // Per-message auth merges over the transport's auth (nodemailer example 5).
@@ -141,6 +144,24 @@ class Mail extends EventEmitter {
       auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth));
     }
     return this._native.send(mail, buffers, auth);
+  }
+
+  // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
+  async _compileOnly(mail, buffers) {
+    const o = this.transporter.options;
+    const out = await native.compileMessage(mail, buffers, {
+      keepBcc: true,
+      hostname: o.hostname,
+      disableFileAccess: !!mail.disableFileAccess,
+      disableUrlAccess: !!mail.disableUrlAccess,
+    });
+    let message = out.message;
+    const newline = String(o.newline || '').toLowerCase();
+    if (['unix', 'linux', 'lf', '\n'].includes(newline)) message = Buffer.from(message.toString('binary').replace(/\r\n/g, '\n'), 'binary');
+    else if (['win', 'windows', 'dos', '\r\n'].includes(newline)) {
+      message = Buffer.from(message.toString('binary').replace(/\r?\n/g, '\r\n'), 'binary');
+    }
+    return { envelope: out.envelope, messageId: out.messageId, message: o.buffer ? message : Readable.from([message]) };
   }
 
   async _runPlugins(step, data) {

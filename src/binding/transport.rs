@@ -450,3 +450,85 @@ impl NativeTransport {
     #[napi]
     pub fn close(&self) {}
 }
+
+/// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsComposeOptions {
+    hostname: Option<String>,
+    keep_bcc: bool,
+    disable_file_access: bool,
+    disable_url_access: bool,
+}
+
+/// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
+/// (the stream transport; Bcc is kept, as nodemailer's stream transport keeps it).
+#[napi(
+    ts_args_type = "mail: object, buffers: Buffer[], options: object",
+    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: Buffer }>"
+)]
+pub fn compile_message<'env>(
+    env: &'env Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
+    options: Object,
+) -> Result<PromiseRaw<'env, Object<'env>>> {
+    let parsed: std::result::Result<(MailData, ComposeOptions), BindError> = (|| {
+        let data: MailData = env.from_js_value(mail).map_err(|e| {
+            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
+        })?;
+        let o: JsComposeOptions = env
+            .from_js_value(options)
+            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        Ok((
+            data,
+            ComposeOptions {
+                hostname: o.hostname,
+                keep_bcc: o.keep_bcc,
+                disable_file_access: o.disable_file_access,
+                disable_url_access: o.disable_url_access,
+            },
+        ))
+    })();
+    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    let fut = async move {
+        Ok(async move {
+            let (data, opts) = parsed?;
+            let compiled = mailer_message::compile(data, buffers, &opts)?;
+            let bytes = compiled
+                .body
+                .to_vec()
+                .await
+                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
+        }
+        .await)
+    };
+    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+        Ok((envelope, message_id, bytes)) => {
+            let mut out = Object::new(env)?;
+            let mut env_obj = Object::new(env)?;
+            if envelope.from.is_empty() {
+                env_obj.set("from", false)?;
+            } else {
+                env_obj.set("from", envelope.from)?;
+            }
+            env_obj.set("to", envelope.to)?;
+            out.set("envelope", env_obj)?;
+            out.set("messageId", message_id)?;
+            out.set("message", Buffer::from(bytes))?;
+            Ok(out)
+        }
+        Err(e) => Err(reject(env, &e)),
+    })
+}
+
+/// A file read error while streaming a body: node's code is the text before the first ':'.
+fn io_code(e: &std::io::Error) -> &'static str {
+    let text = e.to_string();
+    if text.starts_with("ENOENT") || text.starts_with("EACCES") || text.starts_with("EISDIR") {
+        "EFILEACCESS"
+    } else {
+        "ESTREAM"
+    }
+}
