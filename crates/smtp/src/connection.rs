@@ -663,6 +663,30 @@ impl SmtpConnection {
         self.destroyed_error("use").is_none()
     }
 
+    /// For a pooled session between transactions: polls the socket once without waiting.
+    /// Any unsolicited byte (e.g. a `421` idle-timeout notice), EOF or socket error means the
+    /// server dropped or is dropping the session, which is then marked unusable. Used by the
+    /// pool before reusing an idle connection, so the message goes to a fresh one instead.
+    pub fn check_idle(&mut self) -> bool {
+        if !self.is_usable() {
+            return false;
+        }
+        // a reply already parsed but never asked for is as bad as one still on the wire
+        if self.parser.next_reply().is_some() {
+            self.broken = true;
+            return false;
+        }
+        let read = futures_util::FutureExt::now_or_never(self.io.read(&mut self.read_buf));
+        match read {
+            // nothing to read: the normal idle state
+            None => true,
+            Some(_) => {
+                self.broken = true;
+                false
+            }
+        }
+    }
+
     /// `SIZE n` from EHLO, n > 0.
     pub fn max_size(&self) -> Option<u64> {
         self.caps.max_size

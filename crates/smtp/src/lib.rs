@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod error;
 pub mod log;
 pub mod options;
+pub mod pool;
 pub mod reply;
 #[cfg(test)]
 mod test_server;
@@ -28,4 +29,5 @@ pub use envelope::{Dsn, Envelope};
 pub use error::{ErrorCode, SmtpError};
 pub use log::{Level, LogEntry, LogFn};
 pub use options::{ConnectOptions, TlsOptions};
+pub use pool::{BodyFactory, BodyStream, Pool, PoolOptions};
 pub use reply::Reply;

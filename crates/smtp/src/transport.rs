@@ -9,6 +9,19 @@ use crate::envelope::Envelope;
 use crate::error::{ErrorCode, SmtpError};
 use crate::options::ConnectOptions;
 
+/// nodemailer's login decision, shared with the pool: log in only when there are
+/// credentials and (the server allows AUTH, HELO was used, or `force_auth`); otherwise
+/// authentication is silently skipped (§6).
+pub(crate) async fn login_if_needed(
+    conn: &mut SmtpConnection,
+    auth: &AuthOptions,
+) -> Result<(), SmtpError> {
+    if auth.credentials.is_some() && (conn.allows_auth() || auth.force_auth) {
+        conn.login(auth).await?;
+    }
+    Ok(())
+}
+
 /// Connect, log in when there are credentials and (the server allows AUTH, HELO was used,
 /// or `force_auth`), send, then close **without** QUIT. Returns the info and `info.ehlo`
 /// (empty when EHLO was not used; see [`SmtpConnection::used_ehlo`]).
@@ -22,11 +35,9 @@ where
     S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
 {
     let mut conn = SmtpConnection::connect(opts).await?;
-    if auth.credentials.is_some() && (conn.allows_auth() || auth.force_auth) {
-        if let Err(e) = conn.login(auth).await {
-            conn.close().await;
-            return Err(e);
-        }
+    if let Err(e) = login_if_needed(&mut conn, auth).await {
+        conn.close().await;
+        return Err(e);
     }
     let res = conn.send(env, body).await;
     let ehlo = conn.ehlo().to_vec();
@@ -38,12 +49,12 @@ where
 /// that advertises AUTH: ENOAUTH "Authentication info was not provided".
 pub async fn verify(opts: &ConnectOptions, auth: &AuthOptions) -> Result<(), SmtpError> {
     let mut conn = SmtpConnection::connect(opts).await?;
-    if auth.credentials.is_some() && (conn.allows_auth() || auth.force_auth) {
-        if let Err(e) = conn.login(auth).await {
+    if auth.credentials.is_some() {
+        if let Err(e) = login_if_needed(&mut conn, auth).await {
             conn.close().await;
             return Err(e);
         }
-    } else if auth.credentials.is_none() && conn.allows_auth() && auth.force_auth {
+    } else if conn.allows_auth() && auth.force_auth {
         conn.close().await;
         return Err(SmtpError::new(
             ErrorCode::ENoAuth,
