@@ -95,14 +95,18 @@ export function track(child) {
   child.once('exit', () => children.delete(child));
   return child;
 }
-export function killAll() {
-  for (const c of children) {
-    try {
-      c.kill('SIGTERM');
-    } catch {
-      // already gone
-    }
+/** Signals a child and, when it leads its own process group (spawned detached), the whole group. */
+export function killTree(child, signal = 'SIGTERM') {
+  try {
+    // /usr/bin/time does not pass signals on to the command it runs: kill the group.
+    if (child.detachedGroup) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    // already gone
   }
+}
+export function killAll() {
+  for (const c of children) killTree(c);
 }
 let hooked = false;
 export function killOnExit() {
@@ -154,13 +158,14 @@ export function runTimed(cmd, args, { env, timeoutMs = 600000 } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const timeFile = path.join(dir, 'time');
   return new Promise((resolve) => {
-    const child = track(spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, cmd, ...args], { env: env || process.env }));
+    const child = track(spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, cmd, ...args], { env: env || process.env, detached: true }));
+    child.detachedGroup = true;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const t0 = process.hrtime.bigint();
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => killTree(child, 'SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
