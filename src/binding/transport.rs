@@ -191,6 +191,10 @@ impl Core {
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
         };
+        if envelope.to.is_empty() {
+            // Checked before connecting: no server round trip for a message that cannot be sent.
+            return Err(BindError::new("EENVELOPE", "No recipients defined").with_command("API"));
+        }
         let auth = self.auth_options(auth)?;
         let (info, ehlo) =
             mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body)

@@ -1,0 +1,271 @@
+// Connection options, logging and process behaviour, against real servers on loopback.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import util from 'node:util';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTransport } from '../index.mjs';
+import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
+import { startRawServer } from './helpers/raw.mjs';
+import { startMockOAuth } from './helpers/oauth.mjs';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const msg = (extra = {}) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: 'Hi', text: 'Hello', ...extra });
+
+/** A bunyan-style logger that records every call as text. */
+function recordingLogger() {
+  const lines = [];
+  const logger = {};
+  for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) {
+    logger[level] = (entry, format, ...args) => lines.push({ level, entry, text: util.format(format, ...args) });
+  }
+  return { logger, lines };
+}
+
+function runChild(code, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
+
+describe('TLS options', () => {
+  test('ignoreTLS sends in plaintext even when STARTTLS is offered', async () => {
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      const info = await createTransport({ host: 'localhost', port: srv.port, ignoreTLS: true }).sendMail(msg());
+      assert.deepEqual(info.accepted, ['rcpt@example.com']);
+      assert.equal(srv.messages[0].secure, false);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('client certificate (tls.cert/tls.key) presented to a server that requires one', async () => {
+    const srv = await startSmtpServer({ secure: true, authOptional: true, requestCert: true, rejectUnauthorized: true, ca: CERTS.ca });
+    try {
+      const base = { host: 'localhost', port: srv.port, secure: true, connectionTimeout: 5000, greetingTimeout: 5000 };
+      const info = await createTransport({ ...base, tls: { ca: CERTS.ca, cert: CERTS.clientCert, key: CERTS.clientKey } }).sendMail(msg());
+      assert.deepEqual(info.accepted, ['rcpt@example.com']);
+      await assert.rejects(createTransport({ ...base, tls: { ca: CERTS.ca } }).sendMail(msg()));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('tls.minVersion TLSv1.3 and tls.servername', async () => {
+    const srv = await startSmtpServer({ secure: true, authOptional: true });
+    try {
+      const info = await createTransport({
+        host: '127.0.0.1',
+        port: srv.port,
+        secure: true,
+        tls: { ca: CERTS.ca, minVersion: 'TLSv1.3', servername: 'localhost' },
+      }).sendMail(msg());
+      assert.deepEqual(info.accepted, ['rcpt@example.com']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('NODE_TLS_REJECT_UNAUTHORIZED=0 is honoured like Node does, with one warning', async () => {
+    const srv = await startSmtpServer({ secure: true, authOptional: true });
+    try {
+      const code = `
+        import { createTransport } from './index.mjs';
+        const t = createTransport({ host: 'localhost', port: ${srv.port}, secure: true });
+        const a = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+        const b = await createTransport({ host: 'localhost', port: ${srv.port}, secure: true }).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+        console.log(a.accepted.length + b.accepted.length);`;
+      const r = await runChild(code, { NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.trim(), '2');
+      assert.equal(r.err.match(/NODE_TLS_REJECT_UNAUTHORIZED/g)?.length, 1, r.err);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('opportunisticTLS: a refused STARTTLS continues in plaintext; without it, ETLS', async () => {
+    const script = async (c) => {
+      await c.write('220 x ESMTP\r\n');
+      for (;;) {
+        const line = await c.readLine();
+        if (line === null) return;
+        if (/^EHLO/.test(line)) await c.write('250-x\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/.test(line)) await c.write('454 TLS not available now\r\n');
+        else if (/^DATA/.test(line)) {
+          await c.write('354 go\r\n');
+          await c.readUntil('\r\n.\r\n');
+          await c.write('250 queued\r\n');
+        } else await c.write('250 OK\r\n');
+      }
+    };
+    const srv = await startRawServer(script);
+    try {
+      const info = await createTransport({ host: '127.0.0.1', port: srv.port, opportunisticTLS: true }).sendMail(msg());
+      assert.equal(info.response, '250 queued');
+      await assert.rejects(createTransport({ host: '127.0.0.1', port: srv.port }).sendMail(msg()), (err) => {
+        assert.equal(err.code, 'ETLS');
+        assert.equal(err.command, 'STARTTLS');
+        assert.match(err.message, /^Error upgrading connection with STARTTLS: 454/);
+        return true;
+      });
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('other connection options', () => {
+  test('localAddress binds the client socket; name sets EHLO', async () => {
+    const srv = await startRawServer(async (c) => {
+      c.socket.write(`220 ${c.socket.remoteAddress}\r\n`);
+      for (;;) {
+        const line = await c.readLine();
+        if (line === null) return;
+        if (/^DATA/.test(line)) {
+          await c.write('354 go\r\n');
+          await c.readUntil('\r\n.\r\n');
+          await c.write('250 queued\r\n');
+        } else await c.write('250 OK\r\n');
+      }
+    });
+    try {
+      await createTransport({ host: '127.0.0.1', port: srv.port, localAddress: '127.0.0.1', name: 'client.example.com' }).sendMail(msg());
+      assert.ok(srv.received.includes('EHLO client.example.com'), srv.received.join('|'));
+      await assert.rejects(createTransport({ host: '127.0.0.1', port: srv.port, localAddress: 'not-an-ip' }).sendMail(msg()), { code: 'ECONFIG' });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('DSN parameters are sent when the server advertises DSN', async () => {
+    const srv = await startRawServer(async (c) => {
+      await c.write('220 x ESMTP\r\n');
+      for (;;) {
+        const line = await c.readLine();
+        if (line === null) return;
+        if (/^EHLO/.test(line)) await c.write('250-x\r\n250 DSN\r\n');
+        else if (/^DATA/.test(line)) {
+          await c.write('354 go\r\n');
+          await c.readUntil('\r\n.\r\n');
+          await c.write('250 queued\r\n');
+        } else await c.write('250 OK\r\n');
+      }
+    });
+    try {
+      await createTransport({ host: '127.0.0.1', port: srv.port }).sendMail(
+        msg({ dsn: { id: 'abc', return: 'headers', notify: ['success', 'failure'], recipient: 'sender@example.com' } })
+      );
+      assert.ok(srv.received.includes('MAIL FROM:<sender@example.com> RET=HDRS ENVID=abc'), srv.received.join('|'));
+      assert.ok(srv.received.includes('RCPT TO:<rcpt@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;sender@example.com'), srv.received.join('|'));
+      await assert.rejects(createTransport({ host: '127.0.0.1', port: srv.port }).sendMail(msg({ dsn: { notify: ['never', 'success'] } })), {
+        code: 'EENVELOPE',
+      });
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('logging', () => {
+  test('debug transcript through a bunyan-style logger, AUTH payloads masked, no secret anywhere', async () => {
+    const oauth = await startMockOAuth();
+    const srv = await startSmtpServer({ users: { alice: 'pa55-w0rd-secret' }, xoauth2: true, validTokens: oauth.issuedTokens });
+    try {
+      const { logger, lines } = recordingLogger();
+      const t = createTransport({ host: 'localhost', port: srv.port, tls: { ca: CERTS.ca }, logger, debug: true, auth: { user: 'alice', pass: 'pa55-w0rd-secret' } });
+      await t.sendMail(msg());
+      const o = createTransport({
+        host: 'localhost',
+        port: srv.port,
+        tls: { ca: CERTS.ca },
+        logger,
+        debug: true,
+        auth: { type: 'OAuth2', user: 'u@example.com', clientId: 'client-id-1', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value', accessUrl: oauth.tokenUrl },
+      });
+      const tokens = [];
+      o.on('token', (tok) => tokens.push(tok.accessToken));
+      await o.sendMail(msg());
+      const text = lines.map((l) => l.text).join('\n');
+      assert.ok(lines.some((l) => l.entry.tnx === 'client' && /^EHLO /.test(l.text)), 'client lines logged');
+      assert.ok(lines.some((l) => l.entry.tnx === 'server' && /^250/.test(l.text)), 'server lines logged');
+      assert.match(text, /AUTH PLAIN AGFsaWNlAC8qIHNlY3JldCAqLw==/, 'PLAIN payload replaced by /* secret */ before encoding');
+      for (const secret of ['pa55-w0rd-secret', 'client-secret-value', 'refresh-token-value', tokens[0], Buffer.from('\0alice\0pa55-w0rd-secret').toString('base64')]) {
+        assert.ok(secret && !text.includes(secret), `secret leaked: ${secret}`);
+      }
+    } finally {
+      await srv.close();
+      await oauth.close();
+    }
+  });
+
+  test('logger: true prints to the console; no logger prints nothing', async () => {
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      const code = (logger) => `
+        import { createTransport } from './index.mjs';
+        await createTransport({ host: 'localhost', port: ${srv.port}, ignoreTLS: true, logger: ${logger} }).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });`;
+      const on = await runChild(code('true'));
+      assert.equal(on.code, 0, on.err);
+      assert.match(on.out, /INFO/);
+      const off = await runChild(code('false'));
+      assert.equal(off.code, 0, off.err);
+      assert.equal(off.out, '');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('process behaviour', () => {
+  test('the process exits by itself after sending (no handle kept alive), with or without close()', async () => {
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      for (const close of ['', 't.close();']) {
+        const code = `
+          import { createTransport } from './index.mjs';
+          const t = createTransport({ host: 'localhost', port: ${srv.port}, ignoreTLS: true });
+          t.on('token', () => {});
+          const info = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+          ${close}
+          console.log(info.accepted.join(','));`;
+        const started = Date.now();
+        const r = await runChild(code);
+        assert.equal(r.signal, null, 'not killed by the timeout');
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.out.trim(), 'b@example.com');
+        assert.ok(Date.now() - started < 10000);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('bad input gives clear errors, not crashes', async () => {
+    const t = createTransport({ host: '127.0.0.1', port: 1 });
+    await assert.rejects(t.sendMail({ from: 'a@example.com', text: 'no recipients' }), (err) => {
+      assert.equal(err.code, 'EENVELOPE');
+      assert.match(err.message, /No recipients defined/);
+      return true;
+    });
+    await assert.rejects(t.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: [{ path: '/nonexistent/file.pdf' }] }));
+    await assert.rejects(t.sendMail({ from: 'a@example.com', to: 'b@example.com', attachments: 'not-an-array' }), (err) => {
+      assert.ok(err instanceof Error);
+      assert.ok(err.code, 'has a code');
+      return true;
+    });
+    assert.throws(() => createTransport(42), { code: 'ECONFIG' });
+    assert.throws(() => createTransport('ftp://example.com'), { code: 'ECONFIG' });
+  });
+});
