@@ -165,6 +165,10 @@ async function main() {
       `sent ${result.n} in ${seconds.toFixed(1)} s${timedOut ? ' (DEADLINE HIT)' : ''}: resolved ${result.resolved}, rejected ${result.rejected} ${JSON.stringify(codes)}, unaccounted ${result.unaccounted}`,
       `server: ${srv.stats.connections} connections, killed ${srv.stats.killedAtMail} at MAIL and ${srv.stats.killedAfterDot} after the final dot; acknowledged ${result.serverAcceptedUnique} unique / ${result.serverAcceptedTotal} total`,
       `lost (resolved, never acknowledged) ${result.lost}; duplicates ${result.duplicates}; delivered again after a drop after the dot ${result.deliveredAgainAfterDrop} (of ${result.droppedAfterDot} drops); acknowledged but rejected ${result.acceptedButRejected}`,
+      // Not an invariant, but a pool of 5 should need about 5 connections plus one per kill.
+      ...(srv.stats.connections > 5 + 2 * (srv.stats.killedAtMail + srv.stats.killedAfterDot) + o.n / 100
+        ? [`WARNING: ${srv.stats.connections} connections for ${o.n} messages: the pool does not reuse its connections`]
+        : []),
       result.ok ? 'SOAK OK' : 'SOAK FAILED',
     ].join('\n')
   );
