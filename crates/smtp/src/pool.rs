@@ -242,6 +242,8 @@ struct Inner {
 }
 
 /// What a slot does next.
+// Short-lived stack values, moved once: boxing would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Exit,
     Wait,
@@ -257,6 +259,8 @@ struct Live {
 }
 
 /// Outcome of one attempt at a job.
+// Same reason as `Step`: no allocation per message.
+#[allow(clippy::large_enum_variant)]
 enum Attempt {
     Done(SendResult),
     /// The connection died before the body started: the job may go back to the queue.
@@ -707,5 +711,895 @@ impl Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use base64::Engine as _;
+    use futures_util::future::{join_all, BoxFuture};
+    use futures_util::FutureExt as _;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// What one server-side connection saw.
+    #[derive(Default, Clone, Debug)]
+    struct ConnRec {
+        /// AUTH PLAIN / XOAUTH2 user.
+        user: Option<String>,
+        /// MAIL FROM addresses, in order.
+        froms: Vec<String>,
+        /// Subjects of the messages accepted (250 after the dot).
+        delivered: Vec<String>,
+        /// Subjects whose DATA was received, accepted or not.
+        data_seen: Vec<String>,
+        quit: bool,
+        rset: usize,
+    }
+
+    type Recs = Arc<Mutex<Vec<ConnRec>>>;
+
+    #[derive(Clone)]
+    struct Behaviour {
+        /// Delay before the reply to the final dot.
+        reply_delay: Duration,
+        /// Close a connection idle this long, with a `421` first when the flag is set.
+        idle_close: Option<(Duration, bool)>,
+        /// Drop the connection on `MAIL FROM` of (connection index, message index on it).
+        drop_at_mail: Arc<dyn Fn(usize, usize) -> bool + Send + Sync>,
+    }
+
+    impl Default for Behaviour {
+        fn default() -> Self {
+            Behaviour {
+                reply_delay: Duration::ZERO,
+                idle_close: None,
+                drop_at_mail: Arc::new(|_, _| false),
+            }
+        }
+    }
+
+    /// A small SMTP server accepting any number of connections: PIPELINING, AUTH PLAIN and
+    /// XOAUTH2 (any credentials), recipients starting with `bad` rejected, a message whose
+    /// subject contains `DIE` makes it close without replying to the final dot.
+    async fn mock(b: Behaviour) -> (SocketAddr, Recs) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let recs: Recs = Arc::default();
+        let r2 = recs.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let idx = {
+                    let mut r = r2.lock().unwrap();
+                    r.push(ConnRec::default());
+                    r.len() - 1
+                };
+                tokio::spawn(handle(tcp, idx, b.clone(), r2.clone()));
+            }
+        });
+        (addr, recs)
+    }
+
+    async fn handle(tcp: TcpStream, idx: usize, b: Behaviour, recs: Recs) {
+        let (r, mut w) = tcp.into_split();
+        let mut r = BufReader::new(r);
+        let rec = |f: &mut dyn FnMut(&mut ConnRec)| f(&mut recs.lock().unwrap()[idx]);
+        let _ = w.write_all(b"220 mx.test ESMTP\r\n").await;
+        let mut msgs = 0;
+        loop {
+            let mut line = String::new();
+            let n = match b.idle_close {
+                Some((d, say)) => match tokio::time::timeout(d, r.read_line(&mut line)).await {
+                    Err(_) => {
+                        if say {
+                            let _ = w.write_all(b"421 4.4.2 mx.test Error: timeout\r\n").await;
+                        }
+                        return;
+                    }
+                    Ok(n) => n,
+                },
+                None => r.read_line(&mut line).await,
+            };
+            if !matches!(n, Ok(n) if n > 0) {
+                return;
+            }
+            let l = line.trim_end();
+            let reply: String = if l.starts_with("EHLO") {
+                "250-mx.test\r\n250-PIPELINING\r\n250 AUTH PLAIN XOAUTH2\r\n".into()
+            } else if let Some(b64) = l.strip_prefix("AUTH PLAIN ") {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
+                let user = String::from_utf8(raw)
+                    .unwrap()
+                    .split('\0')
+                    .nth(1)
+                    .unwrap()
+                    .to_string();
+                rec(&mut |c| c.user = Some(user.clone()));
+                "235 2.7.0 ok\r\n".into()
+            } else if let Some(b64) = l.strip_prefix("AUTH XOAUTH2 ") {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
+                let s = String::from_utf8(raw).unwrap();
+                let user = s
+                    .strip_prefix("user=")
+                    .unwrap()
+                    .split('\x01')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                rec(&mut |c| c.user = Some(user.clone()));
+                "235 2.7.0 ok\r\n".into()
+            } else if let Some(from) = l.strip_prefix("MAIL FROM:") {
+                if (b.drop_at_mail)(idx, msgs) {
+                    return;
+                }
+                let from = from.trim_matches(['<', '>']).to_string();
+                rec(&mut |c| c.froms.push(from.clone()));
+                "250 ok\r\n".into()
+            } else if let Some(to) = l.strip_prefix("RCPT TO:<") {
+                if to.starts_with("bad") {
+                    "550 5.1.1 no such user\r\n".into()
+                } else {
+                    "250 ok\r\n".into()
+                }
+            } else if l == "DATA" {
+                let _ = w.write_all(b"354 go\r\n").await;
+                let mut subject = String::new();
+                loop {
+                    let mut dl = String::new();
+                    if !matches!(r.read_line(&mut dl).await, Ok(n) if n > 0) {
+                        return;
+                    }
+                    let dl = dl.trim_end();
+                    if dl == "." {
+                        break;
+                    }
+                    if let Some(s) = dl.strip_prefix("Subject: ") {
+                        subject = s.to_string();
+                    }
+                }
+                rec(&mut |c| c.data_seen.push(subject.clone()));
+                if subject.contains("DIE") {
+                    return;
+                }
+                if !b.reply_delay.is_zero() {
+                    tokio::time::sleep(b.reply_delay).await;
+                }
+                rec(&mut |c| c.delivered.push(subject.clone()));
+                msgs += 1;
+                format!("250 2.0.0 Ok: queued {subject}\r\n")
+            } else if l == "RSET" {
+                rec(&mut |c| c.rset += 1);
+                "250 ok\r\n".into()
+            } else if l == "QUIT" {
+                rec(&mut |c| c.quit = true);
+                let _ = w.write_all(b"221 bye\r\n").await;
+                return;
+            } else {
+                "500 unknown\r\n".into()
+            };
+            if w.write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn connect_opts(addr: SocketAddr) -> Arc<ConnectOptions> {
+        Arc::new(ConnectOptions {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+            name: Some("client.test".into()),
+            socket_timeout: Duration::from_secs(5),
+            ..Default::default()
+        })
+    }
+
+    fn env(from: &str, to: &str) -> Envelope {
+        Envelope {
+            from: from.into(),
+            to: vec![to.into()],
+            ..Default::default()
+        }
+    }
+
+    fn body(subject: &str) -> BodyFactory {
+        let text = Bytes::from(format!("Subject: {subject}\r\n\r\nhello\r\n"));
+        Box::new(move || {
+            let chunk = text.clone();
+            Box::pin(futures_util::stream::iter([Ok(chunk)]))
+        })
+    }
+
+    fn login(user: &str) -> AuthOptions {
+        AuthOptions {
+            credentials: Some(Credentials::Login {
+                user: user.into(),
+                pass: "secret".into(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn send_n(pool: &Pool, n: usize) -> Vec<impl Future<Output = SendResult>> {
+        (0..n)
+            .map(|i| {
+                pool.send(
+                    AuthOptions::default(),
+                    env("s@x", "r@x"),
+                    body(&format!("m{i}")),
+                )
+            })
+            .collect()
+    }
+
+    async fn within<T>(f: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(10), f)
+            .await
+            .expect("test timed out")
+    }
+
+    fn recs(r: &Recs) -> Vec<ConnRec> {
+        r.lock().unwrap().clone()
+    }
+
+    /// Waits until the server saw `f` hold (connections close asynchronously).
+    async fn eventually(r: &Recs, f: impl Fn(&[ConnRec]) -> bool) {
+        within(async {
+            while !f(&r.lock().unwrap()) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn hundred_messages_over_three_connections() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 3,
+                max_messages: None,
+                ..Default::default()
+            },
+            None,
+        );
+        let results = within(join_all(send_n(&pool, 100))).await;
+        for (i, res) in results.iter().enumerate() {
+            let (info, ehlo) = res.as_ref().unwrap();
+            assert_eq!(info.accepted, vec!["r@x"]);
+            assert_eq!(info.response, format!("250 2.0.0 Ok: queued m{i}"));
+            assert_eq!(ehlo, &vec!["PIPELINING", "AUTH PLAIN XOAUTH2"]);
+        }
+        let seen = recs(&r);
+        assert_eq!(seen.len(), 3);
+        let per_conn: Vec<usize> = seen.iter().map(|c| c.delivered.len()).collect();
+        assert_eq!(per_conn.iter().sum::<usize>(), 100, "{per_conn:?}");
+        assert!(per_conn.iter().all(|n| *n > 0), "{per_conn:?}");
+        // back to back: no RSET, no QUIT while the pool is open
+        assert!(seen.iter().all(|c| c.rset == 0 && !c.quit));
+        assert!(pool.is_idle());
+        assert_eq!(pool.pending_count(), 0);
+        pool.close();
+        eventually(&r, |c| c.iter().all(|c| c.quit)).await;
+    }
+
+    #[tokio::test]
+    async fn max_messages_recycles_connections() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                max_messages: Some(5),
+                ..Default::default()
+            },
+            None,
+        );
+        let results = within(join_all(send_n(&pool, 12))).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        eventually(&r, |c| c.len() == 3 && c[1].quit).await;
+        let seen = recs(&r);
+        let per_conn: Vec<Vec<String>> = seen.iter().map(|c| c.delivered.clone()).collect();
+        let names = |a: std::ops::Range<usize>| a.map(|i| format!("m{i}")).collect::<Vec<_>>();
+        assert_eq!(per_conn, vec![names(0..5), names(5..10), names(10..12)]);
+        // retired connections said QUIT; the live one did not
+        assert!(seen[0].quit && seen[1].quit && !seen[2].quit);
+    }
+
+    #[tokio::test]
+    async fn rate_limit_spans_the_whole_pool() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 3,
+                rate_limit: 10,
+                rate_delta: Duration::from_millis(200),
+                ..Default::default()
+            },
+            None,
+        );
+        let start = Instant::now();
+        let results = within(join_all(send_n(&pool, 30))).await;
+        let took = start.elapsed();
+        assert!(results.iter().all(|r| r.is_ok()));
+        assert!(took >= Duration::from_millis(400), "{took:?}");
+        assert!(took < Duration::from_millis(2000), "{took:?}");
+        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
+        assert_eq!(total, 30);
+    }
+
+    #[tokio::test]
+    async fn rejected_recipients_fail_only_their_messages() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+            None,
+        );
+        let futs: Vec<_> = (0..20)
+            .map(|i| {
+                let to = if i % 2 == 0 { "bad@x" } else { "good@x" };
+                pool.send(
+                    AuthOptions::default(),
+                    env("s@x", to),
+                    body(&format!("m{i}")),
+                )
+            })
+            .collect();
+        let results = within(join_all(futs)).await;
+        for (i, res) in results.iter().enumerate() {
+            if i % 2 == 0 {
+                let e = res.as_ref().unwrap_err();
+                assert_eq!(e.code, ErrorCode::EEnvelope);
+                assert_eq!(
+                    e.message,
+                    "Can't send mail - all recipients were rejected: 550 5.1.1 no such user"
+                );
+                assert_eq!(e.rejected, vec!["bad@x"]);
+            } else {
+                assert_eq!(res.as_ref().unwrap().0.accepted, vec!["good@x"]);
+            }
+        }
+        let mut delivered: Vec<String> = recs(&r).into_iter().flat_map(|c| c.delivered).collect();
+        delivered.sort();
+        let mut want: Vec<String> = (0..20)
+            .filter(|i| i % 2 == 1)
+            .map(|i| format!("m{i}"))
+            .collect();
+        want.sort();
+        assert_eq!(delivered, want);
+    }
+
+    #[tokio::test]
+    async fn server_closing_idle_connections_fails_nothing() {
+        // with a 421 notice first (Postfix style) and with a bare close
+        for say_421 in [true, false] {
+            let (addr, r) = mock(Behaviour {
+                idle_close: Some((Duration::from_millis(100), say_421)),
+                ..Default::default()
+            })
+            .await;
+            let pool = Pool::new(
+                connect_opts(addr),
+                PoolOptions {
+                    max_connections: 2,
+                    ..Default::default()
+                },
+                None,
+            );
+            let first = within(join_all(send_n(&pool, 10))).await;
+            assert!(first.iter().all(|r| r.is_ok()));
+            let before = recs(&r).len();
+            assert_eq!(before, 2);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let second = within(join_all(send_n(&pool, 10))).await;
+            for res in &second {
+                assert!(res.is_ok(), "{res:?}");
+            }
+            let seen = recs(&r);
+            assert_eq!(seen.len(), 4, "new connections replace the closed ones");
+            let total: usize = seen.iter().map(|c| c.delivered.len()).sum();
+            assert_eq!(total, 20);
+        }
+    }
+
+    #[tokio::test]
+    async fn connection_dropped_at_mail_from_is_requeued() {
+        // the third MAIL FROM on the first connection kills it: the message is retried
+        let (addr, r) = mock(Behaviour {
+            drop_at_mail: Arc::new(|conn, msg| conn == 0 && msg == 2),
+            ..Default::default()
+        })
+        .await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+            None,
+        );
+        let results = within(join_all(send_n(&pool, 6))).await;
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        let seen = recs(&r);
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].delivered, vec!["m0", "m1"]);
+        assert_eq!(seen[1].delivered, vec!["m2", "m3", "m4", "m5"]);
+    }
+
+    #[tokio::test]
+    async fn connection_dying_mid_message_fails_only_that_message() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+            None,
+        );
+        let futs: Vec<_> = (0..10)
+            .map(|i| {
+                let subject = if i == 4 {
+                    "m4 DIE".to_string()
+                } else {
+                    format!("m{i}")
+                };
+                pool.send(AuthOptions::default(), env("s@x", "r@x"), body(&subject))
+            })
+            .collect();
+        let results = within(join_all(futs)).await;
+        for (i, res) in results.iter().enumerate() {
+            if i == 4 {
+                let e = res.as_ref().unwrap_err();
+                assert_eq!(e.code, ErrorCode::EConnection);
+                assert_eq!(e.message, "Connection closed unexpectedly");
+            } else {
+                assert!(res.is_ok(), "{i}: {res:?}");
+            }
+        }
+        let seen = recs(&r);
+        // after the final dot: never retried (at most once)
+        let die_seen = seen
+            .iter()
+            .flat_map(|c| c.data_seen.iter())
+            .filter(|s| s.contains("DIE"))
+            .count();
+        assert_eq!(die_seen, 1);
+        let total: usize = seen.iter().map(|c| c.delivered.len()).sum();
+        assert_eq!(total, 9);
+    }
+
+    #[tokio::test]
+    async fn close_fails_pending_at_once_and_later_sends() {
+        let (addr, r) = mock(Behaviour {
+            reply_delay: Duration::from_millis(300),
+            ..Default::default()
+        })
+        .await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+            None,
+        );
+        let handles: Vec<_> = send_n(&pool, 5).into_iter().map(tokio::spawn).collect();
+        // let the first message reach the server
+        eventually(&r, |c| c.len() == 1 && c[0].data_seen.len() == 1).await;
+        assert_eq!(pool.pending_count(), 4);
+        let closed_at = Instant::now();
+        pool.close();
+        assert_eq!(pool.pending_count(), 0);
+        assert!(!pool.is_idle());
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(within(h).await.unwrap());
+        }
+        // the in-flight message completes; the queued ones failed right away
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        for res in &results[1..] {
+            let e = res.as_ref().unwrap_err();
+            assert_eq!(e.code, ErrorCode::EConnection);
+            assert_eq!(e.message, "Connection pool was closed");
+        }
+        // send after close: ready at once
+        let later = pool
+            .send(AuthOptions::default(), env("s@x", "r@x"), body("late"))
+            .now_or_never()
+            .expect("send after close must settle at once");
+        assert_eq!(later.unwrap_err().message, "Connection pool was closed");
+        // the busy connection QUITs after its message
+        eventually(&r, |c| c[0].quit).await;
+        assert!(closed_at.elapsed() >= Duration::from_millis(100));
+        assert_eq!(recs(&r)[0].delivered, vec!["m0"]);
+    }
+
+    #[tokio::test]
+    async fn pending_messages_fail_promptly_on_close() {
+        let (addr, _r) = mock(Behaviour {
+            reply_delay: Duration::from_millis(500),
+            ..Default::default()
+        })
+        .await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+            None,
+        );
+        let mut futs = send_n(&pool, 3).into_iter();
+        let first = tokio::spawn(futs.next().unwrap());
+        let rest: Vec<_> = futs.map(tokio::spawn).collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        pool.close();
+        for h in rest {
+            assert!(h.await.unwrap().is_err());
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(within(first).await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn idle_transitions_and_on_idle() {
+        let (addr, _r) = mock(Behaviour {
+            reply_delay: Duration::from_millis(30),
+            ..Default::default()
+        })
+        .await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+            Some(Arc::new(move || {
+                c2.fetch_add(1, Ordering::SeqCst);
+            })),
+        );
+        assert!(pool.is_idle());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "once after creation");
+        let mut futs = send_n(&pool, 1);
+        assert!(pool.is_idle(), "1 queued < 2 connections");
+        futs.extend(send_n(&pool, 3));
+        assert!(!pool.is_idle());
+        assert_eq!(pool.pending_count(), 4);
+        let results = within(join_all(futs)).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        assert!(pool.is_idle());
+        // exactly one transition back to idle: when the queue fell below 2
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.pending_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn feeding_the_queue_on_idle_delivers_everything() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+            Some(Arc::new(move || {
+                let _ = tx.send(());
+            })),
+        );
+        let mut queue: VecDeque<usize> = (0..30).collect();
+        let mut handles = Vec::new();
+        within(async {
+            while !queue.is_empty() {
+                rx.recv().await.unwrap();
+                while pool.is_idle() {
+                    let Some(i) = queue.pop_front() else { break };
+                    let f = pool.send(
+                        AuthOptions::default(),
+                        env("s@x", "r@x"),
+                        body(&format!("m{i}")),
+                    );
+                    handles.push(tokio::spawn(f));
+                }
+            }
+        })
+        .await;
+        for h in handles {
+            assert!(within(h).await.unwrap().is_ok());
+        }
+        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
+        assert_eq!(total, 30);
+    }
+
+    #[tokio::test]
+    async fn per_message_auth_never_crosses_identities() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+            None,
+        );
+        let futs: Vec<_> = (0..20)
+            .map(|i| {
+                let user = if i % 3 == 0 { "alice" } else { "bob" };
+                pool.send(
+                    login(user),
+                    env(&format!("{user}@x"), "r@x"),
+                    body(&format!("m{i}")),
+                )
+            })
+            .collect();
+        let results = within(join_all(futs)).await;
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        let seen = recs(&r);
+        let mut total = 0;
+        for c in &seen {
+            let user = c.user.clone().expect("every connection logged in");
+            assert!(c.froms.iter().all(|f| *f == format!("{user}@x")), "{c:?}");
+            total += c.delivered.len();
+        }
+        assert_eq!(total, 20);
+    }
+
+    #[tokio::test]
+    async fn single_slot_switches_identity_when_idle() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+            None,
+        );
+        for (i, user) in ["alice", "alice", "bob", "alice"].iter().enumerate() {
+            let res = within(pool.send(
+                login(user),
+                env(&format!("{user}@x"), "r@x"),
+                body(&format!("m{i}")),
+            ))
+            .await;
+            assert!(res.is_ok(), "{res:?}");
+        }
+        // a message without auth never rides an authenticated connection
+        within(pool.send(AuthOptions::default(), env("anon@x", "r@x"), body("m4")))
+            .await
+            .unwrap();
+        eventually(&r, |c| c.len() == 4 && c[2].quit).await;
+        let seen = recs(&r);
+        let users: Vec<Option<String>> = seen.iter().map(|c| c.user.clone()).collect();
+        assert_eq!(
+            users,
+            vec![
+                Some("alice".into()),
+                Some("bob".into()),
+                Some("alice".into()),
+                None
+            ]
+        );
+        assert_eq!(seen[0].delivered, vec!["m0", "m1"]);
+        assert_eq!(seen[3].froms, vec!["anon@x"]);
+        // the retired identities said QUIT
+        assert!(seen[0].quit && seen[1].quit && seen[2].quit);
+    }
+
+    struct Tokens {
+        user: &'static str,
+        calls: AtomicUsize,
+    }
+
+    impl TokenProvider for Tokens {
+        fn user(&self) -> String {
+            self.user.into()
+        }
+        fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok("tok".to_string()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn xoauth2_users_share_their_provider_across_connections() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 3,
+                ..Default::default()
+            },
+            None,
+        );
+        let carol = Arc::new(Tokens {
+            user: "carol",
+            calls: AtomicUsize::new(0),
+        });
+        let auth = AuthOptions {
+            credentials: Some(Credentials::XOAuth2(carol.clone())),
+            ..Default::default()
+        };
+        let futs: Vec<_> = (0..9)
+            .map(|i| pool.send(auth.clone(), env("carol@x", "r@x"), body(&format!("m{i}"))))
+            .collect();
+        let results = within(join_all(futs)).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        let seen = recs(&r);
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|c| c.user.as_deref() == Some("carol")));
+        // one token request per connection at most; the provider dedupes across them
+        assert_eq!(carol.calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn max_requeues_bounds_retries() {
+        for (max, conns) in [(Some(2), 3), (None, 6), (Some(0), 1)] {
+            let (addr, r) = mock(Behaviour {
+                drop_at_mail: Arc::new(|_, _| true),
+                ..Default::default()
+            })
+            .await;
+            let pool = Pool::new(
+                connect_opts(addr),
+                PoolOptions {
+                    max_connections: 1,
+                    max_requeues: max,
+                    ..Default::default()
+                },
+                None,
+            );
+            let e = within(pool.send(AuthOptions::default(), env("s@x", "r@x"), body("m0")))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::EConnection);
+            assert_eq!(
+                e.message,
+                "Reached maximum number of retries after connection was closed"
+            );
+            assert_eq!(recs(&r).len(), conns, "max_requeues {max:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn connect_failure_fails_the_message_and_the_queue_goes_on() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
+        let results = within(join_all(send_n(&pool, 3))).await;
+        for res in results {
+            let e = res.unwrap_err();
+            assert_eq!(e.code, ErrorCode::ESocket);
+            assert_eq!(
+                e.message,
+                format!("connect ECONNREFUSED 127.0.0.1:{}", addr.port())
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn verify_uses_a_temporary_connection() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
+        within(pool.verify(&login("alice"))).await.unwrap();
+        eventually(&r, |c| c.len() == 1 && c[0].quit).await;
+        assert_eq!(recs(&r)[0].user.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn identity_matching() {
+        let alice = Identity::of(&login("alice"));
+        assert!(alice.matches(&login("alice")));
+        assert!(!alice.matches(&login("bob")));
+        assert!(!alice.matches(&AuthOptions::default()));
+        let other_pass = AuthOptions {
+            credentials: Some(Credentials::Login {
+                user: "alice".into(),
+                pass: "other".into(),
+            }),
+            ..Default::default()
+        };
+        assert!(!alice.matches(&other_pass));
+        let forced = AuthOptions {
+            method: Some(" login ".into()),
+            ..login("alice")
+        };
+        assert!(!alice.matches(&forced));
+        let forced_id = Identity::of(&forced);
+        assert_eq!(forced_id.method.as_deref(), Some("LOGIN"));
+        assert!(forced_id.matches(&AuthOptions {
+            method: Some("LOGIN".into()),
+            ..login("alice")
+        }));
+        let anon = Identity::of(&AuthOptions::default());
+        assert!(anon.matches(&AuthOptions {
+            method: Some("".into()),
+            ..Default::default()
+        }));
+        assert!(!anon.matches(&AuthOptions {
+            force_auth: true,
+            ..Default::default()
+        }));
+        let p1: Arc<dyn TokenProvider> = Arc::new(Tokens {
+            user: "carol",
+            calls: AtomicUsize::new(0),
+        });
+        let p2: Arc<dyn TokenProvider> = Arc::new(Tokens {
+            user: "carol",
+            calls: AtomicUsize::new(0),
+        });
+        let p3: Arc<dyn TokenProvider> = Arc::new(Tokens {
+            user: "dave",
+            calls: AtomicUsize::new(0),
+        });
+        let x = |p: &Arc<dyn TokenProvider>| AuthOptions {
+            credentials: Some(Credentials::XOAuth2(p.clone())),
+            ..Default::default()
+        };
+        let carol = Identity::of(&x(&p1));
+        assert!(carol.matches(&x(&p1)));
+        assert!(carol.matches(&x(&p2)));
+        assert!(!carol.matches(&x(&p3)));
+        assert!(!carol.matches(&login("carol")));
+        let dbg = format!("{:?}", alice);
+        assert!(dbg.contains("alice") && !dbg.contains("secret"), "{dbg}");
+    }
+
+    #[test]
+    fn options_defaults() {
+        let o = PoolOptions::default();
+        assert_eq!(o.max_connections, 5);
+        assert_eq!(o.max_messages, Some(100));
+        assert_eq!(o.rate_delta, Duration::from_secs(1));
+        assert_eq!(o.rate_limit, 0);
+        assert_eq!(o.max_requeues, None);
+    }
+
+    #[test]
+    fn created_without_runtime_calls_on_idle_and_send_after_close_settles() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let pool = Pool::new(
+            Arc::new(ConnectOptions::default()),
+            PoolOptions::default(),
+            Some(Arc::new(move || {
+                c2.fetch_add(1, Ordering::SeqCst);
+            })),
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // queued on a thread without a runtime, dropped unpolled: the slot is released
+        drop(pool.send(AuthOptions::default(), Envelope::default(), body("x")));
+        assert_eq!(pool.inner.lock().slots.len(), 0);
+        assert_eq!(pool.pending_count(), 1);
+        pool.close();
+        let res = pool
+            .send(AuthOptions::default(), Envelope::default(), body("x"))
+            .now_or_never()
+            .unwrap();
+        assert_eq!(res.unwrap_err().message, "Connection pool was closed");
     }
 }
