@@ -76,7 +76,14 @@ class Mail extends EventEmitter {
         (logger[level] || logger.info)(entry, '%s', message);
       };
     }
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog);
+    // The pool calls this when it can take more messages (nodemailer's 'idle').
+    const onIdle = merged.pool
+      ? () => {
+          const me = self.deref();
+          if (me) me.emit('idle');
+        }
+      : null;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
     }

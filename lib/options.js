@@ -97,6 +97,7 @@ function sanitizeTransportOptions(o) {
     maxMessages: num(o.maxMessages),
     rateDelta: num(o.rateDelta),
     rateLimit: num(o.rateLimit),
+    maxRequeues: num(o.maxRequeues),
     hostname: o.hostname === undefined ? undefined : String(o.hostname),
     tls: sanitizeTls(o.tls, o.servername),
   };

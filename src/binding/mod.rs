@@ -1,10 +1,11 @@
 //! The napi binding: the only code that knows Node. It converts JS values into the crates' types
 //! and results back into nodemailer's shapes.
 
+mod body;
 mod errors;
 mod options;
 mod tokens;
-mod transport;
+pub mod transport;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

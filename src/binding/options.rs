@@ -75,6 +75,7 @@ pub struct JsTransportOptions {
     pub max_messages: Option<f64>,
     pub rate_delta: Option<f64>,
     pub rate_limit: Option<f64>,
+    pub max_requeues: Option<f64>,
     pub hostname: Option<String>,
     pub tls: Option<JsTls>,
     pub connection_timeout: Option<f64>,

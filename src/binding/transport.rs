@@ -10,6 +10,7 @@ use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
 use mailer_smtp::log::{Level, LogEntry, LogFn};
 use mailer_smtp::options::ConnectOptions;
+use mailer_smtp::pool::{Pool, PoolOptions};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -26,6 +27,37 @@ use super::tokens::{
 type LogArgs = FnArgs<(String, String, String, String)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
+
+type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
+/// `rateDelta` 1000 ms, `rateLimit` off.
+fn pool_options(o: &JsTransportOptions) -> PoolOptions {
+    let d = PoolOptions::default();
+    let positive = |v: Option<f64>| v.filter(|x| !x.is_nan() && *x > 0.0);
+    PoolOptions {
+        max_connections: positive(o.max_connections)
+            .map(|v| v.min(10_000.0) as usize)
+            .unwrap_or(d.max_connections),
+        max_messages: match positive(o.max_messages) {
+            Some(v) if v.is_infinite() => None,
+            Some(v) => Some(v as u64),
+            None => d.max_messages,
+        },
+        rate_delta: positive(o.rate_delta)
+            .filter(|v| v.is_finite())
+            .map(|ms| std::time::Duration::from_millis(ms as u64))
+            .unwrap_or(d.rate_delta),
+        rate_limit: positive(o.rate_limit)
+            .filter(|v| v.is_finite())
+            .map(|v| v as u64)
+            .unwrap_or(0),
+        max_requeues: o
+            .max_requeues
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| v as u32),
+    }
+}
 
 type LoggerFn = ThreadsafeFunction<
     FnArgs<(String, String, String, String)>,
@@ -82,6 +114,8 @@ impl JsDsn {
 
 struct Core {
     connect: Arc<ConnectOptions>,
+    /// Set with `pool: true`: messages queue for shared connections.
+    pool: Option<Arc<Pool>>,
     config_error: Option<BindError>,
     options: JsTransportOptions,
     compose: ComposeOptions,
@@ -196,9 +230,16 @@ impl Core {
             return Err(BindError::new("EENVELOPE", "No recipients defined").with_command("API"));
         }
         let auth = self.auth_options(auth)?;
-        let (info, ehlo) =
-            mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body)
-                .await?;
+        let (info, ehlo) = match &self.pool {
+            Some(pool) => {
+                pool.send(auth, envelope, super::body::factory(compiled.body))
+                    .await?
+            }
+            None => {
+                mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body)
+                    .await?
+            }
+        };
         Ok(Outcome {
             info,
             ehlo,
@@ -213,7 +254,10 @@ impl Core {
             return Err(e.clone());
         }
         let auth = self.auth_options(None)?;
-        mailer_smtp::transport::verify(&self.connect, &auth).await?;
+        match &self.pool {
+            Some(pool) => pool.verify(&auth).await?,
+            None => mailer_smtp::transport::verify(&self.connect, &auth).await?,
+        }
         Ok(())
     }
 }
@@ -284,6 +328,7 @@ impl NativeTransport {
             ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
+        #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
     ) -> Result<Self> {
         let options: JsTransportOptions = env.from_js_value(options)?;
         let log_fn: Option<Arc<LoggerFn>> = match logger {
@@ -347,9 +392,26 @@ impl NativeTransport {
             hostname: options.hostname.clone(),
             ..Default::default()
         };
+        let connect = Arc::new(connect);
+        let pool = if options.pool {
+            let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = match idle_listener {
+                Some(f) => {
+                    let tsfn: IdleFn =
+                        f.build_threadsafe_function::<()>().weak::<true>().build()?;
+                    Some(Arc::new(move || {
+                        tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+                    }))
+                }
+                None => None,
+            };
+            Some(Pool::new(connect.clone(), pool_options(&options), on_idle))
+        } else {
+            None
+        };
         Ok(NativeTransport {
             core: Arc::new(Core {
-                connect: Arc::new(connect),
+                connect,
+                pool,
                 config_error,
                 options,
                 compose,
@@ -441,18 +503,33 @@ impl NativeTransport {
         })
     }
 
+    /// nodemailer's `isIdle()` (pool: fewer queued messages than `maxConnections`).
     #[napi]
     pub fn is_idle(&self) -> bool {
-        true
+        self.core
+            .pool
+            .as_ref()
+            .map(|p| p.is_idle())
+            .unwrap_or(false)
     }
 
+    /// Messages queued and not yet started (pool only).
     #[napi]
     pub fn pending_count(&self) -> u32 {
-        0
+        self.core
+            .pool
+            .as_ref()
+            .map(|p| p.pending_count() as u32)
+            .unwrap_or(0)
     }
 
+    /// Pool: QUIT idle connections, close busy ones after their message, fail queued messages.
     #[napi]
-    pub fn close(&self) {}
+    pub fn close(&self) {
+        if let Some(pool) = &self.core.pool {
+            pool.close();
+        }
+    }
 }
 
 /// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
