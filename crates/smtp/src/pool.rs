@@ -1510,6 +1510,27 @@ mod tests {
         assert_eq!(recs(&r)[0].user.as_deref(), Some("alice"));
     }
 
+    /// Rough throughput against the in-process mock (which shares the CPU with the client):
+    /// `cargo test -p mailer-smtp --release -- --ignored --nocapture pool_throughput`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn pool_throughput() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
+        let n = 10_000;
+        let start = Instant::now();
+        let results = join_all(send_n(&pool, n)).await;
+        let took = start.elapsed();
+        assert!(results.iter().all(|r| r.is_ok()));
+        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
+        assert_eq!(total, n);
+        println!(
+            "{n} messages in {took:?}: {:.0} msg/s over {} connections",
+            n as f64 / took.as_secs_f64(),
+            recs(&r).len()
+        );
+    }
+
     #[test]
     fn identity_matching() {
         let alice = Identity::of(&login("alice"));
