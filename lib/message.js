@@ -17,6 +17,23 @@ async function collect(stream) {
   return Buffer.concat(chunks);
 }
 
+// napi cannot carry a NUL inside an object key; nodemailer strips control chars from header keys
+// anyway, so dropping NULs from user-named keys (headers, httpHeaders, list) changes nothing.
+function cleanKeys(v) {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const out = {};
+  for (const key of Object.keys(v)) if (key !== '__proto__') out[key.replace(/\0/g, '')] = v[key];
+  return out;
+}
+
+// `tls.ca` of an href may be Buffers (as node's tls options): PEM text for the Rust side.
+function cleanTls(tls) {
+  if (!tls || typeof tls !== 'object') return tls;
+  const out = Object.assign({}, tls);
+  if (out.ca !== undefined) out.ca = [].concat(out.ca).map((c) => (Buffer.isBuffer(c) ? c.toString('utf8') : c));
+  return out;
+}
+
 class Preparer {
   constructor() {
     this.buffers = [];
@@ -47,7 +64,10 @@ class Preparer {
     const out = Array.isArray(v) ? [] : {};
     for (const key of Object.keys(v)) {
       if (key === '__proto__') continue;
-      out[key] = CONTENT_KEYS.includes(key) ? await this.value(v[key]) : v[key];
+      if (CONTENT_KEYS.includes(key)) out[key] = await this.value(v[key]);
+      else if (key === 'headers' || key === 'httpHeaders') out[key] = cleanKeys(v[key]);
+      else if (key === 'tls') out[key] = cleanTls(v[key]);
+      else out[key] = v[key];
     }
     return out;
   }
@@ -67,6 +87,7 @@ async function prepareMail(data) {
     else if (key === 'attachments' || key === 'alternatives') {
       mail[key] = Array.isArray(v) ? await Promise.all(v.map((a) => p.node(a))) : v;
     } else if (key === 'date') mail.date = v instanceof Date ? v.getTime() : v;
+    else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
   }
   return { mail, buffers: p.buffers };

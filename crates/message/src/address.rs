@@ -420,6 +420,36 @@ fn loose_address(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// The local part of an address that was quoted in the input: the quotes come back only if
+/// it needs them (`"a.b"@x` reads as `a.b@x`, `"john doe"@x` keeps them), as addressparser does.
+fn quote_local_part(user: &str) -> String {
+    let plain = !user.is_empty()
+        && !user
+            .chars()
+            .any(|c| c.is_whitespace() || "\"(),:;<>@[\\]".contains(c));
+    if plain {
+        user.to_string()
+    } else {
+        quote_string(user)
+    }
+}
+
+/// `@domain` after a quoted local part: one run without `@`, whitespace or quotes, or a literal.
+fn quoted_local_domain(d: &str) -> bool {
+    let Some(rest) = d.strip_prefix('@') else {
+        return false;
+    };
+    if let Some(lit) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return !lit
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '[' | ']' | '\\'));
+    }
+    !rest.is_empty()
+        && !rest
+            .chars()
+            .any(|c| c.is_whitespace() || c == '@' || c == '"')
+}
+
 fn handle_address(tokens: &[Token]) -> Mailbox {
     let (mut data, mut from_comment) = collect_parts(tokens);
     let mut address_comments = Vec::new();
@@ -435,9 +465,9 @@ fn handle_address(tokens: &[Token]) -> Mailbox {
     if data.address.is_empty() && !data.text.is_empty() && !from_comment {
         for i in 0..data.text.len() {
             let quoted_local = match (data.text_quoted[i], data.quoted_local_at[i]) {
-                (true, Some(at)) => {
+                (true, Some(at)) if quoted_local_domain(&data.text[i][at..]) => {
                     let (l, d) = data.text[i].split_at(at);
-                    Some(format!("{}{}", quote_string(l), d))
+                    Some(format!("{}{}", quote_local_part(l), d))
                 }
                 _ => None,
             };
@@ -892,6 +922,11 @@ mod tests {
         assert_eq!(
             parse_address_list("\"a\\\"b\" <x@y.z>"),
             vec![mb("a\"b", "x@y.z")]
+        );
+        // quotes that carry nothing are dropped, as addressparser drops them
+        assert_eq!(
+            parse_address_list("\"a.b\"@example.com, \"x y\"@example.com"),
+            vec![mb("", "a.b@example.com"), mb("", "\"x y\"@example.com")]
         );
         // an address is never taken out of a quoted display name
         assert_eq!(

@@ -17,37 +17,149 @@ use crate::encoding::{Base64Encoder, QpEncoder};
 /// Transfer encoding applied to a part's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Enc {
+    /// as is (`binary` CTE: the bytes must not change)
     Raw,
+    /// as is, but every line break (`\n`, `\r`, `\r\n`) written as CRLF (7bit/8bit parts, raw nodes)
+    Lines,
     Base64,
-    Qp { binary: bool },
+    /// text QP also writes line breaks as CRLF; binary QP encodes lone CR/LF
+    Qp {
+        binary: bool,
+    },
+}
+
+/// Content read while the message streams.
+#[derive(Debug)]
+pub(crate) enum Lazy {
+    File(PathBuf),
+    Url(crate::fetch::UrlRequest),
 }
 
 #[derive(Debug)]
 pub(crate) enum Segment {
     Bytes(Bytes),
-    File { path: PathBuf, enc: Enc },
+    Lazy { src: Lazy, enc: Enc },
+}
+
+/// Line breaks to CRLF, state carried across chunks. Written here (a dozen lines) rather than
+/// taken from a crate: it has to share the chunked, incremental shape of the encoders.
+#[derive(Debug, Default)]
+pub(crate) struct CrlfNormalizer {
+    pending_cr: bool,
+}
+
+impl CrlfNormalizer {
+    pub(crate) fn transform(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 32 + 2);
+        for &b in chunk {
+            if self.pending_cr {
+                self.pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                _ => out.push(b),
+            }
+        }
+        out
+    }
+
+    pub(crate) fn flush(&mut self) -> Vec<u8> {
+        if std::mem::take(&mut self.pending_cr) {
+            b"\r\n".to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// One part's transfer encoding, applied chunk by chunk.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    enc: Enc,
+    lines: CrlfNormalizer,
+    b64: Base64Encoder,
+    qp: QpEncoder,
+}
+
+impl Encoder {
+    pub(crate) fn new(enc: Enc) -> Self {
+        let binary = matches!(enc, Enc::Qp { binary: true });
+        Encoder {
+            enc,
+            lines: CrlfNormalizer::default(),
+            b64: Base64Encoder::new(),
+            qp: QpEncoder::new(binary),
+        }
+    }
+
+    pub(crate) fn transform(&mut self, data: &[u8]) -> Vec<u8> {
+        match self.enc {
+            Enc::Raw => data.to_vec(),
+            Enc::Lines => self.lines.transform(data),
+            Enc::Base64 => self.b64.transform(data),
+            Enc::Qp { binary: true } => self.qp.transform(data).into_bytes(),
+            Enc::Qp { binary: false } => {
+                let d = self.lines.transform(data);
+                self.qp.transform(&d).into_bytes()
+            }
+        }
+    }
+
+    pub(crate) fn flush(&mut self) -> Vec<u8> {
+        match self.enc {
+            Enc::Raw => Vec::new(),
+            Enc::Lines => self.lines.flush(),
+            Enc::Base64 => self.b64.flush(),
+            Enc::Qp { binary: true } => self.qp.flush().into_bytes(),
+            Enc::Qp { binary: false } => {
+                let d = self.lines.flush();
+                let mut out = self.qp.transform(&d);
+                out.push_str(&self.qp.flush());
+                out.into_bytes()
+            }
+        }
+    }
+
+    /// Encodes a whole in-memory value.
+    pub(crate) fn encode_all(enc: Enc, data: &[u8]) -> Vec<u8> {
+        let mut e = Encoder::new(enc);
+        let mut out = e.transform(data);
+        out.extend(e.flush());
+        out
+    }
 }
 
 /// node's fs.createReadStream chunk size; QP output depends on slice boundaries.
 const CHUNK: usize = 64 * 1024;
 
 type OpenFuture = Pin<Box<dyn Future<Output = io::Result<tokio::fs::File>> + Send>>;
+type ChunkStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
-struct FileState {
-    path: PathBuf,
-    opening: Option<OpenFuture>,
-    file: Option<tokio::fs::File>,
-    enc: Enc,
-    b64: Base64Encoder,
-    qp: QpEncoder,
-    buf: Vec<u8>,
+enum Reader {
+    File {
+        path: PathBuf,
+        opening: Option<OpenFuture>,
+        file: Option<tokio::fs::File>,
+        buf: Vec<u8>,
+    },
+    Url(ChunkStream),
+}
+
+struct LazyState {
+    reader: Reader,
+    encoder: Encoder,
 }
 
 /// The composed message as a stream of byte chunks (CRLF line endings for everything the
 /// composer writes; ends with a line break like nodemailer's `LastNewline`).
 pub struct MessageBody {
     segments: VecDeque<Segment>,
-    current: Option<FileState>,
+    current: Option<LazyState>,
     last_byte: Option<u8>,
     finished: bool,
     size: Option<u64>,
@@ -97,7 +209,7 @@ impl MessageBody {
                         last = Some(l);
                     }
                 }
-                Segment::File { .. } => size = None,
+                Segment::Lazy { .. } => size = None,
             }
         }
         let size = size.map(|n| n + newline_suffix(last).len() as u64);
@@ -133,6 +245,50 @@ impl MessageBody {
     }
 }
 
+impl MessageBody {
+    /// Reads the next raw chunk of the current lazy part: Some(Ok(empty)) at its end.
+    fn poll_reader(st: &mut LazyState, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
+        match &mut st.reader {
+            Reader::File {
+                path,
+                opening,
+                file,
+                buf,
+            } => {
+                if let Some(fut) = opening.as_mut() {
+                    match fut.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(node_open_error(e, path))),
+                        Poll::Ready(Ok(f)) => {
+                            *opening = None;
+                            *file = Some(f);
+                        }
+                    }
+                }
+                let Some(f) = file.as_mut() else {
+                    return Poll::Ready(Ok(Vec::new()));
+                };
+                let mut rb = ReadBuf::new(buf);
+                match Pin::new(f).poll_read(cx, &mut rb) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().to_vec())),
+                }
+            }
+            Reader::Url(stream) => loop {
+                match stream.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => return Poll::Ready(Ok(Vec::new())),
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                    // an empty chunk is not the end of the body
+                    Poll::Ready(Some(Ok(b))) if b.is_empty() => continue,
+                    Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(b.to_vec())),
+                }
+            },
+        }
+    }
+}
+
 impl Stream for MessageBody {
     type Item = io::Result<Bytes>;
 
@@ -140,28 +296,7 @@ impl Stream for MessageBody {
         let this = self.get_mut();
         loop {
             if let Some(st) = this.current.as_mut() {
-                if let Some(fut) = st.opening.as_mut() {
-                    match fut.as_mut().poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => {
-                            let e = node_open_error(e, &st.path);
-                            this.current = None;
-                            this.finished = true;
-                            this.segments.clear();
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                        Poll::Ready(Ok(f)) => {
-                            st.opening = None;
-                            st.file = Some(f);
-                        }
-                    }
-                }
-                let Some(file) = st.file.as_mut() else {
-                    this.current = None;
-                    continue;
-                };
-                let mut rb = ReadBuf::new(&mut st.buf);
-                match Pin::new(file).poll_read(cx, &mut rb) {
+                match Self::poll_reader(st, cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Err(e)) => {
                         this.current = None;
@@ -169,23 +304,13 @@ impl Stream for MessageBody {
                         this.segments.clear();
                         return Poll::Ready(Some(Err(e)));
                     }
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        let out = if n == 0 {
-                            let out = match st.enc {
-                                Enc::Raw => Vec::new(),
-                                Enc::Base64 => st.b64.flush(),
-                                Enc::Qp { .. } => st.qp.flush().into_bytes(),
-                            };
+                    Poll::Ready(Ok(data)) => {
+                        let out = if data.is_empty() {
+                            let out = st.encoder.flush();
                             this.current = None;
                             out
                         } else {
-                            let data = &st.buf[..n];
-                            match st.enc {
-                                Enc::Raw => data.to_vec(),
-                                Enc::Base64 => st.b64.transform(data),
-                                Enc::Qp { .. } => st.qp.transform(data).into_bytes(),
-                            }
+                            st.encoder.transform(&data)
                         };
                         if let Some(r) = this.emit(out) {
                             return r;
@@ -202,16 +327,19 @@ impl Stream for MessageBody {
                     this.last_byte = b.last().copied();
                     return Poll::Ready(Some(Ok(b)));
                 }
-                Some(Segment::File { path, enc }) => {
-                    let binary = matches!(enc, Enc::Qp { binary: true });
-                    this.current = Some(FileState {
-                        opening: Some(Box::pin(tokio::fs::File::open(path.clone()))),
-                        path,
-                        file: None,
-                        enc,
-                        b64: Base64Encoder::new(),
-                        qp: QpEncoder::new(binary),
-                        buf: vec![0u8; CHUNK],
+                Some(Segment::Lazy { src, enc }) => {
+                    let reader = match src {
+                        Lazy::File(path) => Reader::File {
+                            opening: Some(Box::pin(tokio::fs::File::open(path.clone()))),
+                            path,
+                            file: None,
+                            buf: vec![0u8; CHUNK],
+                        },
+                        Lazy::Url(req) => Reader::Url(crate::fetch::url_stream(req)),
+                    };
+                    this.current = Some(LazyState {
+                        reader,
+                        encoder: Encoder::new(enc),
                     });
                 }
                 None => {
@@ -227,5 +355,31 @@ impl Stream for MessageBody {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_normalizer_across_chunks() {
+        let mut n = CrlfNormalizer::default();
+        let mut out = n.transform(b"a\nb\r");
+        out.extend(n.transform(b"\nc\r"));
+        out.extend(n.transform(b"d\r\n\n"));
+        out.extend(n.transform(b"e\r"));
+        out.extend(n.flush());
+        assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n\r\ne\r\n");
+    }
+
+    #[test]
+    fn text_qp_writes_crlf_line_breaks() {
+        let out = Encoder::encode_all(Enc::Qp { binary: false }, "jõ\nx\ry\r\n".as_bytes());
+        assert_eq!(out, b"j=C3=B5\r\nx\r\ny\r\n");
+        let out = Encoder::encode_all(Enc::Qp { binary: true }, b"a\nb");
+        assert_eq!(out, b"a=0Ab");
+        assert_eq!(Encoder::encode_all(Enc::Raw, b"a\nb"), b"a\nb");
+        assert_eq!(Encoder::encode_all(Enc::Lines, b"a\nb"), b"a\r\nb");
     }
 }

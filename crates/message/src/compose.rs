@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use crate::address::{convert_addresses, normalize_address, parse_address_list, Mailbox};
-use crate::body::{Enc, Segment};
+use crate::body::{Enc, Encoder, Lazy, Segment};
 use crate::encoding::{self as enc, Structured};
+use crate::fetch::{redact_url, UrlRequest};
 use crate::input::*;
 use crate::{ComposeError, ComposeOptions, Envelope};
 
@@ -35,6 +36,7 @@ pub(crate) enum Source {
     Str(String),
     Bytes(Vec<u8>),
     File(PathBuf),
+    Url(UrlRequest),
 }
 
 #[derive(Debug)]
@@ -300,7 +302,55 @@ pub(crate) fn detect_extension(content_type: &str) -> String {
 enum Src {
     Value(Source),
     Path(String),
-    Href(String),
+    Href(UrlRequest),
+}
+
+/// `httpHeaders` and `tls` of a content object, for its `href`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FetchOpts {
+    headers: Vec<(String, String)>,
+    ca: Vec<String>,
+    reject_unauthorized: bool,
+}
+
+impl FetchOpts {
+    fn of(headers: &Option<OrderedMap>, tls: &Option<TlsInput>) -> FetchOpts {
+        let headers = headers
+            .as_ref()
+            .map(|h| {
+                h.0.iter()
+                    .filter_map(|(k, v)| match v {
+                        serde_json::Value::String(s) => Some((k.clone(), s.clone())),
+                        serde_json::Value::Number(n) => Some((k.clone(), n.to_string())),
+                        serde_json::Value::Bool(b) => Some((k.clone(), b.to_string())),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ca = match tls.as_ref().and_then(|t| t.ca.clone()) {
+            Some(StringOrList::One(c)) => vec![c],
+            Some(StringOrList::Many(l)) => l,
+            None => Vec::new(),
+        };
+        FetchOpts {
+            headers,
+            ca,
+            reject_unauthorized: tls
+                .as_ref()
+                .and_then(|t| t.reject_unauthorized)
+                .unwrap_or(true),
+        }
+    }
+
+    fn request(&self, url: String) -> UrlRequest {
+        UrlRequest {
+            url,
+            headers: self.headers.clone(),
+            ca: self.ca.clone(),
+            reject_unauthorized: self.reject_unauthorized,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -383,18 +433,6 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Removes userinfo from a URL for error messages (never log credentials).
-fn redact_url(url: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some(at) = rest[..auth_end].rfind('@') {
-            return format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]);
-        }
-    }
-    url.to_string()
-}
-
 impl Ctx<'_> {
     fn next_id(&mut self) -> usize {
         self.counter += 1;
@@ -431,18 +469,15 @@ impl Ctx<'_> {
                 }
                 Ok(Source::File(PathBuf::from(p)))
             }
-            Src::Href(h) => {
-                let h = redact_url(h);
+            Src::Href(r) => {
                 if self.disable_url {
                     return Err(ComposeError::new(
                         "EURLACCESS",
-                        format!("Url access rejected for {h}"),
+                        format!("Url access rejected for {}", redact_url(&r.url)),
                     ));
                 }
-                Err(ComposeError::new(
-                    "EURLACCESS",
-                    format!("Url content is not supported yet: {h}"),
-                ))
+                // fetched while the message streams (see fetch.rs)
+                Ok(Source::Url(r.clone()))
             }
         }
     }
@@ -479,6 +514,7 @@ impl Ctx<'_> {
         href: Option<String>,
         raw: Option<&ContentInput>,
         data_content: Option<Source>,
+        fo: &FetchOpts,
     ) -> Result<(Src, Option<Src>), ComposeError> {
         let (path, href) = match path.filter(|p| !p.is_empty()) {
             Some(p) if is_http(&p) => (None, Some(p)),
@@ -499,7 +535,7 @@ impl Ctx<'_> {
         } else if let Some(p) = path {
             Src::Path(p)
         } else if let Some(h) = href {
-            Src::Href(h)
+            Src::Href(fo.request(h))
         } else {
             match content {
                 Some(c) => Src::Value(self.value(c)?),
@@ -511,18 +547,19 @@ impl Ctx<'_> {
 
     /// `{path}`/`{href}`/`{content}` objects nested as raw or content values.
     fn object_src(&self, o: &ContentObject) -> Result<Option<Src>, ComposeError> {
+        let fo = FetchOpts::of(&o.http_headers, &o.tls);
         if let Some(p) = o.path.clone().filter(|p| !p.is_empty()) {
             if let Some((b, _)) = parse_data_url(&p) {
                 return Ok(Some(Src::Value(Source::Bytes(b))));
             }
             return Ok(Some(if is_http(&p) {
-                Src::Href(p)
+                Src::Href(fo.request(p))
             } else {
                 Src::Path(p)
             }));
         }
         if let Some(h) = o.href.clone().filter(|h| !h.is_empty()) {
-            return Ok(Some(Src::Href(h)));
+            return Ok(Some(Src::Href(fo.request(h))));
         }
         if let Some(c) = &o.content {
             let v = self.value(c)?;
@@ -790,6 +827,8 @@ pub(crate) fn compose(
         headers: o.headers,
         raw: o.raw,
         content_transfer_encoding: o.content_transfer_encoding,
+        http_headers: o.http_headers,
+        tls: o.tls,
         ..Default::default()
     };
     for (field, ct) in [
@@ -856,6 +895,7 @@ pub(crate) fn compose(
             a.href.clone(),
             a.raw.as_ref(),
             data_content,
+            &FetchOpts::of(&a.http_headers, &a.tls),
         )?;
         alternatives.push(Element {
             content_type,
@@ -973,6 +1013,7 @@ pub(crate) fn compose(
             a.href.clone(),
             a.raw.as_ref(),
             data_content,
+            &FetchOpts::of(&a.http_headers, &a.tls),
         )?;
         attachments.push(Element {
             content_type,
@@ -1002,6 +1043,7 @@ pub(crate) fn compose(
             a.href.clone(),
             a.raw.as_ref(),
             data_content,
+            &FetchOpts::of(&a.http_headers, &a.tls),
         )?;
         let mut headers = match a.headers.clone() {
             Some(HeadersInput::Map(m)) => m,
@@ -1574,7 +1616,10 @@ fn sanitize_prepared(v: &str) -> String {
             i = j + 1;
             continue;
         }
-        out.push(c);
+        // NUL is never valid in a header (RFC 5322); nodemailer writes it as is
+        if c != '\0' {
+            out.push(c);
+        }
         i += 1;
     }
     out
@@ -1760,7 +1805,7 @@ impl Composed {
 
     fn serialize(&self, node: &mut Node, is_root: bool, out: &mut Vec<Segment>) {
         if let Some(raw) = node.raw.take() {
-            push_source(out, raw, Enc::Raw);
+            push_source(out, raw, Enc::Lines);
             return;
         }
         let mut boundary = None;
@@ -1774,7 +1819,9 @@ impl Composed {
                 Some("quoted-printable") => Enc::Qp {
                     binary: !content_type.starts_with("text/"),
                 },
-                _ => Enc::Raw,
+                // binary content must reach the reader unchanged
+                Some("binary") => Enc::Raw,
+                _ => Enc::Lines,
             };
             push_source(out, content, encoding);
         }
@@ -1803,8 +1850,15 @@ fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
     let bytes: Vec<u8> = match src {
         Source::Empty => return,
         Source::File(p) => {
-            out.push(Segment::File {
-                path: p,
+            out.push(Segment::Lazy {
+                src: Lazy::File(p),
+                enc: encoding,
+            });
+            return;
+        }
+        Source::Url(r) => {
+            out.push(Segment::Lazy {
+                src: Lazy::Url(r),
                 enc: encoding,
             });
             return;
@@ -1812,11 +1866,7 @@ fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
         Source::Str(s) => s.into_bytes(),
         Source::Bytes(b) => b,
     };
-    let encoded = match encoding {
-        Enc::Raw => bytes,
-        Enc::Base64 => enc::base64_body(&bytes),
-        Enc::Qp { binary } => enc::qp_body(&bytes, binary).into_bytes(),
-    };
+    let encoded = Encoder::encode_all(encoding, &bytes);
     out.push(Segment::Bytes(Bytes::from(encoded)));
 }
 
@@ -1883,5 +1933,6 @@ mod tests {
     fn prepared_values_cannot_start_headers() {
         assert_eq!(sanitize_prepared("a\r\nBcc: x@y"), "a Bcc: x@y");
         assert_eq!(sanitize_prepared("a\r\n b"), "a\r\n b");
+        assert_eq!(sanitize_prepared("a\0b\nX-Y: 1"), "ab X-Y: 1");
     }
 }

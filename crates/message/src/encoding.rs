@@ -255,7 +255,8 @@ impl QpEncoder {
     }
 }
 
-/// QP-encodes a complete in-memory body.
+/// QP-encodes a complete in-memory body (the composer goes through `body::Encoder`).
+#[cfg(test)]
 pub fn qp_body(data: &[u8], binary: bool) -> String {
     let mut enc = QpEncoder::new(binary);
     let mut out = enc.transform(data);
@@ -311,6 +312,7 @@ impl Base64Encoder {
     }
 }
 
+#[cfg(test)]
 /// Base64 of a complete in-memory body, wrapped at 76.
 pub fn base64_body(data: &[u8]) -> Vec<u8> {
     let mut enc = Base64Encoder::new();

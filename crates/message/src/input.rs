@@ -56,6 +56,19 @@ pub struct ContentObject {
     pub filename: Option<FilenameInput>,
     /// icalEvent only
     pub method: Option<String>,
+    /// request headers for `href`
+    pub http_headers: Option<OrderedMap>,
+    /// `{ca, rejectUnauthorized}` for an `https` `href`
+    pub tls: Option<TlsInput>,
+}
+
+/// TLS options of an `href` fetch (other node TLS keys are ignored).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TlsInput {
+    /// PEM certificate(s) that replace the default roots
+    pub ca: Option<StringOrList>,
+    pub reject_unauthorized: Option<bool>,
 }
 
 /// An attachment (also used for `alternatives`).
@@ -74,6 +87,10 @@ pub struct Attachment {
     pub raw: Option<ContentInput>,
     /// absent: default; a string: that CTE; `false`: no CTE header from the composer
     pub content_transfer_encoding: Option<serde_json::Value>,
+    /// request headers for `href`
+    pub http_headers: Option<OrderedMap>,
+    /// `{ca, rejectUnauthorized}` for an `https` `href`
+    pub tls: Option<TlsInput>,
 }
 
 /// A custom header value: `v`, `[v1, v2]`, `{prepared, value, foldLines}`.

@@ -5,13 +5,16 @@ mod address;
 mod body;
 mod compose;
 mod encoding;
+mod fetch;
 mod input;
 
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
+pub use fetch::{FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
     HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,
+    TlsInput,
 };
 
 /// Options that come from the transport rather than the message.

@@ -168,9 +168,18 @@ async fn disabled_file_access_and_missing_files() {
     let d = data(
         r#"{"from":"a@b.c","to":"x@y.z","text":"x","attachments":[{"href":"https://user:secret@example.com/x"}]}"#,
     );
-    let e = compile(d, vec![], &ComposeOptions::default()).unwrap_err();
-    assert_eq!(e.code, "EURLACCESS");
-    assert!(!e.message.contains("secret"));
+    let opts = ComposeOptions {
+        disable_url_access: true,
+        ..Default::default()
+    };
+    let e = compile(d, vec![], &opts).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            "EURLACCESS",
+            "Url access rejected for https://example.com/x"
+        )
+    );
     let d = data(
         r#"{"from":"a@b.c","to":"x@y.z","text":"x","attachments":[{"path":"/nonexistent/file.bin"}]}"#,
     );

@@ -1,0 +1,333 @@
+//! `href` content: fetched over HTTP(S) while the message streams (nodemailer's `nmfetch`), so a
+//! big remote file never sits in memory. Certificates are checked against webpki-roots, or the
+//! part's own `tls.ca`; `tls.rejectUnauthorized: false` is the only way to skip the check.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// nodemailer's limits: 5 redirects, 60 s without data, 2 min per fetch.
+const MAX_REDIRECTS: usize = 5;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_TIME: Duration = Duration::from_secs(120);
+const UA: &str = concat!("mailer-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A fetch failure, carried inside the `io::Error` the body stream yields, so the binding can
+/// give it nodemailer's code (`e.get_ref().and_then(|r| r.downcast_ref::<FetchError>())`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    /// "EFETCH"
+    pub code: &'static str,
+    pub message: String,
+    /// the URL without its userinfo
+    pub source_url: String,
+}
+
+/// What to fetch and how (`href`, `httpHeaders`, `tls`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UrlRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// PEM certificates that replace the default roots (node's `tls.ca`)
+    pub ca: Vec<String>,
+    pub reject_unauthorized: bool,
+}
+
+/// Removes userinfo from a URL (never put credentials in an error message).
+pub(crate) fn redact_url(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..auth_end].rfind('@') {
+            return format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]);
+        }
+    }
+    url.to_string()
+}
+
+fn fail(url: &str, message: impl Into<String>) -> io::Error {
+    io::Error::other(FetchError {
+        code: "EFETCH",
+        message: message.into(),
+        source_url: redact_url(url),
+    })
+}
+
+/// Accepts any certificate (`tls.rejectUnauthorized: false`), still checking handshake signatures.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn root_store(ca: &[String]) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    if ca.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(roots);
+    }
+    for pem in ca {
+        let mut reader = pem.as_bytes();
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|_| "Invalid PEM in tls.ca".to_string())?;
+            roots
+                .add(cert)
+                .map_err(|_| "Invalid certificate in tls.ca".to_string())?;
+        }
+    }
+    if roots.is_empty() {
+        return Err("No certificate found in tls.ca".into());
+    }
+    Ok(roots)
+}
+
+fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
+    // reqwest's rustls-no-provider build needs a process default; Err: one is installed already
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|_| "TLS configuration failed".to_string())?;
+    let tls = if req.reject_unauthorized {
+        builder
+            .with_root_certificates(root_store(&req.ca)?)
+            .with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth()
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(USER_AGENT, HeaderValue::from_static(UA));
+    for (k, v) in &req.headers {
+        // header values are not echoed: httpHeaders often carry an Authorization secret
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("Invalid HTTP header name {k:?}"))?;
+        let mut value =
+            HeaderValue::from_str(v).map_err(|_| format!("Invalid value for HTTP header {k:?}"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .default_headers(headers)
+        .read_timeout(IDLE_TIMEOUT)
+        .timeout(MAX_TIME)
+        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .build()
+        .map_err(|_| "HTTP client configuration failed".to_string())
+}
+
+/// Message of a reqwest error without the URL (it may carry credentials) and with its cause.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = if e.is_timeout() {
+        "Request Timeout".to_string()
+    } else if e.is_redirect() {
+        "Maximum redirect count exceeded".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+async fn fetch(req: &UrlRequest) -> io::Result<reqwest::Response> {
+    let url = req.url.trim();
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(fail(
+            url,
+            format!("Unsupported protocol for URL {}", redact_url(url)),
+        ));
+    }
+    let client = client(req).map_err(|m| fail(url, m))?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fail(url, describe(e)))?;
+    let status = resp.status().as_u16();
+    if status >= 300 {
+        return Err(fail(url, format!("Invalid status code {status}")));
+    }
+    Ok(resp)
+}
+
+enum St {
+    Start(UrlRequest),
+    Body(reqwest::Response, String),
+    Done,
+}
+
+async fn next_chunk(mut resp: reqwest::Response, url: String) -> Option<(io::Result<Bytes>, St)> {
+    match resp.chunk().await {
+        Ok(Some(b)) => Some((Ok(b), St::Body(resp, url))),
+        Ok(None) => None,
+        Err(e) => Some((Err(fail(&url, describe(e))), St::Done)),
+    }
+}
+
+/// The response body as a stream of chunks; the request is sent when it is first polled.
+pub(crate) fn url_stream(req: UrlRequest) -> Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> {
+    Box::pin(futures_util::stream::unfold(
+        St::Start(req),
+        |st| async move {
+            match st {
+                St::Start(req) => match fetch(&req).await {
+                    Ok(resp) => next_chunk(resp, req.url).await,
+                    Err(e) => Some((Err(e), St::Done)),
+                },
+                St::Body(resp, url) => next_chunk(resp, url).await,
+                St::Done => None,
+            }
+        },
+    ))
+}
+
+/// Fetches a whole body (tests).
+#[cfg(test)]
+pub(crate) async fn fetch_all(req: UrlRequest) -> io::Result<Vec<u8>> {
+    let mut s = url_stream(req);
+    let mut out = Vec::new();
+    while let Some(chunk) = std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One-shot HTTP/1.1 server on loopback: returns its URL and the request it received.
+    async fn serve(response: &'static [u8]) -> (String, tokio::task::JoinHandle<String>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut req = Vec::new();
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(response).await.unwrap();
+            s.shutdown().await.ok();
+            String::from_utf8_lossy(&req).to_string()
+        });
+        (format!("http://{addr}/file.txt"), h)
+    }
+
+    fn req(url: &str) -> UrlRequest {
+        UrlRequest {
+            url: url.into(),
+            headers: vec![("X-Token".into(), "secret-value".into())],
+            ca: vec![],
+            reject_unauthorized: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn fetches_with_headers() {
+        let (url, h) =
+            serve(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world")
+                .await;
+        let body = fetch_all(req(&url)).await.unwrap();
+        assert_eq!(body, b"hello world");
+        let seen = h.await.unwrap().to_lowercase();
+        assert!(seen.starts_with("get /file.txt http/1.1\r\n"), "{seen}");
+        assert!(seen.contains("\r\nx-token: secret-value\r\n"), "{seen}");
+        assert!(seen.contains("\r\nuser-agent: mailer-rs/"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn status_errors_are_efetch() {
+        let (url, _h) =
+            serve(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        let e = fetch_all(req(&url)).await.unwrap_err();
+        let f = e
+            .get_ref()
+            .and_then(|r| r.downcast_ref::<FetchError>())
+            .unwrap();
+        assert_eq!(f.code, "EFETCH");
+        assert_eq!(f.message, "Invalid status code 404");
+    }
+
+    #[tokio::test]
+    async fn other_schemes_are_refused_and_credentials_redacted() {
+        let e = fetch_all(req("ftp://user:pw@example.com/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Unsupported protocol for URL ftp://example.com/x"
+        );
+        assert_eq!(
+            redact_url("https://u:p@h.example/a@b"),
+            "https://h.example/a@b"
+        );
+    }
+}
