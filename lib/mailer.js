@@ -150,7 +150,10 @@ class Mail extends EventEmitter {
       const opts = this.transporter.options;
       auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth));
     }
-    return this._native.send(mail, buffers, auth);
+    const extras = mailData.dsn || mailData.requireTLSExtensionEnabled
+      ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled }
+      : null;
+    return this._native.send(mail, buffers, auth, extras);
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).

@@ -446,9 +446,11 @@ impl NativeTransport {
     }
 
     /// Composes and sends one message. `buffers` holds the Buffers that `mail` refers to as
-    /// `{ $bufferIndex }`; `auth` is per-message auth already merged over the transport's.
+    /// `{ $bufferIndex }`; `auth` is per-message auth already merged over the transport's;
+    /// `extras` carries `dsn` / `requireTLSExtensionEnabled` when the message has them (kept
+    /// apart so the common message is walked once).
     #[napi(
-        ts_args_type = "mail: object, buffers: Buffer[], auth: object | null",
+        ts_args_type = "mail: object, buffers: Buffer[], auth: object | null, extras: object | null",
         ts_return_type = "Promise<any>"
     )]
     pub fn send<'env>(
@@ -457,6 +459,7 @@ impl NativeTransport {
         mail: Object,
         buffers: Vec<Buffer>,
         auth: Option<Object>,
+        extras: Option<Object>,
     ) -> Result<PromiseRaw<'env, Object<'env>>> {
         let core = self.core.clone();
         let parsed: std::result::Result<ParsedSend, BindError> = (|| {
@@ -464,13 +467,16 @@ impl NativeTransport {
                 BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
                     .with_command("API")
             })?;
-            let extras: EnvelopeExtras = env.from_js_value(mail).map_err(|e| {
-                BindError::new(
-                    "EENVELOPE",
-                    format!("Invalid message options: {}", e.reason),
-                )
-                .with_command("API")
-            })?;
+            let extras: EnvelopeExtras = match extras {
+                Some(x) => env.from_js_value(x).map_err(|e| {
+                    BindError::new(
+                        "EENVELOPE",
+                        format!("Invalid message options: {}", e.reason),
+                    )
+                    .with_command("API")
+                })?,
+                None => EnvelopeExtras::default(),
+            };
             let auth: Option<JsAuth> = match auth {
                 Some(a) => Some(env.from_js_value(a).map_err(|e| {
                     BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
