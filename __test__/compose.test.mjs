@@ -42,7 +42,7 @@ function view(p) {
       headers[k] = { value: v.value, params };
     } else headers[k] = v;
   }
-  return {
+  return maskCids({
     subject: p.subject,
     from: addr(p.from),
     to: addr(p.to),
@@ -66,12 +66,19 @@ function view(p) {
     inReplyTo: p.inReplyTo,
     references: p.references,
     headers,
-  };
+  });
 }
+
+// attachDataUrls cids are random
+const maskCids = (v) => JSON.parse(JSON.stringify(v).replace(/[0-9a-f]{20}@localhost/g, 'CID@localhost'));
 
 /** Masks what is random per message: boundaries, generated ids, the default date. */
 function mask(raw, msg) {
-  let s = raw.toString('latin1').replace(/_NmP-[0-9a-f]{16}-Part_/g, '_NmP-BOUNDARY-Part_');
+  let s = raw
+    .toString('latin1')
+    .replace(/_NmP-[0-9a-f]{16}-Part_/g, '_NmP-BOUNDARY-Part_')
+    // attachDataUrls cids
+    .replace(/[0-9a-f]{20}@localhost/g, 'CID@localhost');
   if (!msg.messageId) s = s.replace(/^Message-ID: <[0-9a-f-]{36}@/m, 'Message-ID: <ID@');
   if (!msg.date) s = s.replace(/^Date: .*$/m, 'Date: DATE');
   return s;
@@ -198,4 +205,88 @@ describe('header injection', () => {
       hygiene(info.message, info.message, msg);
     });
   }
+});
+
+describe('href content', () => {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  let http;
+  let https;
+  let httpUrl;
+  let httpsUrl;
+  const seen = [];
+  const handler = (req, res) => {
+    seen.push({ url: req.url, headers: req.headers });
+    if (req.url.startsWith('/missing')) {
+      res.writeHead(404);
+      return res.end();
+    }
+    const body = req.url.startsWith('/page') ? '<p>remote html ✓</p>' : `remote ${req.url}`;
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(body);
+  };
+  before(async () => {
+    const { createServer } = await import('node:http');
+    const { createServer: createTls } = await import('node:https');
+    http = createServer(handler);
+    https = createTls({ key: fs.readFileSync(path.join(here, 'fixtures/server.key')), cert: fs.readFileSync(path.join(here, 'fixtures/server.pem')) }, handler);
+    await Promise.all([new Promise((r) => http.listen(0, '127.0.0.1', r)), new Promise((r) => https.listen(0, '127.0.0.1', r))]);
+    httpUrl = `http://127.0.0.1:${http.address().port}`;
+    httpsUrl = `https://127.0.0.1:${https.address().port}`;
+  });
+  after(() => {
+    http.close();
+    https.close();
+  });
+
+  const hrefMessage = () => ({
+    from: 's@example.com',
+    to: 'r@example.com',
+    text: { href: `${httpUrl}/text` },
+    html: { path: `${httpUrl}/page.html` },
+    attachments: [
+      { href: `${httpUrl}/report.csv?x=1`, httpHeaders: { 'X-Token': 'abc' } },
+      { filename: 'named.txt', path: `${httpUrl}/named` },
+    ],
+  });
+
+  test('http href content matches nodemailer (text, html path URL, attachments, httpHeaders)', async () => {
+    const a = await compose(nodemailer, hrefMessage());
+    seen.length = 0;
+    const b = await compose(mailer, hrefMessage());
+    const ma = mask(a.message, {}).replace(/\r?\n/g, '\r\n');
+    const mb = mask(b.message, {});
+    assert.ok(ma === mb, `raw bytes differ at ${firstDiff(ma, mb)}`);
+    const csv = seen.find((r) => r.url === '/report.csv?x=1');
+    assert.equal(csv.headers['x-token'], 'abc');
+    assert.match(csv.headers['user-agent'], /^mailer-rs\//);
+  });
+
+  test('https with a self-signed certificate is rejected by default', async () => {
+    const msg = { from: 's@example.com', to: 'r@example.com', text: 't', attachments: [{ href: `${httpsUrl}/secret.txt` }] };
+    await assert.rejects(compose(mailer, msg), (err) => {
+      assert.match(err.message, /certificate|UnknownIssuer/i);
+      return true;
+    });
+  });
+
+  test('https works with the part\'s tls.ca, and with rejectUnauthorized false', async () => {
+    const ca = fs.readFileSync(path.join(here, 'fixtures/ca.pem'));
+    for (const tls of [{ ca }, { rejectUnauthorized: false }]) {
+      const info = await compose(mailer, { from: 's@example.com', to: 'r@example.com', text: 't', attachments: [{ filename: 'a.txt', href: `${httpsUrl}/tls.txt`, tls }] });
+      const p = await simpleParser(info.message);
+      assert.equal(p.attachments[0].content.toString(), 'remote /tls.txt');
+    }
+  });
+
+  test('HTTP errors and disableUrlAccess', async () => {
+    await assert.rejects(compose(mailer, { from: 's@example.com', to: 'r@example.com', attachments: [{ href: `${httpUrl}/missing` }] }), /Invalid status code 404/);
+    await assert.rejects(
+      compose(mailer, { from: 's@example.com', to: 'r@example.com', disableUrlAccess: true, attachments: [{ href: `http://user:pw@127.0.0.1:1/x` }] }),
+      (err) => {
+        assert.equal(err.code, 'EURLACCESS');
+        assert.equal(err.message, 'Url access rejected for http://127.0.0.1:1/x');
+        return true;
+      }
+    );
+  });
 });

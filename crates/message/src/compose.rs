@@ -795,11 +795,124 @@ impl Ctx<'_> {
     }
 }
 
+/// The html as text, for `attachDataUrls` (nodemailer resolves it first). Remote html is left
+/// alone: it is only fetched while the message streams.
+fn html_text(
+    html: &ContentInput,
+    buffers: &[Vec<u8>],
+    disable_file: bool,
+) -> Result<Option<String>, ComposeError> {
+    let from_value = |c: &ContentInput| match c {
+        ContentInput::Text(s) => Some(s.clone()),
+        ContentInput::BufferRef { index } => buffers
+            .get(*index)
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+        ContentInput::Object(_) => None,
+    };
+    let ContentInput::Object(o) = html else {
+        return Ok(from_value(html));
+    };
+    if let Some(p) = o.path.as_deref().filter(|p| !p.is_empty()) {
+        if is_data_url(Some(p)) {
+            return Ok(parse_data_url(p).map(|(b, _)| String::from_utf8_lossy(&b).into_owned()));
+        }
+        if is_http(p) {
+            return Ok(None);
+        }
+        if disable_file {
+            return Err(ComposeError::new(
+                "EFILEACCESS",
+                format!("File access rejected for {p}"),
+            ));
+        }
+        return std::fs::read(p)
+            .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|e| ComposeError::new("EFILEACCESS", format!("{p}: {e}")));
+    }
+    if o.href.as_deref().is_some_and(|h| !h.is_empty()) || o.raw.is_some() {
+        return Ok(None);
+    }
+    Ok(match &o.content {
+        Some(c) => from_value(c).map(|s| match o.encoding.as_deref() {
+            Some(e) => match convert_encoding(Source::Str(s.clone()), e) {
+                Source::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                _ => s,
+            },
+            None => s,
+        }),
+        None => None,
+    })
+}
+
+/// `attachDataUrls`: `<img src="data:...">` in the html becomes a `cid:` reference to an
+/// attachment `image-N.<ext>` (nodemailer `_convertDataImages`).
+fn convert_data_images(
+    data: &mut MailData,
+    buffers: &[Vec<u8>],
+    disable_file: bool,
+) -> Result<(), ComposeError> {
+    static IMG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = IMG
+        .get_or_init(|| {
+            regex::Regex::new(
+                r#"(?i)(<img\b[^<>]{0,1024} src\s{0,20}=[\s"']{0,20})(data:([^;"'<>\s]{1,255});[^"'>\s]+)"#,
+            )
+            .ok()
+        })
+        .as_ref()
+    else {
+        return Ok(());
+    };
+    let Some(html) = data
+        .html
+        .as_ref()
+        .filter(|h| truthy_content(&Some((*h).clone())))
+    else {
+        return Ok(());
+    };
+    let Some(text) = html_text(html, buffers, disable_file)? else {
+        return Ok(());
+    };
+    let mut added = Vec::new();
+    let replaced = re.replace_all(&text, |c: &regex::Captures| {
+        let cid = format!("{}@localhost", random_hex(10));
+        added.push(Attachment {
+            path: Some(c[2].to_string()),
+            cid: Some(cid.clone()),
+            filename: Some(FilenameInput::Name(format!(
+                "image-{}.{}",
+                added.len() + 1,
+                detect_extension(&c[3])
+            ))),
+            ..Default::default()
+        });
+        format!("{}cid:{cid}", &c[1])
+    });
+    let replaced = replaced.into_owned();
+    let mut list = data
+        .attachments
+        .take()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    let had_list = !list.is_empty() || !added.is_empty();
+    list.extend(added);
+    if had_list {
+        data.attachments = Some(OneOrMany::Many(list));
+    }
+    data.html = Some(ContentInput::Text(replaced));
+    Ok(())
+}
+
 pub(crate) fn compose(
-    data: MailData,
+    mut data: MailData,
     buffers: &[Vec<u8>],
     opts: &ComposeOptions,
 ) -> Result<Composed, ComposeError> {
+    // the transport's attachDataUrls reaches here as the message's flag (set by the JS layer)
+    if data.attach_data_urls.unwrap_or(false) {
+        let disable_file = opts.disable_file_access || data.disable_file_access.unwrap_or(false);
+        convert_data_images(&mut data, buffers, disable_file)?;
+    }
     let text_encoding = data
         .text_encoding
         .as_deref()

@@ -241,3 +241,36 @@ async fn envelope_override_priority_and_raw() {
     assert_eq!(c.envelope.from, "r@b.c");
     assert!(c.message_id.ends_with("@b.c>"));
 }
+
+#[tokio::test]
+async fn attach_data_urls_become_cid_attachments() {
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","attachDataUrls":true,"html":"<p><img alt=x src=\"data:image/png;base64,iVBORw0KGgo=\"> <IMG src='data:image/gif;base64,R0lGOD=='></p>"}"#,
+    );
+    let (_, out) = render(d, vec![], &ComposeOptions::default()).await;
+    let cids: Vec<&str> = out
+        .split("cid:")
+        .skip(1)
+        .map(|s| &s[..s.find('@').unwrap()])
+        .collect();
+    assert_eq!(cids.len(), 2, "{out}");
+    assert!(cids
+        .iter()
+        .all(|c| c.len() == 20 && c.chars().all(|h| h.is_ascii_hexdigit())));
+    assert!(out.contains("Content-Type: multipart/related; type=\"text/html\""));
+    assert!(out.contains(&format!("Content-ID: <{}@localhost>", cids[0])));
+    assert!(out.contains("Content-Type: image/png; name=image-1.png\r\n"));
+    assert!(out.contains("Content-Disposition: inline; filename=image-1.png\r\n"));
+    assert!(out.contains("Content-Type: image/gif; name=image-2.gif\r\n"));
+    assert!(out.contains("\r\n\r\niVBORw0KGgo=\r\n"));
+    // without the flag the html is left alone
+    let d = data(
+        r#"{"from":"a@b.c","to":"x@y.z","html":"<img src=\"data:image/png;base64,iVBORw0KGgo=\">"}"#,
+    );
+    let (_, out) = render(d, vec![], &ComposeOptions::default()).await;
+    assert!(
+        out.contains("<img src=3D\"data:image/png;base64,iVBORw0KGgo=3D\">")
+            || out.contains("<img src=\"data:image/png;base64,iVBORw0KGgo=\">"),
+        "{out}"
+    );
+}
