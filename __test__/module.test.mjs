@@ -1,0 +1,131 @@
+// Module shape and packaging: how users load mailer-rs (require, import, the `exports` map, from
+// another package), what `npm pack` ships, and which of nodemailer's top-level exports exist.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+// nodemailer 10.6.1's top-level exports that mailer-rs does not provide (documented in docs/migration.md).
+const NOT_PROVIDED = ['createTestAccount', 'getTestMessageUrl'];
+
+test('require("mailer-rs") resolves through the exports map to the CJS entry', () => {
+  assert.equal(require.resolve('mailer-rs'), path.join(root, 'index.js'));
+  const m = require('mailer-rs');
+  assert.equal(typeof m.createTransport, 'function');
+  assert.equal(m.default, m, 'module.exports.default is the module itself (TS/Babel default-import interop)');
+  assert.equal(require('mailer-rs/package.json').name, 'mailer-rs');
+});
+
+test('import("mailer-rs"): default and named exports, the same objects as require', async () => {
+  assert.equal(import.meta.resolve('mailer-rs'), pathToFileURL(path.join(root, 'index.mjs')).href);
+  const ns = await import('mailer-rs');
+  assert.deepEqual(Object.keys(ns).sort(), ['createTransport', 'default']);
+  assert.equal(ns.default, require('mailer-rs'));
+  assert.equal(ns.createTransport, require('mailer-rs').createTransport);
+  const t = ns.default.createTransport({ host: 'localhost', port: 2525 });
+  assert.equal(t.transporter.name, 'SMTP');
+  assert.equal(typeof t.sendMail, 'function');
+});
+
+test('internal files are not reachable through the exports map', () => {
+  assert.throws(() => require('mailer-rs/lib/mailer.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  assert.throws(() => require('mailer-rs/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+});
+
+test('another package loads mailer-rs from node_modules with require and import', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailer-rs-consumer-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'mailer-rs'), 'dir');
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    fs.writeFileSync(
+      path.join(dir, 'cjs.cjs'),
+      "const nodemailer = require('mailer-rs');\n" +
+        "const { createTransport } = require('mailer-rs');\n" +
+        "console.log(JSON.stringify({ cjs: typeof nodemailer.createTransport, named: createTransport === nodemailer.createTransport }));\n"
+    );
+    fs.writeFileSync(
+      path.join(dir, 'esm.mjs'),
+      "import nodemailer from 'mailer-rs';\n" +
+        "import { createTransport } from 'mailer-rs';\n" +
+        "const t = createTransport({ host: 'localhost' });\n" +
+        "console.log(JSON.stringify({ esm: typeof nodemailer.createTransport, named: createTransport === nodemailer.createTransport, idle: t.isIdle() }));\n"
+    );
+    const run = (file) => {
+      const r = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').pop());
+    };
+    assert.deepEqual(run('cjs.cjs'), { cjs: 'function', named: true });
+    assert.deepEqual(run('esm.mjs'), { esm: 'function', named: true, idle: false });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('package.json: engines, entry points, types', () => {
+  assert.equal(pkg.engines.node, '>=20');
+  assert.equal(Number(process.versions.node.split('.')[0]) >= 20, true);
+  assert.equal(pkg.main, 'index.js');
+  assert.equal(pkg.types, 'index.d.ts');
+  assert.deepEqual(pkg.exports['.'], { types: './index.d.ts', import: './index.mjs', require: './index.js' });
+  // The install hook must be shipped, or installing the published package fails.
+  assert.match(pkg.scripts.install, /scripts\/build\.js/);
+  assert.ok(pkg.files.includes('scripts/build.js'));
+});
+
+test('npm pack ships only what users need', () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
+  const allowed = [/^README\.md$/, /^LICENSE/, /^package\.json$/, /^index\.(js|mjs|d\.ts)$/, /^binding\.js$/, /^lib\/[\w-]+\.js$/, /^scripts\/build\.js$/];
+  const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
+  assert.deepEqual(unexpected, [], 'files outside the allow-list would be published');
+  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'lib/mailer.js', 'package.json', 'scripts/build.js']) {
+    assert.ok(files.includes(f), `${f} is missing from the package`);
+  }
+  for (const dir of ['crates/', 'src/', 'target/', '__test__/', 'bench/', 'examples/', 'npm/', 'docs/']) {
+    assert.deepEqual(files.filter((f) => f.startsWith(dir)), [], `${dir} must not be published`);
+  }
+  // The native binary ships in the per-platform package (npm/linux-x64-gnu), not in the root one.
+  assert.deepEqual(files.filter((f) => f.endsWith('.node')), []);
+});
+
+test('top-level exports: nodemailer\'s, minus the documented ones; index.d.ts declares the same', () => {
+  const ours = require('mailer-rs');
+  const theirs = Object.keys(require('nodemailer'));
+  assert.deepEqual(theirs.sort(), ['createTestAccount', 'createTransport', 'getTestMessageUrl']);
+  const missing = theirs.filter((k) => !(k in ours));
+  assert.deepEqual(missing, NOT_PROVIDED.filter((k) => !(k in ours)));
+  for (const k of theirs.filter((name) => name in ours)) assert.equal(typeof ours[k], 'function', k);
+  const extra = Object.keys(ours).filter((k) => k !== 'default' && !theirs.includes(k));
+  assert.deepEqual(extra, [], 'exports nodemailer does not have');
+  const migration = fs.readFileSync(path.join(root, 'docs', 'migration.md'), 'utf8');
+  for (const k of missing) assert.ok(migration.includes(`\`${k}\``), `docs/migration.md names ${k}`);
+
+  const dts = fs.readFileSync(path.join(root, 'index.d.ts'), 'utf8');
+  const declared = [...new Set([...dts.matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]))].sort();
+  const runtime = Object.keys(ours).filter((k) => k !== 'default').sort();
+  assert.deepEqual(declared, runtime, 'index.d.ts declares exactly the runtime functions');
+});
+
+test('the per-platform package for linux-x64-gnu is what the loader looks for', () => {
+  const platform = JSON.parse(fs.readFileSync(path.join(root, 'npm', 'linux-x64-gnu', 'package.json'), 'utf8'));
+  assert.equal(platform.name, `${pkg.napi.packageName}-linux-x64-gnu`);
+  assert.equal(platform.version, pkg.version);
+  assert.deepEqual(
+    { os: platform.os, cpu: platform.cpu, libc: platform.libc, main: platform.main, files: platform.files },
+    { os: ['linux'], cpu: ['x64'], libc: ['glibc'], main: 'mailer-rs.linux-x64-gnu.node', files: ['mailer-rs.linux-x64-gnu.node'] }
+  );
+  const loader = fs.readFileSync(path.join(root, 'binding.js'), 'utf8');
+  assert.ok(loader.includes(`require('${platform.name}')`), 'binding.js falls back to the platform package');
+  assert.ok(loader.includes(`require('./${platform.main}')`), 'binding.js tries the local build first');
+});
