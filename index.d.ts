@@ -561,11 +561,15 @@ export declare function createTransport(
   defaults?: MailDefaults
 ): Mail<any, any>;
 
+/** nodemailer's `getTestMessageUrl`: the Ethereal web URL of a message, or false. */
+export declare function getTestMessageUrl(info?: { response?: string | Buffer | null } | false | null): string | false;
+
 /** The default export: `import nodemailer from 'mailer-rs'`. Its namespace carries the type
  *  names too, so `nodemailer.Transporter` / `nodemailer.SendMailOptions` work as with
  *  @types/nodemailer. */
 declare const mailer: {
   createTransport: typeof createTransport;
+  getTestMessageUrl: typeof getTestMessageUrl;
 };
 declare namespace mailer {
   type Transporter<T = SentMessageInfo, D extends TransportOptions = TransportOptions> = Mail<T, D>;

@@ -24,13 +24,39 @@ function createTransport(transporter, defaults) {
   } else {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
   }
-  for (const key of ['sendmail', 'SES']) {
+  for (const key of ['sendmail', 'SES', 'jsonTransport']) {
     if (options[key]) {
       throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
+    }
+  }
+  // Refuse rather than ignore: a message sent unsigned or around the proxy the user asked for
+  // would be worse than an error.
+  for (const key of UNSUPPORTED_OPTIONS) {
+    if (options[key] !== undefined && options[key] !== null && options[key] !== false) {
+      throw Object.assign(new Error(`The "${key}" option is not supported by mailer-rs yet (see docs/compatibility.md)`), { code: 'ECONFIG' });
     }
   }
   return new Mail(options, defaults);
 }
 
-module.exports = { createTransport };
+const UNSUPPORTED_OPTIONS = ['dkim', 'proxy', 'getSocket', 'customAuth', 'connection', 'socket'];
+
+/**
+ * nodemailer's `getTestMessageUrl(info)`: the Ethereal web URL of a message sent through
+ * Ethereal (read from the `[STATUS=… MSGID=…]` tail of `info.response`), or false.
+ */
+function getTestMessageUrl(info) {
+  const response = info && info.response ? String(info.response) : '';
+  if (!response.endsWith(']')) return false;
+  // The last "[...]" group, found by scanning rather than a backtracking regex (server-controlled text).
+  const close = response.length - 1;
+  const open = response.lastIndexOf('[', close);
+  if (open < 0 || response.indexOf(']', open) !== close) return false;
+  const props = new Map();
+  for (const m of response.slice(open + 1, close).matchAll(/\b([A-Z0-9]+)=(\S+)/g)) props.set(m[1], m[2]);
+  if (!props.has('STATUS') || !props.has('MSGID')) return false;
+  return `${(process.env.ETHEREAL_WEB || 'https://ethereal.email').replace(/\/+$/, '')}/message/${props.get('MSGID')}`;
+}
+
+module.exports = { createTransport, getTestMessageUrl };
 module.exports.default = module.exports;

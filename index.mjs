@@ -2,4 +2,5 @@
 import cjs from './index.js';
 
 export const createTransport = cjs.createTransport;
+export const getTestMessageUrl = cjs.getTestMessageUrl;
 export default cjs;

@@ -27,7 +27,8 @@ test('require("mailer-rs") resolves through the exports map to the CJS entry', (
 test('import("mailer-rs"): default and named exports, the same objects as require', async () => {
   assert.equal(import.meta.resolve('mailer-rs'), pathToFileURL(path.join(root, 'index.mjs')).href);
   const ns = await import('mailer-rs');
-  assert.deepEqual(Object.keys(ns).sort(), ['createTransport', 'default']);
+  assert.deepEqual(Object.keys(ns).sort(), ['createTransport', 'default', 'getTestMessageUrl']);
+  assert.equal(ns.getTestMessageUrl, require('mailer-rs').getTestMessageUrl);
   assert.equal(ns.default, require('mailer-rs'));
   assert.equal(ns.createTransport, require('mailer-rs').createTransport);
   const t = ns.default.createTransport({ host: 'localhost', port: 2525 });
@@ -128,4 +129,27 @@ test('the per-platform package for linux-x64-gnu is what the loader looks for', 
   const loader = fs.readFileSync(path.join(root, 'binding.js'), 'utf8');
   assert.ok(loader.includes(`require('${platform.name}')`), 'binding.js falls back to the platform package');
   assert.ok(loader.includes(`require('./${platform.main}')`), 'binding.js tries the local build first');
+});
+
+test('getTestMessageUrl reads the Ethereal tail of info.response as nodemailer does', () => {
+  const ours = require('mailer-rs');
+  const theirs = require('nodemailer');
+  const cases = [
+    { response: '250 Accepted [STATUS=new MSGID=Xyz.abc-123]' },
+    { response: '250 Accepted [MSGID=abc STATUS=new]' },
+    { response: '250 Accepted [STATUS=new]' },
+    { response: '250 Accepted' },
+    { response: '250 [x] Accepted [STATUS=new MSGID=a]b' },
+    {},
+    null,
+  ];
+  for (const info of cases) assert.equal(ours.getTestMessageUrl(info), theirs.getTestMessageUrl(info), JSON.stringify(info));
+});
+
+test('options mailer-rs cannot honour are refused, never silently ignored', () => {
+  const { createTransport } = require('mailer-rs');
+  for (const key of ['dkim', 'proxy', 'getSocket', 'customAuth']) {
+    assert.throws(() => createTransport({ host: 'localhost', [key]: key === 'proxy' ? 'http://127.0.0.1:3128' : {} }), { code: 'ECONFIG' }, key);
+  }
+  assert.throws(() => createTransport({ jsonTransport: true }), { code: 'ECONFIG' });
 });

@@ -142,6 +142,9 @@ class Mail extends EventEmitter {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
     await this._runPlugins('compile', mailData);
+    if (mailData.dkim) {
+      throw Object.assign(new Error('The "dkim" option is not supported by mailer-rs yet (see docs/compatibility.md)'), { code: 'ECONFIG' });
+    }
     const { mail, buffers } = await prepareMail(mailData);
     if (this._streamMode) return this._compileOnly(mail, buffers);
     let auth = null;
