@@ -290,3 +290,27 @@ describe('href content', () => {
     );
   });
 });
+
+describe('jsonTransport', () => {
+  test('the committed nodemailer outputs (crates/message json tests) are current', async () => {
+    const { generate } = await import('./fixtures/compose/json-cases.mjs');
+    const committed = JSON.parse(fs.readFileSync(new URL('./fixtures/compose/json-cases.json', import.meta.url), 'utf8'));
+    const fresh = await generate();
+    assert.equal(fresh.length, 10);
+    assert.deepEqual(JSON.parse(JSON.stringify(fresh)), committed);
+  });
+
+  const native = require('../binding.js');
+  test('mailer-rs jsonTransport output equals nodemailer for 10 messages', { skip: typeof native.normalizeJson !== 'function' && 'binding has no normalizeJson yet' }, async () => {
+    const { jsonCases, maskJson } = await import('./fixtures/compose/json-cases.mjs');
+    const here = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'compose');
+    for (const [i, build] of jsonCases.entries()) {
+      const a = await nodemailer.createTransport({ jsonTransport: true }).sendMail(build(here));
+      const b = await mailer.createTransport({ jsonTransport: true }).sendMail(build(here));
+      assert.equal(maskJson(b.message), maskJson(a.message), `case ${i}`);
+      assert.deepEqual(b.envelope, a.envelope, `case ${i} envelope`);
+      const o = await mailer.createTransport({ jsonTransport: true, skipEncoding: true }).sendMail(build(here));
+      assert.equal(typeof o.message, 'object');
+    }
+  });
+});

@@ -59,7 +59,7 @@ class Mail extends EventEmitter {
     }
     this.logger = getLogger(merged, { component: merged.component || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
 
-    this._streamMode = merged.streamTransport ? 'stream' : null;
+    this._streamMode = merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null;
     const self = new WeakRef(this);
     // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
     // would keep it (and its sockets) alive forever.
@@ -88,7 +88,7 @@ class Mail extends EventEmitter {
       this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
     }
     this.transporter = {
-      name: this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
+      name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
       version: `${VERSION}[client:${VERSION}]`,
       options: merged,
       mailer: this,
@@ -160,8 +160,23 @@ class Mail extends EventEmitter {
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
+  // jsonTransport: the normalised message data as JSON (the object itself with skipEncoding).
   async _compileOnly(mail, buffers) {
     const o = this.transporter.options;
+    if (this._streamMode === 'json') {
+      if (typeof native.normalizeJson !== 'function') {
+        throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
+      }
+      const out = await native.normalizeJson(mail, buffers, {
+        keepBcc: true,
+        hostname: o.hostname,
+        disableFileAccess: !!mail.disableFileAccess,
+        disableUrlAccess: !!mail.disableUrlAccess,
+      });
+      return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
+    }
+    // the transport's attachDataUrls applies to every message, as in nodemailer
+    if (o.attachDataUrls) mail.attachDataUrls = true;
     const out = await native.compileMessage(mail, buffers, {
       keepBcc: true,
       hostname: o.hostname,

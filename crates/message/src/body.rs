@@ -176,7 +176,7 @@ impl std::fmt::Debug for MessageBody {
 
 /// The error node's fs.createReadStream gives for a failed open, e.g.
 /// `ENOENT: no such file or directory, open '/x'` (the binding can read the code off the prefix).
-fn node_open_error(e: io::Error, path: &std::path::Path) -> io::Error {
+pub(crate) fn node_open_error(e: io::Error, path: &std::path::Path) -> io::Error {
     let (code, text) = match e.kind() {
         io::ErrorKind::NotFound => ("ENOENT", "no such file or directory"),
         io::ErrorKind::PermissionDenied => ("EACCES", "permission denied"),

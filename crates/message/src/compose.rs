@@ -384,7 +384,7 @@ fn is_http(s: &str) -> bool {
 }
 
 /// `data:` URI → (bytes, content type).
-fn parse_data_url(uri: &str) -> Option<(Vec<u8>, String)> {
+pub(crate) fn parse_data_url(uri: &str) -> Option<(Vec<u8>, String)> {
     if !uri.starts_with("data:") {
         return None;
     }
@@ -844,16 +844,13 @@ fn html_text(
     })
 }
 
-/// `attachDataUrls`: `<img src="data:...">` in the html becomes a `cid:` reference to an
-/// attachment `image-N.<ext>` (nodemailer `_convertDataImages`).
-fn convert_data_images(
-    data: &mut MailData,
-    buffers: &[Vec<u8>],
-    disable_file: bool,
-) -> Result<(), ComposeError> {
+/// Replaces each `<img src="data:...">` URI with `cid:<cid>`, `cid` given by `f(uri, mime)`.
+pub(crate) fn replace_data_images(html: &str, mut f: impl FnMut(&str, &str) -> String) -> String {
     static IMG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let Some(re) = IMG
         .get_or_init(|| {
+            // nodemailer's pattern, bounded repetitions included (no catastrophic backtracking
+            // either way: the regex crate is linear time)
             regex::Regex::new(
                 r#"(?i)(<img\b[^<>]{0,1024} src\s{0,20}=[\s"']{0,20})(data:([^;"'<>\s]{1,255});[^"'>\s]+)"#,
             )
@@ -861,8 +858,22 @@ fn convert_data_images(
         })
         .as_ref()
     else {
-        return Ok(());
+        return html.to_string();
     };
+    re.replace_all(html, |c: &regex::Captures| {
+        let cid = f(&c[2], &c[3]);
+        format!("{}cid:{cid}", &c[1])
+    })
+    .into_owned()
+}
+
+/// `attachDataUrls`: `<img src="data:...">` in the html becomes a `cid:` reference to an
+/// attachment `image-N.<ext>` (nodemailer `_convertDataImages`).
+fn convert_data_images(
+    data: &mut MailData,
+    buffers: &[Vec<u8>],
+    disable_file: bool,
+) -> Result<(), ComposeError> {
     let Some(html) = data
         .html
         .as_ref()
@@ -874,21 +885,20 @@ fn convert_data_images(
         return Ok(());
     };
     let mut added = Vec::new();
-    let replaced = re.replace_all(&text, |c: &regex::Captures| {
+    let replaced = replace_data_images(&text, |uri, mime| {
         let cid = format!("{}@localhost", random_hex(10));
         added.push(Attachment {
-            path: Some(c[2].to_string()),
+            path: Some(uri.to_string()),
             cid: Some(cid.clone()),
             filename: Some(FilenameInput::Name(format!(
                 "image-{}.{}",
                 added.len() + 1,
-                detect_extension(&c[3])
+                detect_extension(mime)
             ))),
             ..Default::default()
         });
-        format!("{}cid:{cid}", &c[1])
+        cid
     });
-    let replaced = replaced.into_owned();
     let mut list = data
         .attachments
         .take()
@@ -1597,6 +1607,44 @@ fn list_headers(list: &OrderedMap) -> Vec<(String, Vec<String>)> {
 
 // ---- header building and serialisation
 
+/// `Date.prototype.toISOString()`; None for an invalid date.
+pub(crate) fn iso_date(ms: f64) -> Option<String> {
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return None;
+    }
+    let ms = ms.trunc() as i64;
+    let (y, m, d, sod) = civil(ms.div_euclid(1000));
+    let year = if (0..=9999).contains(&y) {
+        format!("{y:04}")
+    } else if y < 0 {
+        format!("-{:06}", -y)
+    } else {
+        format!("+{y:06}")
+    };
+    Some(format!(
+        "{year}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    ))
+}
+
+/// Seconds since the epoch to (year, month, day, second of day): Howard Hinnant's civil_from_days.
+fn civil(secs: i64) -> (i64, i64, i64, i64) {
+    let days = secs.div_euclid(86400);
+    let sod = secs.rem_euclid(86400);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d, sod)
+}
+
 /// `Date.prototype.toUTCString()` with `GMT` replaced by `+0000`.
 pub(crate) fn format_date(ms: f64) -> String {
     if !ms.is_finite() || ms.abs() > 8.64e15 {
@@ -1986,6 +2034,16 @@ fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_date(0.0).as_deref(), Some("1970-01-01T00:00:00.000Z"));
+        assert_eq!(
+            iso_date(1577934245123.0).as_deref(),
+            Some("2020-01-02T03:04:05.123Z")
+        );
+        assert_eq!(iso_date(f64::NAN), None);
+    }
 
     #[test]
     fn dates_match_to_utc_string() {

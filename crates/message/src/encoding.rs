@@ -456,6 +456,11 @@ pub fn quote_string(s: &str) -> String {
 }
 
 /// `JSON.stringify` of a string.
+/// Plain base64 of a whole value (no line breaks), as `Buffer#toString('base64')`.
+pub fn base64_encode(b: &[u8]) -> String {
+    B64.encode(b)
+}
+
 pub fn json_quote(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }

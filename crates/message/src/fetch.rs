@@ -242,9 +242,8 @@ pub(crate) fn url_stream(req: UrlRequest) -> Pin<Box<dyn Stream<Item = io::Resul
     ))
 }
 
-/// Fetches a whole body (tests).
-#[cfg(test)]
-pub(crate) async fn fetch_all(req: UrlRequest) -> io::Result<Vec<u8>> {
+/// Fetches a whole body (jsonTransport resolves all content before writing it).
+pub(crate) async fn fetch_body(req: UrlRequest) -> io::Result<Vec<u8>> {
     let mut s = url_stream(req);
     let mut out = Vec::new();
     while let Some(chunk) = std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await {
@@ -294,7 +293,7 @@ mod tests {
         let (url, h) =
             serve(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world")
                 .await;
-        let body = fetch_all(req(&url)).await.unwrap();
+        let body = fetch_body(req(&url)).await.unwrap();
         assert_eq!(body, b"hello world");
         let seen = h.await.unwrap().to_lowercase();
         assert!(seen.starts_with("get /file.txt http/1.1\r\n"), "{seen}");
@@ -307,7 +306,7 @@ mod tests {
         let (url, _h) =
             serve(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .await;
-        let e = fetch_all(req(&url)).await.unwrap_err();
+        let e = fetch_body(req(&url)).await.unwrap_err();
         let f = e
             .get_ref()
             .and_then(|r| r.downcast_ref::<FetchError>())
@@ -318,7 +317,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_schemes_are_refused_and_credentials_redacted() {
-        let e = fetch_all(req("ftp://user:pw@example.com/x"))
+        let e = fetch_body(req("ftp://user:pw@example.com/x"))
             .await
             .unwrap_err();
         assert_eq!(

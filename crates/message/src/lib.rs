@@ -7,6 +7,7 @@ mod compose;
 mod encoding;
 mod fetch;
 mod input;
+mod json;
 
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
@@ -16,6 +17,7 @@ pub use input::{
     HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,
     TlsInput,
 };
+pub use json::{normalize_json, Json, JsonMessage};
 
 /// Options that come from the transport rather than the message.
 #[derive(Debug, Clone, Default)]
