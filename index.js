@@ -24,7 +24,7 @@ function createTransport(transporter, defaults) {
   } else {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
   }
-  for (const key of ['sendmail', 'SES', 'jsonTransport']) {
+  for (const key of ['sendmail', 'SES']) {
     if (options[key]) {
       throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
     }

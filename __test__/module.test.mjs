@@ -151,5 +151,5 @@ test('options mailer-rs cannot honour are refused, never silently ignored', () =
   for (const key of ['dkim', 'proxy', 'getSocket', 'customAuth']) {
     assert.throws(() => createTransport({ host: 'localhost', [key]: key === 'proxy' ? 'http://127.0.0.1:3128' : {} }), { code: 'ECONFIG' }, key);
   }
-  assert.throws(() => createTransport({ jsonTransport: true }), { code: 'ECONFIG' });
+  assert.throws(() => createTransport({ sendmail: true }), { code: 'ECONFIG' });
 });

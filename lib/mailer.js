@@ -147,6 +147,7 @@ class Mail extends EventEmitter {
     }
     const { mail, buffers } = await prepareMail(mailData);
     if (this._streamMode) return this._compileOnly(mail, buffers);
+    if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
       // Per-message auth merges over the transport's auth (nodemailer example 5).

@@ -90,7 +90,29 @@ async function prepareMail(data) {
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
   }
+  checkShape(mail);
   return { mail, buffers: p.buffers };
+}
+
+// The native side walks the message recursively: a circular or absurdly deep object must be an
+// error here, not a stack overflow there. Real messages nest a few levels (attachments → headers).
+const MAX_DEPTH = 32;
+
+function checkShape(root) {
+  const seen = new Set();
+  const walk = (v, depth) => {
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array) return;
+    if (depth > MAX_DEPTH || seen.has(v)) {
+      throw Object.assign(new Error(depth > MAX_DEPTH ? 'Message object is nested too deeply' : 'Message object is circular'), {
+        code: 'EMESSAGE',
+        command: 'API',
+      });
+    }
+    seen.add(v);
+    for (const key of Object.keys(v)) walk(v[key], depth + 1);
+    seen.delete(v);
+  };
+  walk(root, 0);
 }
 
 /** Copies defaults into unset keys; headers merge key by key (nodemailer's MailMessage). */

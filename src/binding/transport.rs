@@ -564,18 +564,7 @@ pub fn compile_message<'env>(
         let data: MailData = env.from_js_value(mail).map_err(|e| {
             BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
         })?;
-        let o: JsComposeOptions = env
-            .from_js_value(options)
-            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
-        Ok((
-            data,
-            ComposeOptions {
-                hostname: o.hostname,
-                keep_bcc: o.keep_bcc,
-                disable_file_access: o.disable_file_access,
-                disable_url_access: o.disable_url_access,
-            },
-        ))
+        Ok((data, compose_options(env, options)?))
     })();
     let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
     let fut = async move {
@@ -594,14 +583,7 @@ pub fn compile_message<'env>(
     env.spawn_future_with_callback(fut, |env, outcome| match outcome {
         Ok((envelope, message_id, bytes)) => {
             let mut out = Object::new(env)?;
-            let mut env_obj = Object::new(env)?;
-            if envelope.from.is_empty() {
-                env_obj.set("from", false)?;
-            } else {
-                env_obj.set("from", envelope.from)?;
-            }
-            env_obj.set("to", envelope.to)?;
-            out.set("envelope", env_obj)?;
+            out.set("envelope", envelope_to_js(env, envelope)?)?;
             out.set("messageId", message_id)?;
             out.set("message", Buffer::from(bytes))?;
             Ok(out)
@@ -610,8 +592,80 @@ pub fn compile_message<'env>(
     })
 }
 
-/// A file read error while streaming a body: node's code is the text before the first ':'.
+/// `jsonTransport`: the normalised message data as JSON text, as nodemailer's JSON transport.
+#[napi(
+    ts_args_type = "mail: object, buffers: Buffer[], options: object",
+    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: string }>"
+)]
+pub fn normalize_json<'env>(
+    env: &'env Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
+    options: Object,
+) -> Result<PromiseRaw<'env, Object<'env>>> {
+    let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
+        // `Json` keeps key order, which nodemailer's output depends on.
+        let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
+            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
+        })?;
+        Ok((data, compose_options(env, options)?))
+    })();
+    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    let fut = async move {
+        Ok(async move {
+            let (data, opts) = parsed?;
+            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
+        }
+        .await)
+    };
+    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+        Ok((envelope, message_id, json)) => {
+            let mut out = Object::new(env)?;
+            out.set("envelope", envelope_to_js(env, envelope)?)?;
+            out.set("messageId", message_id)?;
+            out.set("message", json)?;
+            Ok(out)
+        }
+        Err(e) => Err(reject(env, &e)),
+    })
+}
+
+fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
+    let o: JsComposeOptions = env
+        .from_js_value(options)
+        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+    Ok(ComposeOptions {
+        hostname: o.hostname,
+        keep_bcc: o.keep_bcc,
+        disable_file_access: o.disable_file_access,
+        disable_url_access: o.disable_url_access,
+    })
+}
+
+fn envelope_to_js<'env>(
+    env: &'env Env,
+    envelope: mailer_message::Envelope,
+) -> Result<Object<'env>> {
+    let mut env_obj = Object::new(env)?;
+    if envelope.from.is_empty() {
+        env_obj.set("from", false)?;
+    } else {
+        env_obj.set("from", envelope.from)?;
+    }
+    env_obj.set("to", envelope.to)?;
+    Ok(env_obj)
+}
+
+/// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
+/// node code is the text before the first ':'.
 fn io_code(e: &std::io::Error) -> &'static str {
+    if let Some(f) = e
+        .get_ref()
+        .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())
+    {
+        return f.code;
+    }
     let text = e.to_string();
     if text.starts_with("ENOENT") || text.starts_with("EACCES") || text.starts_with("EISDIR") {
         "EFILEACCESS"
