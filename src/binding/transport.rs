@@ -235,9 +235,16 @@ impl Core {
                 pool.send(auth, envelope, super::body::factory(compiled.body))
                     .await?
             }
+            // Boxed: the connection state machine is kilobytes; inline, it would sit in every
+            // queued pool message's task too.
             None => {
-                mailer_smtp::transport::send_once(&self.connect, &auth, &envelope, compiled.body)
-                    .await?
+                Box::pin(mailer_smtp::transport::send_once(
+                    &self.connect,
+                    &auth,
+                    &envelope,
+                    compiled.body,
+                ))
+                .await?
             }
         };
         Ok(Outcome {
