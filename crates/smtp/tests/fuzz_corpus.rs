@@ -1,0 +1,33 @@
+//! CI smoke test for the cargo-fuzz target `reply_parser` (fuzz/): every committed corpus file goes
+//! through the same invariant checks as the fuzzer (fuzz/checks/reply_parser.rs), with plain
+//! `cargo test`, no cargo-fuzz or nightly needed.
+
+#[path = "../../../fuzz/checks/reply_parser.rs"]
+mod reply_parser;
+
+fn files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz")
+        .join(dir);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn reply_parser_corpus() {
+    let files = files("corpus/reply_parser");
+    assert!(
+        files.len() >= 10,
+        "corpus/reply_parser: {} files",
+        files.len()
+    );
+    for path in files {
+        let data = std::fs::read(&path).unwrap();
+        let r = std::panic::catch_unwind(|| reply_parser::check(&data));
+        assert!(r.is_ok(), "invariant broken by {}", path.display());
+    }
+}
