@@ -198,16 +198,16 @@ impl Core {
         })
     }
 
+    /// The message data arrives boxed: a queued send's task keeps the future's full size while it
+    /// waits for a pooled connection, so nothing large may live in the future itself.
     async fn send(
         self: Arc<Self>,
-        data: MailData,
-        buffers: Vec<Vec<u8>>,
-        extras: EnvelopeExtras,
-        auth: Option<JsAuth>,
+        input: Box<(ParsedSend, Vec<Vec<u8>>)>,
     ) -> std::result::Result<Outcome, BindError> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());
         }
+        let ((data, extras, auth), buffers) = *input;
         let compiled = mailer_message::compile(data, buffers, &self.compose)?;
         let extra = &compiled.envelope.extra;
         let envelope = Envelope {
@@ -494,10 +494,13 @@ impl NativeTransport {
             Ok((data, extras, auth))
         })();
         let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+        // Only boxes cross into the future: a send queued for a pooled connection keeps its
+        // task (the future's full size) alive until its turn, so the future must stay small.
+        let input = parsed.map(|p| Box::new((p, buffers))).map_err(Box::new);
         let fut = async move {
-            Ok(match parsed {
-                Ok((data, extras, auth)) => core.send(data, buffers, extras, auth).await,
-                Err(e) => Err(e),
+            Ok(match input {
+                Ok(input) => core.send(input).await,
+                Err(e) => Err(*e),
             })
         };
         env.spawn_future_with_callback(fut, |env, outcome| match outcome {
