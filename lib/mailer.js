@@ -83,7 +83,21 @@ class Mail extends EventEmitter {
           if (me) me.emit('idle');
         }
       : null;
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle);
+    // Outcomes of sends arrive here by id (one native callback for the whole transport).
+    const pending = new Map();
+    this._pending = pending;
+    this._nextId = 1;
+    this._keepAlive = null;
+    const onComplete = (done) => {
+      const entry = pending.get(done.id);
+      if (!entry) return;
+      pending.delete(done.id);
+      const me = self.deref();
+      if (pending.size === 0 && me) me._release();
+      if (done.error) entry.reject(done.error);
+      else entry.resolve(done.info);
+    };
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
     }
@@ -157,7 +171,14 @@ class Mail extends EventEmitter {
     const extras = mailData.dsn || mailData.requireTLSExtensionEnabled
       ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled }
       : null;
-    return this._native.send(mail, buffers, auth, extras);
+    return new Promise((resolve, reject) => {
+      const id = this._nextId++;
+      if (this._nextId > 0xffffffff) this._nextId = 1;
+      const error = this._native.send(mail, buffers, auth, extras, id);
+      if (error) return reject(error);
+      this._pending.set(id, { resolve, reject });
+      this._hold();
+    });
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -206,6 +227,19 @@ class Mail extends EventEmitter {
           reject(err);
         }
       });
+    }
+  }
+
+  // The native callback does not keep Node running (it would keep it running forever); while
+  // sends are in flight, an unused timer does, so `await sendMail()` at the end of a script works.
+  _hold() {
+    if (!this._keepAlive) this._keepAlive = setInterval(() => {}, 0x7fffffff);
+  }
+
+  _release() {
+    if (this._keepAlive) {
+      clearInterval(this._keepAlive);
+      this._keepAlive = null;
     }
   }
 

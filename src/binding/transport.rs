@@ -317,7 +317,32 @@ fn level_name(l: Level) -> &'static str {
 #[napi]
 pub struct NativeTransport {
     core: Arc<Core>,
+    /// Delivers every send's outcome to JS. One threadsafe function for the transport instead
+    /// of napi's one per promise: libuv scans every live async handle on each wakeup, so
+    /// thousands of pending promises made each completion cost O(pending).
+    completions: Arc<CompletionFn>,
 }
+
+/// One finished send, turned into `{ id, info }` or `{ id, error }` on the JS thread.
+pub struct Completion {
+    id: u32,
+    outcome: std::result::Result<Outcome, BindError>,
+}
+
+impl ToNapiValue for Completion {
+    unsafe fn to_napi_value(raw: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let env = Env::from_raw(raw);
+        let mut obj = Object::new(&env)?;
+        obj.set("id", val.id)?;
+        match val.outcome {
+            Ok(o) => obj.set("info", info_to_js(&env, o)?)?,
+            Err(e) => obj.set("error", super::errors::to_js_error(&env, &e)?)?,
+        }
+        Ok(obj.raw())
+    }
+}
+
+type CompletionFn = ThreadsafeFunction<Completion, (), Completion, Status, false, true>;
 
 #[napi]
 impl NativeTransport {
@@ -336,7 +361,13 @@ impl NativeTransport {
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
+        #[napi(ts_arg_type = "(done: { id: number, info?: any, error?: Error }) => void")]
+        on_complete: Function<Completion, ()>,
     ) -> Result<Self> {
+        let completions: CompletionFn = on_complete
+            .build_threadsafe_function::<Completion>()
+            .weak::<true>()
+            .build()?;
         let options: JsTransportOptions = env.from_js_value(options)?;
         let log_fn: Option<Arc<LoggerFn>> = match logger {
             Some(f) => Some(Arc::new(
@@ -416,6 +447,7 @@ impl NativeTransport {
             None
         };
         Ok(NativeTransport {
+            completions: Arc::new(completions),
             core: Arc::new(Core {
                 connect,
                 pool,
@@ -452,13 +484,14 @@ impl NativeTransport {
         Ok(())
     }
 
-    /// Composes and sends one message. `buffers` holds the Buffers that `mail` refers to as
-    /// `{ $bufferIndex }`; `auth` is per-message auth already merged over the transport's;
-    /// `extras` carries `dsn` / `requireTLSExtensionEnabled` when the message has them (kept
-    /// apart so the common message is walked once).
+    /// Composes and sends one message; its outcome arrives through `on_complete` with this `id`.
+    /// `buffers` holds the Buffers that `mail` refers to as `{ $bufferIndex }`; `auth` is
+    /// per-message auth already merged over the transport's; `extras` carries `dsn` /
+    /// `requireTLSExtensionEnabled` when the message has them (kept apart so the common message
+    /// is walked once). A message that cannot even be read returns its error at once.
     #[napi(
-        ts_args_type = "mail: object, buffers: Buffer[], auth: object | null, extras: object | null",
-        ts_return_type = "Promise<any>"
+        ts_args_type = "mail: object, buffers: Buffer[], auth: object | null, extras: object | null, id: number",
+        ts_return_type = "Error | undefined"
     )]
     pub fn send<'env>(
         &self,
@@ -467,8 +500,8 @@ impl NativeTransport {
         buffers: Vec<Buffer>,
         auth: Option<Object>,
         extras: Option<Object>,
-    ) -> Result<PromiseRaw<'env, Object<'env>>> {
-        let core = self.core.clone();
+        id: u32,
+    ) -> Result<Option<Object<'env>>> {
         let parsed: std::result::Result<ParsedSend, BindError> = (|| {
             let data: MailData = env.from_js_value(mail).map_err(|e| {
                 BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
@@ -493,20 +526,26 @@ impl NativeTransport {
             };
             Ok((data, extras, auth))
         })();
-        let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
-        // Only boxes cross into the future: a send queued for a pooled connection keeps its
-        // task (the future's full size) alive until its turn, so the future must stay small.
-        let input = parsed.map(|p| Box::new((p, buffers))).map_err(Box::new);
-        let fut = async move {
-            Ok(match input {
-                Ok(input) => core.send(input).await,
-                Err(e) => Err(*e),
-            })
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => return Ok(Some(super::errors::to_js_error(env, &e)?)),
         };
-        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-            Ok(o) => info_to_js(env, o),
-            Err(e) => Err(reject(env, &e)),
-        })
+        // Only a box crosses into the task: a send queued for a pooled connection keeps its task
+        // (the future's full size) alive until its turn, so the future must stay small.
+        let input = Box::new((
+            parsed,
+            buffers.iter().map(|b| b.to_vec()).collect::<Vec<_>>(),
+        ));
+        let core = self.core.clone();
+        let completions = self.completions.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = core.send(input).await;
+            completions.call(
+                Completion { id, outcome },
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        });
+        Ok(None)
     }
 
     #[napi(ts_return_type = "Promise<boolean>")]

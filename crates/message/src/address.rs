@@ -400,9 +400,11 @@ fn loose_address(text: &str) -> Option<(usize, usize)> {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     // local part: run of non-space non-@ before the '@', starting at a word boundary
     let before = &text[..at];
+    // The match may be a multi-byte whitespace (U+0085, U+3000…): skip its whole width.
     let mut start = before
-        .rfind(|c: char| c.is_whitespace() || c == '@')
-        .map_or(0, |p| p + 1);
+        .char_indices()
+        .rfind(|&(_, c)| c.is_whitespace() || c == '@')
+        .map_or(0, |(p, c)| p + c.len_utf8());
     while start < at && !text[start..].starts_with(word) {
         start += text[start..].chars().next().map_or(1, char::len_utf8);
     }
@@ -418,6 +420,17 @@ fn loose_address(text: &str) -> Option<(usize, usize)> {
         return None;
     }
     Some((start, end))
+}
+
+#[cfg(test)]
+mod loose_address_tests {
+    #[test]
+    fn multibyte_whitespace_before_the_at() {
+        let text = "x\u{85}a@b.c";
+        let (start, end) = super::loose_address(text).expect("address found");
+        assert_eq!(&text[start..end], "a@b.c");
+        assert_eq!(super::loose_address("\u{3000}\u{85}@x"), None);
+    }
 }
 
 /// The local part of an address that was quoted in the input: the quotes come back only if

@@ -124,7 +124,9 @@ impl ConnectOptions {
     /// else `[127.0.0.1]`; a bare IPv4 is wrapped in `[]`.
     pub fn client_name(&self) -> String {
         match &self.name {
-            Some(n) if !n.is_empty() => n.replace(['\r', '\n'], ""),
+            // CR/LF (nodemailer) and every other control character (NUL…): nothing but the
+            // name may reach the EHLO line.
+            Some(n) if !n.is_empty() => n.chars().filter(|c| !c.is_control()).collect(),
             _ => default_client_name(&gethostname::gethostname().to_string_lossy()),
         }
     }
@@ -176,6 +178,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(o.client_name(), "evilMAIL FROM:<x>");
+        let o = ConnectOptions {
+            name: Some("a\0b\x7fc".into()),
+            ..Default::default()
+        };
+        assert_eq!(o.client_name(), "abc");
     }
 
     #[test]
