@@ -4,6 +4,7 @@
 mod address;
 mod body;
 mod compose;
+pub mod dkim;
 mod encoding;
 mod fetch;
 mod input;
@@ -11,6 +12,7 @@ mod json;
 
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
+pub use dkim::{DkimKey, DkimOptions};
 pub use fetch::{FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
