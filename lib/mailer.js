@@ -44,6 +44,15 @@ function adaptProvisioner(fn) {
     });
 }
 
+/** DKIM options for Rust: private keys as PEM text (Buffers converted), or undefined. */
+function dkimOptions(dkim) {
+  if (!dkim || typeof dkim !== 'object') return dkim || undefined;
+  const pem = (k) => (Buffer.isBuffer(k) || k instanceof Uint8Array ? Buffer.from(k).toString('utf8') : k);
+  const out = Object.assign({}, dkim, { privateKey: pem(dkim.privateKey) });
+  if (Array.isArray(dkim.keys)) out.keys = dkim.keys.map((k) => (k && typeof k === 'object' ? Object.assign({}, k, { privateKey: pem(k.privateKey) }) : k));
+  return out;
+}
+
 class Mail extends EventEmitter {
   constructor(options, defaults) {
     super();
@@ -156,11 +165,10 @@ class Mail extends EventEmitter {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
     await this._runPlugins('compile', mailData);
-    if (mailData.dkim) {
-      throw Object.assign(new Error('The "dkim" option is not supported by mailer-rs yet (see docs/compatibility.md)'), { code: 'ECONFIG' });
-    }
+    // A message's dkim replaces the transport's (no merge), as in nodemailer.
+    const dkim = dkimOptions(mailData.dkim || this.options.dkim);
     const { mail, buffers } = await prepareMail(mailData);
-    if (this._streamMode) return this._compileOnly(mail, buffers);
+    if (this._streamMode) return this._compileOnly(mail, buffers, dkim);
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
@@ -168,8 +176,8 @@ class Mail extends EventEmitter {
       const opts = this.transporter.options;
       auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth));
     }
-    const extras = mailData.dsn || mailData.requireTLSExtensionEnabled
-      ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled }
+    const extras = mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
+      ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
       : null;
     return new Promise((resolve, reject) => {
       const id = this._nextId++;
@@ -183,7 +191,7 @@ class Mail extends EventEmitter {
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
   // jsonTransport: the normalised message data as JSON (the object itself with skipEncoding).
-  async _compileOnly(mail, buffers) {
+  async _compileOnly(mail, buffers, dkim) {
     const o = this.transporter.options;
     if (this._streamMode === 'json') {
       if (typeof native.normalizeJson !== 'function') {
@@ -200,6 +208,7 @@ class Mail extends EventEmitter {
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
     const out = await native.compileMessage(mail, buffers, {
+      dkim,
       keepBcc: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,

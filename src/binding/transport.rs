@@ -73,6 +73,8 @@ type LoggerFn = ThreadsafeFunction<
 #[serde(rename_all = "camelCase", default)]
 struct EnvelopeExtras {
     dsn: Option<JsDsn>,
+    /// The message's `dkim`, or the transport's (nodemailer: the message's replaces it).
+    dkim: Option<serde_json::Value>,
     require_tls_extension_enabled: bool,
 }
 
@@ -209,6 +211,7 @@ impl Core {
         }
         let ((data, extras, auth), buffers) = *input;
         let compiled = mailer_message::compile(data, buffers, &self.compose)?;
+        let compiled = dkim_sign(compiled, extras.dkim.as_ref()).await?;
         let extra = &compiled.envelope.extra;
         let envelope = Envelope {
             from: compiled.envelope.from.clone(),
@@ -587,6 +590,27 @@ impl NativeTransport {
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JsDkimOnly {
+    dkim: Option<serde_json::Value>,
+}
+
+/// Signs the composed message when DKIM options are given (the body is hashed as it streams).
+async fn dkim_sign(
+    mut c: mailer_message::Compiled,
+    dkim: Option<&serde_json::Value>,
+) -> std::result::Result<mailer_message::Compiled, BindError> {
+    if let Some(o) = dkim
+        .map(mailer_message::DkimOptions::from_json)
+        .transpose()?
+        .flatten()
+    {
+        c.body = mailer_message::dkim::sign(c.body, &o).await?;
+    }
+    Ok(c)
+}
+
 /// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -609,17 +633,24 @@ pub fn compile_message<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<PromiseRaw<'env, Object<'env>>> {
-    let parsed: std::result::Result<(MailData, ComposeOptions), BindError> = (|| {
+    let parsed: std::result::Result<
+        (MailData, ComposeOptions, Option<serde_json::Value>),
+        BindError,
+    > = (|| {
         let data: MailData = env.from_js_value(mail).map_err(|e| {
             BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
         })?;
-        Ok((data, compose_options(env, options)?))
+        let dkim: JsDkimOnly = env
+            .from_js_value(options)
+            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        Ok((data, compose_options(env, options)?, dkim.dkim))
     })();
     let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
     let fut = async move {
         Ok(async move {
-            let (data, opts) = parsed?;
+            let (data, opts, dkim) = parsed?;
             let compiled = mailer_message::compile(data, buffers, &opts)?;
+            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
             let bytes = compiled
                 .body
                 .to_vec()
