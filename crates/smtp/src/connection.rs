@@ -28,6 +28,7 @@ use crate::envelope::{self, Envelope};
 use crate::error::{socket_error, ErrorCode, SmtpError};
 use crate::log::{Level, Logger};
 use crate::options::ConnectOptions;
+use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
 use crate::tls;
 
@@ -46,10 +47,10 @@ pub struct SendInfo {
     pub response: String,
 }
 
-/// Plain TCP or TLS, behind one type.
+/// Plain or TLS, behind one type; the base stream is direct TCP or a proxy tunnel.
 enum Io {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Plain(BaseStream),
+    Tls(Box<tokio_rustls::client::TlsStream<BaseStream>>),
     /// Transient state while upgrading, and after a failed upgrade.
     Closed,
 }
@@ -128,6 +129,15 @@ pub struct SmtpConnection {
 
 fn timeout_error() -> SmtpError {
     SmtpError::format(ErrorCode::ETimedOut, "Timeout", None, Some("CONN"))
+}
+
+fn connection_timeout_error() -> SmtpError {
+    SmtpError::format(
+        ErrorCode::ETimedOut,
+        "Connection timeout",
+        None,
+        Some("CONN"),
+    )
 }
 
 fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
@@ -244,7 +254,10 @@ fn connect_order(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
     out
 }
 
-async fn tcp_connect(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, SmtpError> {
+pub(crate) async fn tcp_connect(
+    addr: SocketAddr,
+    local: Option<IpAddr>,
+) -> Result<TcpStream, SmtpError> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -275,30 +288,48 @@ impl SmtpConnection {
             sink: opts.logger.clone(),
             debug: opts.debug,
         };
-        let addrs = connect_order(resolve(&opts.host, opts.port, opts.dns_timeout).await?);
+        // through a proxy, the SMTP host is the proxy's to reach (or resolve)
+        let addrs = match opts.proxy {
+            Some(_) => Vec::new(),
+            None => connect_order(resolve(&opts.host, opts.port, opts.dns_timeout).await?),
+        };
         let tls_config = if opts.secure {
             Some(tls::client_config(&opts.tls, "CONN")?)
         } else {
             None
         };
+        // Implicit TLS runs the same on a direct stream and on a proxy tunnel.
+        let wrap = |base: BaseStream| async {
+            match &tls_config {
+                None => Ok(Io::Plain(base)),
+                Some(cfg) => {
+                    let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
+                    tokio_rustls::TlsConnector::from(cfg.clone())
+                        .connect(name, base)
+                        .await
+                        .map(|s| Io::Tls(Box::new(s)))
+                        .map_err(|e| tls_init_error(e, "CONN"))
+                }
+            }
+        };
 
         let mut last_err = None;
         let mut io = None;
+        if let Some(p) = &opts.proxy {
+            let attempt = async {
+                let (base, proxy_addr) = proxy::open(p, opts).await?;
+                Ok::<_, SmtpError>((wrap(base).await?, proxy_addr))
+            };
+            match timeout(opts.connection_timeout, attempt).await {
+                Ok(r) => io = Some(r?),
+                Err(_) => last_err = Some(connection_timeout_error()),
+            }
+        }
         for ip in addrs {
             let addr = SocketAddr::new(ip, opts.port);
             let attempt = async {
                 let tcp = tcp_connect(addr, opts.local_address).await?;
-                match &tls_config {
-                    None => Ok(Io::Plain(tcp)),
-                    Some(cfg) => {
-                        let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-                        tokio_rustls::TlsConnector::from(cfg.clone())
-                            .connect(name, tcp)
-                            .await
-                            .map(|s| Io::Tls(Box::new(s)))
-                            .map_err(|e| tls_init_error(e, "CONN"))
-                    }
-                }
+                wrap(BaseStream::Tcp(tcp)).await
             };
             match timeout(opts.connection_timeout, attempt).await {
                 Ok(Ok(s)) => {
@@ -308,14 +339,7 @@ impl SmtpConnection {
                 // a certificate problem is the same on every address: stop here
                 Ok(Err(e)) if e.code == ErrorCode::ETls => return Err(e),
                 Ok(Err(e)) => last_err = Some(e),
-                Err(_) => {
-                    last_err = Some(SmtpError::format(
-                        ErrorCode::ETimedOut,
-                        "Connection timeout",
-                        None,
-                        Some("CONN"),
-                    ))
-                }
+                Err(_) => last_err = Some(connection_timeout_error()),
             }
         }
         let (io, remote) = match io {
@@ -327,16 +351,21 @@ impl SmtpConnection {
             }
         };
         logger.log(Level::Info, "network", || {
-            format!(
-                "{} established to {}:{}",
-                if opts.secure {
-                    "Secure connection"
-                } else {
-                    "Connection"
-                },
-                remote.ip(),
-                remote.port()
-            )
+            let kind = if opts.secure {
+                "Secure connection"
+            } else {
+                "Connection"
+            };
+            match &opts.proxy {
+                None => format!("{kind} established to {}:{}", remote.ip(), remote.port()),
+                Some(_) => format!(
+                    "{kind} established to {}:{} through proxy {}:{}",
+                    opts.host,
+                    opts.port,
+                    remote.ip(),
+                    remote.port()
+                ),
+            }
         });
 
         let mut conn = SmtpConnection {
@@ -952,7 +981,27 @@ impl SmtpConnection {
         }
 
         let (mail_cmd, smtputf8) = envelope::mail_from_command(&prepared, env, &self.caps);
-        let r = self.command(&mail_cmd).await?;
+        let rcpt_lines: Vec<String> = prepared
+            .to
+            .iter()
+            .map(|t| envelope::rcpt_to_command(t, &prepared, &self.caps))
+            .collect();
+        // With PIPELINING, MAIL FROM, every RCPT TO and DATA go in one write and their replies
+        // are read in order (RFC 2920, as Postfix's client does): one round trip instead of
+        // 2 + recipients. nodemailer pipelines only the RCPTs. Any failure below ends the
+        // transaction with an error, and callers drop a connection after an error, so replies
+        // left unread then never confuse a later message.
+        let pipelined = self.caps.pipelining;
+        let r = if pipelined {
+            let mut lines = Vec::with_capacity(rcpt_lines.len() + 2);
+            lines.push(mail_cmd);
+            lines.extend(rcpt_lines.iter().cloned());
+            lines.push("DATA".to_string());
+            self.write_lines(&lines, None).await?;
+            self.read_reply().await?
+        } else {
+            self.command(&mail_cmd).await?
+        };
         if r.first_char() != Some('2') {
             let msg = if smtputf8 && r.starts_with("550 ") && !prepared.from.is_ascii() {
                 "Internationalized mailbox name not allowed"
@@ -972,11 +1021,6 @@ impl SmtpConnection {
         let mut rejected = Vec::new();
         let mut rejected_errors = Vec::new();
         let mut last_reply = String::new();
-        let rcpt_lines: Vec<String> = prepared
-            .to
-            .iter()
-            .map(|t| envelope::rcpt_to_command(t, &prepared, &self.caps))
-            .collect();
         let mut handle_rcpt = |rcpt: &String, r: Reply| {
             let text = r.text();
             if r.first_char() == Some('2') {
@@ -995,8 +1039,7 @@ impl SmtpConnection {
             }
             last_reply = text;
         };
-        if self.caps.pipelining {
-            self.write_lines(&rcpt_lines, None).await?;
+        if pipelined {
             for rcpt in &prepared.to {
                 let r = self.read_reply().await?;
                 handle_rcpt(rcpt, r);
@@ -1008,6 +1051,11 @@ impl SmtpConnection {
             }
         }
         if rejected.len() >= prepared.to.len() {
+            if pipelined {
+                // The DATA reply is owed too (a refusal: no valid recipients); the session is
+                // dropped after this error either way.
+                self.broken = true;
+            }
             let mut e = SmtpError::format(
                 ErrorCode::EEnvelope,
                 "Can't send mail - all recipients were rejected",
@@ -1019,7 +1067,11 @@ impl SmtpConnection {
             return Err(e);
         }
 
-        let r = self.command("DATA").await?;
+        let r = if pipelined {
+            self.read_reply().await?
+        } else {
+            self.command("DATA").await?
+        };
         if !matches!(r.first_char(), Some('2') | Some('3')) {
             let text = r.text();
             return Err(SmtpError::format(

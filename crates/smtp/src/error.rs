@@ -20,6 +20,7 @@ pub enum ErrorCode {
     EOAuth2,
     EConfig,
     EMaxLimit,
+    EProxy,
 }
 
 impl ErrorCode {
@@ -41,6 +42,7 @@ impl ErrorCode {
             ErrorCode::EOAuth2 => "EOAUTH2",
             ErrorCode::EConfig => "ECONFIG",
             ErrorCode::EMaxLimit => "EMAXLIMIT",
+            ErrorCode::EProxy => "EPROXY",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod log;
 pub mod options;
 pub mod pool;
+pub mod proxy;
 pub mod reply;
 #[cfg(test)]
 mod test_server;
@@ -30,4 +31,5 @@ pub use error::{ErrorCode, SmtpError};
 pub use log::{Level, LogEntry, LogFn};
 pub use options::{ConnectOptions, TlsOptions};
 pub use pool::{BodyFactory, BodyStream, Pool, PoolOptions};
+pub use proxy::{ProxyConfig, ProxyKind};
 pub use reply::Reply;

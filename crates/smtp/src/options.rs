@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::log::LogFn;
+use crate::proxy::ProxyConfig;
 
 /// The subset of Node's `tls` options the engine honours.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -71,6 +72,8 @@ pub struct ConnectOptions {
     /// Log the transcript (client/server lines).
     pub debug: bool,
     pub logger: Option<LogFn>,
+    /// Connect through this proxy (nodemailer's `proxy` URL); `None`: directly.
+    pub proxy: Option<ProxyConfig>,
 }
 
 impl Default for ConnectOptions {
@@ -92,6 +95,7 @@ impl Default for ConnectOptions {
             lmtp: false,
             debug: false,
             logger: None,
+            proxy: None,
         }
     }
 }
@@ -115,6 +119,7 @@ impl fmt::Debug for ConnectOptions {
             .field("lmtp", &self.lmtp)
             .field("debug", &self.debug)
             .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -200,5 +205,21 @@ mod tests {
         );
         assert!(!s.contains("secret"), "{s}");
         assert!(s.contains("<redacted>"));
+    }
+
+    #[test]
+    fn debug_redacts_proxy_credentials() {
+        let o = ConnectOptions {
+            proxy: Some(ProxyConfig::parse("http://alice:s3cr%40t@proxy.test:3128").unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            o.proxy.as_ref().unwrap().password.as_deref(),
+            Some("s3cr@t")
+        );
+        let s = format!("{o:?}");
+        assert!(!s.contains("s3cr"), "{s}");
+        assert!(!s.contains("alice"), "{s}");
+        assert!(s.contains("proxy.test"), "{s}");
     }
 }
