@@ -100,6 +100,8 @@ function sanitizeTransportOptions(o) {
     maxRequeues: num(o.maxRequeues),
     hostname: o.hostname === undefined ? undefined : String(o.hostname),
     tls: sanitizeTls(o.tls, o.servername),
+    // nodemailer only honours a string proxy URL
+    proxy: typeof o.proxy === 'string' && o.proxy ? o.proxy : undefined,
   };
   for (const key of ['connectionTimeout', 'greetingTimeout', 'socketTimeout', 'dnsTimeout']) out[key] = num(o[key]);
   out.auth = sanitizeAuth(o.auth);

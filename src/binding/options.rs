@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mailer_oauth2::OAuth2Config;
 use mailer_smtp::options::{ConnectOptions, TlsOptions};
+use mailer_smtp::ProxyConfig;
 use serde::Deserialize;
 
 use super::errors::BindError;
@@ -83,6 +84,7 @@ pub struct JsTransportOptions {
     pub socket_timeout: Option<f64>,
     pub dns_timeout: Option<f64>,
     pub auth: Option<JsAuth>,
+    pub proxy: Option<String>,
 }
 
 /// A positive, finite number of milliseconds, else the default (nodemailer: `value || DEFAULT`).
@@ -160,6 +162,10 @@ pub fn connect_options(o: &JsTransportOptions) -> Result<ConnectOptions, BindErr
         lmtp: o.lmtp,
         debug: o.debug && o.logger,
         logger: None,
+        proxy: match o.proxy.as_deref().filter(|p| !p.is_empty()) {
+            Some(url) => Some(ProxyConfig::parse(url)?),
+            None => None,
+        },
     })
 }
 
