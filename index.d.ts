@@ -4,7 +4,7 @@
 // (and @types/nodemailer's `Mail.Options` / `SMTPTransport.Options` layout), so code typed
 // against nodemailer compiles unchanged. Inputs are at least as wide as nodemailer's; options
 // mailer-rs does not implement are left out on purpose (a compile error beats a silent ignore):
-// dkim, proxy, getSocket, customAuth, socket/connection, sendmail, SES, jsonTransport.
+// getSocket, customAuth, socket/connection, sendmail, SES.
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
@@ -217,6 +217,32 @@ export interface TransportOptions {
   normalizeHeaderKey?: ((key: string) => string) | undefined;
   maxRecipients?: number | undefined;
   attachDataUrls?: boolean | undefined;
+  /** DKIM-sign every message (a message's own `dkim` replaces this). See docs/dkim.md. */
+  dkim?: DKIMOptions | undefined;
+}
+
+/** One DKIM key. */
+export interface DKIMKey {
+  /** The signing domain (`d=`). */
+  domainName: string;
+  /** The selector (`s=`): the key is published at `<selector>._domainkey.<domain>`. */
+  keySelector: string;
+  /** PEM private key (RSA or Ed25519). */
+  privateKey: string | Buffer;
+}
+
+/** nodemailer's `dkim` options: one key, or several in `keys`. */
+export interface DKIMOptions extends Partial<DKIMKey> {
+  keys?: DKIMKey[] | undefined;
+  /** Colon-separated header names to sign instead of the defaults. */
+  headerFieldNames?: string | undefined;
+  /** Colon-separated header names never to sign. */
+  skipFields?: string | undefined;
+  /** Only `'sha256'`. */
+  hashAlgo?: 'sha256' | undefined;
+  /** Where bodies above `cacheTreshold` bytes wait while being signed (default: the OS temp dir). */
+  cacheDir?: string | false | undefined;
+  cacheTreshold?: number | undefined;
 }
 
 /** SMTP connection options. */
@@ -250,6 +276,8 @@ export interface SMTPConnectionOptions {
   debug?: boolean | undefined;
   transactionLog?: boolean | undefined;
   tls?: TlsOptions | undefined;
+  /** `http://`, `https://`, `socks4://`, `socks4a://` or `socks5://` proxy URL (docs/proxy.md). */
+  proxy?: string | undefined;
   allowInternalNetworkInterfaces?: boolean | undefined;
   component?: string | undefined;
 }
@@ -291,7 +319,14 @@ export interface StreamTransportOptions extends TransportOptions {
   hostname?: string | undefined;
 }
 
-export type TransportConfig = SMTPTransportOptions | SMTPPoolOptions | StreamTransportOptions;
+/** `jsonTransport: true`: `info.message` is the message data as JSON (an object with `skipEncoding`). */
+export interface JSONTransportOptions extends TransportOptions {
+  jsonTransport?: boolean | undefined;
+  skipEncoding?: boolean | undefined;
+  hostname?: string | undefined;
+}
+
+export type TransportConfig = SMTPTransportOptions | SMTPPoolOptions | StreamTransportOptions | JSONTransportOptions;
 
 // ---------------------------------------------------------------------------------------------
 // Messages
@@ -331,6 +366,8 @@ export interface SendMailOptions {
   normalizeHeaderKey?: ((key: string) => string) | undefined;
   priority?: 'high' | 'normal' | 'low' | (string & {}) | undefined;
   xMailer?: string | false | undefined;
+  /** DKIM options for this message; replaces the transport's. */
+  dkim?: DKIMOptions | undefined;
   maxRecipients?: number | undefined;
   dsn?: SMTPEnvelopeDsn | undefined;
   requireTLSExtensionEnabled?: boolean | undefined;
@@ -409,6 +446,11 @@ export interface StreamSentMessageInfo extends SentMessageInfo {
   envelope: Envelope;
   messageId: string;
   message: Readable | Buffer;
+}
+
+/** What the JSON transport resolves with: the normalised message as JSON text. */
+export interface JSONSentMessageInfo extends SentMessageInfo {
+  message: string;
 }
 
 export type Callback<T> = (err: NodemailerError | null, result: T) => void;
@@ -552,6 +594,10 @@ export declare function createTransport(
   options: StreamTransportOptions & { streamTransport: true },
   defaults?: MailDefaults
 ): Mail<StreamSentMessageInfo, StreamTransportOptions>;
+export declare function createTransport(
+  options: JSONTransportOptions & { jsonTransport: true },
+  defaults?: MailDefaults
+): Mail<JSONSentMessageInfo, JSONTransportOptions>;
 export declare function createTransport(
   options?: SMTPTransportOptions | string,
   defaults?: MailDefaults

@@ -10,8 +10,10 @@ createTransport({ host: 'h', secure: 'yes' });
 createTransport({ hots: 'smtp.example.com' });
 // @ts-expect-error sendmail transport is not supported by mailer-rs
 createTransport({ sendmail: true });
-// @ts-expect-error dkim signing is not supported by mailer-rs: no silent unsigned mail
-createTransport({ host: 'h', dkim: { domainName: 'x', keySelector: 'y', privateKey: 'z' } });
+// @ts-expect-error DKIM keys need a selector and a private key
+createTransport({ host: 'h', dkim: { keys: [{ domainName: 'x' }] } });
+// @ts-expect-error a proxy is a URL string
+createTransport({ host: 'h', proxy: { host: 'p' } });
 // @ts-expect-error OAuth2 expires is ms since the epoch (number)
 createTransport({ auth: { type: 'OAuth2', user: 'u', accessToken: 't', expires: '2017-01-13' } });
 // @ts-expect-error maxConnections is a number
