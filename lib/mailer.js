@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events');
 const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger } = require('./logger');
-const { prepareMail, applyDefaults } = require('./message');
+const { prepareMailSync, applyDefaults, hasStreams, resolveStreams } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
 const pkg = require('../package.json');
 
@@ -103,8 +103,8 @@ class Mail extends EventEmitter {
       pending.delete(done.id);
       const me = self.deref();
       if (pending.size === 0 && me) me._release();
-      if (done.error) entry.reject(done.error);
-      else entry.resolve(done.info);
+      if (done.error) entry(done.error);
+      else entry(null, done.info);
     };
     this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
@@ -152,41 +152,63 @@ class Mail extends EventEmitter {
       });
     }
     const cb = callback;
-    this._send(data || {}).then(
-      (info) => process.nextTick(cb, null, info),
-      (err) => process.nextTick(cb, err)
-    );
+    // Callbacks run on a later tick, outside any promise chain: a throwing callback is an
+    // uncaught exception (as in nodemailer), never an unhandled rejection or a second call.
+    const settle = (err, info) => process.nextTick(cb, err || null, info);
+    try {
+      this._dispatch(data || {}, settle);
+    } catch (err) {
+      settle(err);
+    }
     return promise;
   }
 
-  async _send(data) {
+  // The common message (no plugins, no Readable content, SMTP) goes to Rust synchronously: no
+  // async frames or extra promises per message. Anything else takes the async path.
+  _dispatch(data, settle) {
     const mailData = applyDefaults(data, this._defaults);
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
+    const plugins = this._userPlugins.compile.length || this._userPlugins.stream.length;
+    if (plugins || this._streamMode || hasStreams(mailData)) {
+      this._sendAsync(mailData).then((info) => settle(null, info), settle);
+      return;
+    }
+    this._submit(mailData, settle);
+  }
+
+  async _sendAsync(mailData) {
     await this._runPlugins('compile', mailData);
+    if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
+    if (this._streamMode) {
+      const { mail, buffers } = prepareMailSync(mailData);
+      return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
+    }
+    return new Promise((resolve, reject) => this._submit(mailData, (err, info) => (err ? reject(err) : resolve(info))));
+  }
+
+  // Hands one message to the native transport; `done(err, info)` is called once, later.
+  _submit(mailData, done) {
     // A message's dkim replaces the transport's (no merge), as in nodemailer.
     const dkim = dkimOptions(mailData.dkim || this.options.dkim);
-    const { mail, buffers } = await prepareMail(mailData);
-    if (this._streamMode) return this._compileOnly(mail, buffers, dkim);
+    const { mail, buffers } = prepareMailSync(mailData);
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
       // Per-message auth merges over the transport's auth (nodemailer example 5).
-      const opts = this.transporter.options;
-      auth = sanitizeAuth(Object.assign({}, opts.auth || {}, mailData.auth));
+      auth = sanitizeAuth(Object.assign({}, this.transporter.options.auth || {}, mailData.auth));
     }
-    const extras = mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
-      ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
-      : null;
-    return new Promise((resolve, reject) => {
-      const id = this._nextId++;
-      if (this._nextId > 0xffffffff) this._nextId = 1;
-      const error = this._native.send(mail, buffers, auth, extras, id);
-      if (error) return reject(error);
-      this._pending.set(id, { resolve, reject });
-      this._hold();
-    });
+    const extras =
+      mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
+        ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        : null;
+    const id = this._nextId++;
+    if (this._nextId > 0xffffffff) this._nextId = 1;
+    const error = this._native.send(mail, buffers, auth, extras, id);
+    if (error) return done(error);
+    this._pending.set(id, done);
+    this._hold();
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).

@@ -39,32 +39,23 @@ class Preparer {
     this.buffers = [];
   }
 
-  async value(v) {
+  value(v) {
     if (Buffer.isBuffer(v) || v instanceof Uint8Array) {
       this.buffers.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
       return { $bufferIndex: this.buffers.length - 1 };
     }
-    if (isStream(v)) {
-      let buf;
-      try {
-        buf = await collect(v);
-      } catch (err) {
-        if (err && typeof err === 'object' && !err.code) err.code = 'ESTREAM';
-        throw err;
-      }
-      return this.value(buf);
-    }
     return v;
   }
 
-  // A body field or attachment: string, Buffer, stream, or an object with content/raw.
-  async node(v) {
+  // A body field or attachment: string, Buffer, or an object with content/raw (streams were
+  // collected by resolveStreams before).
+  node(v) {
     if (v === null || v === undefined || v === false) return undefined;
-    if (typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array || isStream(v)) return this.value(v);
+    if (typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array) return this.value(v);
     const out = Array.isArray(v) ? [] : {};
     for (const key of Object.keys(v)) {
       if (key === '__proto__') continue;
-      if (CONTENT_KEYS.includes(key)) out[key] = await this.value(v[key]);
+      if (CONTENT_KEYS.includes(key)) out[key] = this.value(v[key]);
       else if (key === 'headers' || key === 'httpHeaders') out[key] = cleanKeys(v[key]);
       else if (key === 'tls') out[key] = cleanTls(v[key]);
       else out[key] = v[key];
@@ -73,19 +64,73 @@ class Preparer {
   }
 }
 
+// Where a Readable may stand: a body field itself, or `content`/`raw` of a body object,
+// attachment or alternative.
+function eachContentSlot(data, fn) {
+  const visit = (holder, key) => {
+    const v = holder[key];
+    if (isStream(v)) fn(holder, key);
+    else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      for (const k of CONTENT_KEYS) if (isStream(v[k])) fn(v, k);
+    }
+  };
+  for (const key of BODY_FIELDS) if (data[key] !== undefined) visit(data, key);
+  for (const key of ['attachments', 'alternatives']) {
+    if (Array.isArray(data[key])) data[key].forEach((_, i) => visit(data[key], i));
+  }
+}
+
+/** Whether the message holds a Readable that must be read before it can be composed. */
+function hasStreams(data) {
+  let found = false;
+  eachContentSlot(data, () => (found = true));
+  return found;
+}
+
 /**
- * @returns {Promise<{ mail: object, buffers: Buffer[] }>}
+ * Reads every Readable of the message into a Buffer, on copies of the objects that held them
+ * (the caller's message is not modified).
  */
-async function prepareMail(data) {
+async function resolveStreams(data) {
+  const out = Object.assign({}, data);
+  for (const key of ['attachments', 'alternatives']) {
+    if (Array.isArray(out[key])) out[key] = out[key].map((a) => (a && typeof a === 'object' && !isStream(a) ? Object.assign({}, a) : a));
+  }
+  for (const key of BODY_FIELDS) {
+    if (out[key] && typeof out[key] === 'object' && !isStream(out[key]) && !Buffer.isBuffer(out[key])) out[key] = Object.assign({}, out[key]);
+  }
+  const jobs = [];
+  eachContentSlot(out, (holder, key) => {
+    jobs.push(
+      collect(holder[key]).then(
+        (buf) => {
+          holder[key] = buf;
+        },
+        (err) => {
+          if (err && typeof err === 'object' && !err.code) err.code = 'ESTREAM';
+          throw err;
+        }
+      )
+    );
+  });
+  await Promise.all(jobs);
+  return out;
+}
+
+/**
+ * Synchronous: call resolveStreams first when hasStreams says so.
+ * @returns {{ mail: object, buffers: Buffer[] }}
+ */
+function prepareMailSync(data) {
   const p = new Preparer();
   const mail = {};
   for (const key of Object.keys(data)) {
     if (key === '__proto__' || key === 'auth' || key === 'normalizeHeaderKey') continue;
     const v = data[key];
     if (v === undefined || typeof v === 'function') continue;
-    if (BODY_FIELDS.includes(key)) mail[key] = await p.node(v);
+    if (BODY_FIELDS.includes(key)) mail[key] = p.node(v);
     else if (key === 'attachments' || key === 'alternatives') {
-      mail[key] = Array.isArray(v) ? await Promise.all(v.map((a) => p.node(a))) : v;
+      mail[key] = Array.isArray(v) ? v.map((a) => p.node(a)) : v;
     } else if (key === 'date') mail.date = v instanceof Date ? v.getTime() : v;
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
@@ -130,4 +175,12 @@ function applyDefaults(data, defaults) {
   return out;
 }
 
-module.exports = { prepareMail, applyDefaults };
+/**
+ * Reads any Readable content, then prepares the message.
+ * @returns {Promise<{ mail: object, buffers: Buffer[] }>}
+ */
+async function prepareMail(data) {
+  return prepareMailSync(hasStreams(data) ? await resolveStreams(data) : data);
+}
+
+module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams };
