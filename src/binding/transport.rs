@@ -400,7 +400,11 @@ impl NativeTransport {
                     (
                         level_name(entry.level).to_string(),
                         entry.tnx.to_string(),
-                        String::new(),
+                        if entry.cid == 0 {
+                            String::new()
+                        } else {
+                            entry.cid.to_string()
+                        },
                         entry.message,
                     )
                         .into(),

@@ -287,6 +287,7 @@ impl SmtpConnection {
         let logger = Logger {
             sink: opts.logger.clone(),
             debug: opts.debug,
+            cid: crate::log::next_cid(),
         };
         // through a proxy, the SMTP host is the proxy's to reach (or resolve)
         let addrs = match opts.proxy {

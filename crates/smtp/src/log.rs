@@ -17,6 +17,15 @@ pub struct LogEntry {
     /// `"client"` | `"server"` | `"network"` | `"smtp"` | `"message"` (nodemailer's `tnx`).
     pub tnx: &'static str,
     pub message: String,
+    /// The connection's id (nodemailer's `cid`), 0 when not about one connection.
+    pub cid: u64,
+}
+
+/// A process-wide counter: ids stay unique across transports, as nodemailer's random ids are.
+static NEXT_CID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+pub(crate) fn next_cid() -> u64 {
+    NEXT_CID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 pub type LogFn = Arc<dyn Fn(LogEntry) + Send + Sync>;
@@ -26,6 +35,7 @@ pub type LogFn = Arc<dyn Fn(LogEntry) + Send + Sync>;
 pub(crate) struct Logger {
     pub(crate) sink: Option<LogFn>,
     pub(crate) debug: bool,
+    pub(crate) cid: u64,
 }
 
 impl Logger {
@@ -35,6 +45,7 @@ impl Logger {
                 level,
                 tnx,
                 message: message(),
+                cid: self.cid,
             });
         }
     }

@@ -602,6 +602,7 @@ impl Pool {
         let logger = Logger {
             sink: connect.logger.clone(),
             debug: connect.debug,
+            cid: 0,
         };
         let inner = Arc::new(Inner {
             connect,
