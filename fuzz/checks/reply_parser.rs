@@ -52,7 +52,7 @@ fn model(input: &[u8]) -> (Vec<Reply>, bool) {
 pub fn build_input(data: &[u8]) -> (Vec<usize>, Vec<u8>) {
     let (head, payload) = data.split_at(data.len().min(4));
     let get = |i: usize| head.get(i).copied().unwrap_or(0) as usize;
-    let sizes = vec![get(0) % 7 + 1, get(1) % 61 + 1, get(2) * 37 + 1];
+    let mut sizes = vec![get(0) % 7 + 1, get(1) % 61 + 1, get(2) * 37 + 1];
     let rep = get(3);
     let times = if rep >= 0xF0 {
         1usize << (rep - 0xF0).min(15)
@@ -65,6 +65,12 @@ pub fn build_input(data: &[u8]) -> (Vec<usize>, Vec<u8>) {
             break;
         }
         input.extend_from_slice(payload);
+    }
+    if input.len() > 64 * 1024 {
+        // big inputs in bigger chunks: a million one-byte feeds would only slow the fuzzer
+        for s in &mut sizes {
+            *s *= 1024;
+        }
     }
     (sizes, input)
 }
