@@ -2,6 +2,7 @@
 //! and results back into nodemailer's shapes.
 
 mod body;
+pub mod compose;
 mod errors;
 mod options;
 mod tokens;

@@ -211,7 +211,7 @@ impl Core {
         }
         let ((data, extras, auth), buffers) = *input;
         let compiled = mailer_message::compile(data, buffers, &self.compose)?;
-        let compiled = dkim_sign(compiled, extras.dkim.as_ref()).await?;
+        let compiled = super::compose::dkim_sign(compiled, extras.dkim.as_ref()).await?;
         let extra = &compiled.envelope.extra;
         let envelope = Envelope {
             from: compiled.envelope.from.clone(),
@@ -292,17 +292,10 @@ fn info_to_js<'env>(env: &'env Env, o: Outcome) -> Result<Object<'env>> {
     info.set("messageTime", o.info.message_time as f64)?;
     info.set("messageSize", o.info.message_size as f64)?;
     info.set("response", o.info.response)?;
-    let mut envelope = Object::new(env)?;
-    envelope.set(
-        "from",
-        if o.envelope_from.is_empty() {
-            None
-        } else {
-            Some(o.envelope_from)
-        },
+    info.set(
+        "envelope",
+        super::compose::envelope_to_js(env, o.envelope_from, o.envelope_to)?,
     )?;
-    envelope.set("to", o.envelope_to)?;
-    info.set("envelope", envelope)?;
     info.set("messageId", o.message_id)?;
     Ok(info)
 }
@@ -591,169 +584,5 @@ impl NativeTransport {
         if let Some(pool) = &self.core.pool {
             pool.close();
         }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct JsDkimOnly {
-    dkim: Option<serde_json::Value>,
-}
-
-/// Signs the composed message when DKIM options are given (the body is hashed as it streams).
-async fn dkim_sign(
-    mut c: mailer_message::Compiled,
-    dkim: Option<&serde_json::Value>,
-) -> std::result::Result<mailer_message::Compiled, BindError> {
-    if let Some(o) = dkim
-        .map(mailer_message::DkimOptions::from_json)
-        .transpose()?
-        .flatten()
-    {
-        c.body = mailer_message::dkim::sign(c.body, &o).await?;
-    }
-    Ok(c)
-}
-
-/// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct JsComposeOptions {
-    hostname: Option<String>,
-    keep_bcc: bool,
-    disable_file_access: bool,
-    disable_url_access: bool,
-}
-
-/// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
-/// (the stream transport; Bcc is kept, as nodemailer's stream transport keeps it).
-#[napi(
-    ts_args_type = "mail: object, buffers: Buffer[], options: object",
-    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: Buffer }>"
-)]
-pub fn compile_message<'env>(
-    env: &'env Env,
-    mail: Object,
-    buffers: Vec<Buffer>,
-    options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
-    let parsed: std::result::Result<
-        (MailData, ComposeOptions, Option<serde_json::Value>),
-        BindError,
-    > = (|| {
-        let data: MailData = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
-        let dkim: JsDkimOnly = env
-            .from_js_value(options)
-            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
-        Ok((data, compose_options(env, options)?, dkim.dkim))
-    })();
-    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
-    let fut = async move {
-        Ok(async move {
-            let (data, opts, dkim) = parsed?;
-            let compiled = mailer_message::compile(data, buffers, &opts)?;
-            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
-            let bytes = compiled
-                .body
-                .to_vec()
-                .await
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
-            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
-        }
-        .await)
-    };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-        Ok((envelope, message_id, bytes)) => {
-            let mut out = Object::new(env)?;
-            out.set("envelope", envelope_to_js(env, envelope)?)?;
-            out.set("messageId", message_id)?;
-            out.set("message", Buffer::from(bytes))?;
-            Ok(out)
-        }
-        Err(e) => Err(reject(env, &e)),
-    })
-}
-
-/// `jsonTransport`: the normalised message data as JSON text, as nodemailer's JSON transport.
-#[napi(
-    ts_args_type = "mail: object, buffers: Buffer[], options: object",
-    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: string }>"
-)]
-pub fn normalize_json<'env>(
-    env: &'env Env,
-    mail: Object,
-    buffers: Vec<Buffer>,
-    options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
-    let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
-        // `Json` keeps key order, which nodemailer's output depends on.
-        let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
-        Ok((data, compose_options(env, options)?))
-    })();
-    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
-    let fut = async move {
-        Ok(async move {
-            let (data, opts) = parsed?;
-            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
-            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
-        }
-        .await)
-    };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-        Ok((envelope, message_id, json)) => {
-            let mut out = Object::new(env)?;
-            out.set("envelope", envelope_to_js(env, envelope)?)?;
-            out.set("messageId", message_id)?;
-            out.set("message", json)?;
-            Ok(out)
-        }
-        Err(e) => Err(reject(env, &e)),
-    })
-}
-
-fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
-    let o: JsComposeOptions = env
-        .from_js_value(options)
-        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
-    Ok(ComposeOptions {
-        hostname: o.hostname,
-        keep_bcc: o.keep_bcc,
-        disable_file_access: o.disable_file_access,
-        disable_url_access: o.disable_url_access,
-    })
-}
-
-fn envelope_to_js<'env>(
-    env: &'env Env,
-    envelope: mailer_message::Envelope,
-) -> Result<Object<'env>> {
-    let mut env_obj = Object::new(env)?;
-    if envelope.from.is_empty() {
-        env_obj.set("from", false)?;
-    } else {
-        env_obj.set("from", envelope.from)?;
-    }
-    env_obj.set("to", envelope.to)?;
-    Ok(env_obj)
-}
-
-/// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
-/// node code is the text before the first ':'.
-fn io_code(e: &std::io::Error) -> &'static str {
-    if let Some(f) = e
-        .get_ref()
-        .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())
-    {
-        return f.code;
-    }
-    let text = e.to_string();
-    if text.starts_with("ENOENT") || text.starts_with("EACCES") || text.starts_with("EISDIR") {
-        "EFILEACCESS"
-    } else {
-        "ESTREAM"
     }
 }

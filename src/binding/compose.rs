@@ -1,0 +1,172 @@
+//! The composition-only transports (`streamTransport`, `jsonTransport`) and DKIM signing, shared
+//! with the SMTP path in `transport.rs`.
+
+use mailer_message::{ComposeOptions, MailData};
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi_derive::napi;
+use serde::Deserialize;
+
+use super::errors::{reject, BindError};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JsDkimOnly {
+    dkim: Option<serde_json::Value>,
+}
+
+/// Signs the composed message when DKIM options are given (the body is hashed as it streams).
+pub(super) async fn dkim_sign(
+    mut c: mailer_message::Compiled,
+    dkim: Option<&serde_json::Value>,
+) -> std::result::Result<mailer_message::Compiled, BindError> {
+    if let Some(o) = dkim
+        .map(mailer_message::DkimOptions::from_json)
+        .transpose()?
+        .flatten()
+    {
+        c.body = mailer_message::dkim::sign(c.body, &o).await?;
+    }
+    Ok(c)
+}
+
+/// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsComposeOptions {
+    hostname: Option<String>,
+    keep_bcc: bool,
+    disable_file_access: bool,
+    disable_url_access: bool,
+}
+
+/// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
+/// (the stream transport; Bcc is kept, as nodemailer's stream transport keeps it).
+#[napi(
+    ts_args_type = "mail: object, buffers: Buffer[], options: object",
+    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: Buffer }>"
+)]
+pub fn compile_message<'env>(
+    env: &'env Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
+    options: Object,
+) -> Result<PromiseRaw<'env, Object<'env>>> {
+    let parsed: std::result::Result<
+        (MailData, ComposeOptions, Option<serde_json::Value>),
+        BindError,
+    > = (|| {
+        let data: MailData = env.from_js_value(mail).map_err(|e| {
+            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
+        })?;
+        let dkim: JsDkimOnly = env
+            .from_js_value(options)
+            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        Ok((data, compose_options(env, options)?, dkim.dkim))
+    })();
+    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    let fut = async move {
+        Ok(async move {
+            let (data, opts, dkim) = parsed?;
+            let compiled = mailer_message::compile(data, buffers, &opts)?;
+            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+            let bytes = compiled
+                .body
+                .to_vec()
+                .await
+                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
+        }
+        .await)
+    };
+    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+        Ok((envelope, message_id, bytes)) => {
+            let mut out = Object::new(env)?;
+            out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
+            out.set("messageId", message_id)?;
+            out.set("message", Buffer::from(bytes))?;
+            Ok(out)
+        }
+        Err(e) => Err(reject(env, &e)),
+    })
+}
+
+/// `jsonTransport`: the normalised message data as JSON text, as nodemailer's JSON transport.
+#[napi(
+    ts_args_type = "mail: object, buffers: Buffer[], options: object",
+    ts_return_type = "Promise<{ envelope: { from: string | false, to: string[] }, messageId: string, message: string }>"
+)]
+pub fn normalize_json<'env>(
+    env: &'env Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
+    options: Object,
+) -> Result<PromiseRaw<'env, Object<'env>>> {
+    let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
+        // `Json` keeps key order, which nodemailer's output depends on.
+        let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
+            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
+        })?;
+        Ok((data, compose_options(env, options)?))
+    })();
+    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    let fut = async move {
+        Ok(async move {
+            let (data, opts) = parsed?;
+            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
+        }
+        .await)
+    };
+    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+        Ok((envelope, message_id, json)) => {
+            let mut out = Object::new(env)?;
+            out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
+            out.set("messageId", message_id)?;
+            out.set("message", json)?;
+            Ok(out)
+        }
+        Err(e) => Err(reject(env, &e)),
+    })
+}
+
+fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
+    let o: JsComposeOptions = env
+        .from_js_value(options)
+        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+    Ok(ComposeOptions {
+        hostname: o.hostname,
+        keep_bcc: o.keep_bcc,
+        disable_file_access: o.disable_file_access,
+        disable_url_access: o.disable_url_access,
+    })
+}
+
+/// `{ from, to }`; `from` is `false` when the message has no sender, as in nodemailer.
+pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result<Object<'_>> {
+    let mut env_obj = Object::new(env)?;
+    if from.is_empty() {
+        env_obj.set("from", false)?;
+    } else {
+        env_obj.set("from", from)?;
+    }
+    env_obj.set("to", to)?;
+    Ok(env_obj)
+}
+
+/// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
+/// node code is the text before the first ':'.
+fn io_code(e: &std::io::Error) -> &'static str {
+    if let Some(f) = e
+        .get_ref()
+        .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())
+    {
+        return f.code;
+    }
+    let text = e.to_string();
+    if text.starts_with("ENOENT") || text.starts_with("EACCES") || text.starts_with("EISDIR") {
+        "EFILEACCESS"
+    } else {
+        "ESTREAM"
+    }
+}
