@@ -132,7 +132,15 @@ impl ConnectOptions {
             // CR/LF (nodemailer) and every other control character (NUL…): nothing but the
             // name may reach the EHLO line.
             Some(n) if !n.is_empty() => n.chars().filter(|c| !c.is_control()).collect(),
-            _ => default_client_name(&gethostname::gethostname().to_string_lossy()),
+            // The machine's name does not change under us: one syscall per process, not per connection.
+            _ => {
+                static DEFAULT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                DEFAULT
+                    .get_or_init(|| {
+                        default_client_name(&gethostname::gethostname().to_string_lossy())
+                    })
+                    .clone()
+            }
         }
     }
 }
