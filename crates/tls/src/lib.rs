@@ -1,0 +1,256 @@
+//! The rustls client configuration of every TLS connection mailer-rs makes: SMTP (implicit
+//! TLS, STARTTLS, HTTPS proxies), OAuth2 token requests and `href` fetches.
+//!
+//! Always the ring provider. Trust is webpki-roots plus or instead of the caller's PEM CAs
+//! (`ca_replaces_roots`), or nothing at all for `rejectUnauthorized: false` ([`AcceptAnyServerCert`],
+//! which still checks handshake signatures).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+/// Lowest TLS version offered. rustls has nothing below 1.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MinVersion {
+    /// TLS 1.2 and 1.3 (also what no minimum means).
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
+
+/// A client certificate chain and its private key, both PEM.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClientCert {
+    pub cert_chain: String,
+    /// Never printed (see the Debug impl) nor put in an error.
+    pub key: String,
+}
+
+// Manual Debug: the private key must never reach a log line.
+impl fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCert")
+            .field("cert_chain", &self.cert_chain)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Everything that shapes a client config (the server name is chosen per connection).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsSettings {
+    /// `rejectUnauthorized`. When false, no certificate is checked and `ca` is not read.
+    pub reject_unauthorized: bool,
+    /// Trusted CA certificates, PEM (each string may hold several).
+    pub ca: Vec<String>,
+    /// false: `ca` adds to webpki-roots (nodemailer's SMTP behaviour here).
+    /// true: a non-empty `ca` replaces them, as node's `https` `ca` does; then at least
+    /// one certificate must be found in it.
+    pub ca_replaces_roots: bool,
+    pub min_version: Option<MinVersion>,
+    pub client_cert: Option<ClientCert>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            reject_unauthorized: true,
+            ca: Vec::new(),
+            ca_replaces_roots: false,
+            min_version: None,
+            client_cert: None,
+        }
+    }
+}
+
+/// Why a config could not be built. Display texts are the SMTP transport's reasons (it prefixes
+/// "Error initiating TLS - "); other callers match on the variant for their own messages.
+/// No variant carries key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    #[error("{0}")]
+    ProtocolVersions(rustls::Error),
+    /// A `ca` string is not valid PEM.
+    #[error("invalid certificate PEM: {0}")]
+    CaPem(std::io::Error),
+    /// A `ca` certificate is not a usable trust anchor.
+    #[error("invalid CA certificate: {0}")]
+    CaCertificate(rustls::Error),
+    /// `ca_replaces_roots` and `ca` is not empty, but holds no certificate.
+    #[error("no certificate found in ca")]
+    NoCaCertificate,
+    /// The client certificate chain is not valid PEM.
+    #[error("invalid certificate PEM: {0}")]
+    ClientCertPem(std::io::Error),
+    /// No private key could be read from the client key PEM.
+    #[error("invalid client private key")]
+    ClientKey,
+    /// rustls refused the client certificate/key pair.
+    #[error("{0}")]
+    ClientAuth(rustls::Error),
+}
+
+/// Installs ring as the process-wide default provider. reqwest's `rustls-no-provider` build
+/// panics without one even when given a preconfigured config; calling this again is harmless.
+pub fn install_default_provider() {
+    // Err only means a default is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn parse_certs(
+    pem: &str,
+    err: fn(std::io::Error) -> TlsConfigError,
+) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let mut rd = pem.as_bytes();
+    rustls_pemfile::certs(&mut rd)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)
+}
+
+/// The trust anchors for `ca` (see [`TlsSettings::ca_replaces_roots`]).
+pub fn root_store(ca: &[String], ca_replaces_roots: bool) -> Result<RootCertStore, TlsConfigError> {
+    let mut roots = RootCertStore::empty();
+    let replace = ca_replaces_roots && !ca.is_empty();
+    if !replace {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for pem in ca {
+        for cert in parse_certs(pem, TlsConfigError::CaPem)? {
+            roots.add(cert).map_err(TlsConfigError::CaCertificate)?;
+        }
+    }
+    if replace && roots.is_empty() {
+        return Err(TlsConfigError::NoCaCertificate);
+    }
+    Ok(roots)
+}
+
+/// A new client config for `settings`. Owned, because reqwest takes it by value.
+pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.min_version {
+        Some(MinVersion::Tls13) => &[&rustls::version::TLS13],
+        Some(MinVersion::Tls12) | None => &[&rustls::version::TLS13, &rustls::version::TLS12],
+    };
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(TlsConfigError::ProtocolVersions)?;
+
+    let builder = if settings.reject_unauthorized {
+        builder.with_root_certificates(root_store(&settings.ca, settings.ca_replaces_roots)?)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert::new(provider)))
+    };
+
+    match &settings.client_cert {
+        Some(cc) => {
+            let chain = parse_certs(&cc.cert_chain, TlsConfigError::ClientCertPem)?;
+            let mut rd = cc.key.as_bytes();
+            // The key's content never goes into the error.
+            let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut rd)
+                .ok()
+                .flatten()
+                .ok_or(TlsConfigError::ClientKey)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(TlsConfigError::ClientAuth)
+        }
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// Building a config parses every webpki root: long-lived callers share one per distinct
+/// settings. The cache is small and cleared when full, so settings that keep changing cannot
+/// grow it. Errors are not cached.
+const CACHE_LIMIT: usize = 32;
+
+fn cache() -> &'static Mutex<HashMap<TlsSettings, Arc<ClientConfig>>> {
+    static CACHE: OnceLock<Mutex<HashMap<TlsSettings, Arc<ClientConfig>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// [`client_config`], shared: equal settings give the same `Arc`.
+pub fn cached_client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    // A poisoned lock only costs the cache, never the connection.
+    if let Ok(map) = cache().lock() {
+        if let Some(cfg) = map.get(settings) {
+            return Ok(cfg.clone());
+        }
+    }
+    let cfg = Arc::new(client_config(settings)?);
+    if let Ok(mut map) = cache().lock() {
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(settings.clone(), cfg.clone());
+    }
+    Ok(cfg)
+}
+
+/// `rejectUnauthorized: false`: any certificate chain is accepted, but handshake signatures
+/// are still checked, so the peer must hold the key of the certificate it presents.
+#[derive(Debug)]
+pub struct AcceptAnyServerCert(Arc<CryptoProvider>);
+
+impl AcceptAnyServerCert {
+    /// `provider` supplies the signature algorithms used to check handshake signatures.
+    pub fn new(provider: Arc<CryptoProvider>) -> Self {
+        AcceptAnyServerCert(provider)
+    }
+}
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests;

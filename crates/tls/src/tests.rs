@@ -1,0 +1,304 @@
+//! Real handshakes, in memory, against a server whose certificate the private test CA issued.
+
+use super::*;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{CertificateError, ClientConnection, Error, ServerConfig, ServerConnection};
+
+const CA: &str = include_str!("../../../__test__/fixtures/ca.pem");
+const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
+const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
+const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
+const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn key(pem: &str) -> PrivateKeyDer<'static> {
+    rustls_pemfile::private_key(&mut pem.as_bytes())
+        .unwrap()
+        .unwrap()
+}
+
+/// Serves `cert` signed with `key` (a mismatched pair is the point of one test).
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+struct Server<'a> {
+    key_pem: &'static str,
+    versions: &'a [&'static rustls::SupportedProtocolVersion],
+    require_client_cert: bool,
+}
+
+const SERVER: Server<'static> = Server {
+    key_pem: SERVER_KEY,
+    versions: &[&rustls::version::TLS13, &rustls::version::TLS12],
+    require_client_cert: false,
+};
+
+fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
+    let p = provider();
+    let signing = p.key_provider.load_private_key(key(s.key_pem)).unwrap();
+    let resolver = Arc::new(Fixed(Arc::new(CertifiedKey::new(
+        certs(SERVER_CERT),
+        signing,
+    ))));
+    let b = ServerConfig::builder_with_provider(p.clone())
+        .with_protocol_versions(s.versions)
+        .unwrap();
+    let b = if s.require_client_cert {
+        let mut roots = RootCertStore::empty();
+        roots.add(certs(CA).remove(0)).unwrap();
+        let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), p)
+            .build()
+            .unwrap();
+        b.with_client_cert_verifier(v)
+    } else {
+        b.with_no_client_auth()
+    };
+    Arc::new(b.with_cert_resolver(resolver))
+}
+
+/// Runs a handshake to the end; the first error either side raises.
+fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut c = ClientConnection::new(Arc::new(client), name).unwrap();
+    let mut s = ServerConnection::new(server_config(server)).unwrap();
+    for _ in 0..20 {
+        let mut buf = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            s.read_tls(&mut rd).unwrap();
+            s.process_new_packets()?;
+        }
+        let mut buf = Vec::new();
+        while s.wants_write() {
+            s.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            c.read_tls(&mut rd).unwrap();
+            c.process_new_packets()?;
+        }
+        if !c.is_handshaking() && !s.is_handshaking() {
+            return Ok(());
+        }
+    }
+    panic!("handshake did not finish");
+}
+
+fn settings() -> TlsSettings {
+    TlsSettings::default()
+}
+
+#[test]
+fn private_ca_rejected_without_ca() {
+    let cfg = client_config(&settings()).unwrap();
+    assert_eq!(
+        handshake(cfg, &SERVER),
+        Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    );
+}
+
+#[test]
+fn private_ca_accepted_with_ca_added_or_replacing() {
+    for replace in [false, true] {
+        let s = TlsSettings {
+            ca: vec![CA.into()],
+            ca_replaces_roots: replace,
+            ..settings()
+        };
+        assert_eq!(handshake(client_config(&s).unwrap(), &SERVER), Ok(()));
+    }
+}
+
+#[test]
+fn root_store_adds_or_replaces() {
+    let webpki = webpki_roots::TLS_SERVER_ROOTS.len();
+    assert_eq!(root_store(&[], false).unwrap().len(), webpki);
+    assert_eq!(root_store(&[], true).unwrap().len(), webpki);
+    assert_eq!(root_store(&[CA.into()], false).unwrap().len(), webpki + 1);
+    assert_eq!(root_store(&[CA.into()], true).unwrap().len(), 1);
+    // two PEM strings, one holding two certificates
+    let two = format!("{CA}\n{CA}");
+    assert_eq!(root_store(&[two, CA.into()], true).unwrap().len(), 3);
+}
+
+#[test]
+fn ca_without_certificates() {
+    // adding: nothing to add is not an error (SMTP's behaviour)
+    let n = root_store(&["not a pem".into()], false).unwrap().len();
+    assert_eq!(n, webpki_roots::TLS_SERVER_ROOTS.len());
+    // replacing: an empty trust store would reject everything, so it is refused
+    let e = root_store(&["not a pem".into()], true).unwrap_err();
+    assert!(matches!(e, TlsConfigError::NoCaCertificate), "{e:?}");
+    assert_eq!(e.to_string(), "no certificate found in ca");
+}
+
+#[test]
+fn bad_ca_pem_is_an_error() {
+    let bad = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+    for replace in [false, true] {
+        let s = TlsSettings {
+            ca: vec![bad.into()],
+            ca_replaces_roots: replace,
+            ..settings()
+        };
+        let e = client_config(&s).unwrap_err();
+        assert!(matches!(e, TlsConfigError::CaPem(_)), "{e:?}");
+        assert!(
+            e.to_string().starts_with("invalid certificate PEM: "),
+            "{e}"
+        );
+    }
+    // valid PEM, but not a certificate
+    let s = TlsSettings {
+        ca: vec!["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into()],
+        ..settings()
+    };
+    let e = client_config(&s).unwrap_err();
+    assert!(matches!(e, TlsConfigError::CaCertificate(_)), "{e:?}");
+    assert!(e.to_string().starts_with("invalid CA certificate: "), "{e}");
+}
+
+#[test]
+fn accept_any_skips_chain_checks_and_ignores_ca() {
+    let s = TlsSettings {
+        reject_unauthorized: false,
+        // not read when nothing is verified
+        ca: vec!["not a pem".into()],
+        ca_replaces_roots: true,
+        ..settings()
+    };
+    assert_eq!(handshake(client_config(&s).unwrap(), &SERVER), Ok(()));
+}
+
+#[test]
+fn accept_any_still_checks_handshake_signatures() {
+    let s = TlsSettings {
+        reject_unauthorized: false,
+        ..settings()
+    };
+    // server.pem presented, but signed with another RSA key, over both versions
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let server = Server {
+            key_pem: CLIENT_KEY,
+            versions: &[version],
+            ..SERVER
+        };
+        let cfg = client_config(&s).unwrap();
+        assert_eq!(
+            handshake(cfg, &server),
+            Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn min_version() {
+    let tls12_server = Server {
+        versions: &[&rustls::version::TLS12],
+        ..SERVER
+    };
+    let mut s = TlsSettings {
+        ca: vec![CA.into()],
+        min_version: Some(MinVersion::Tls13),
+        ..settings()
+    };
+    let e = handshake(client_config(&s).unwrap(), &tls12_server).unwrap_err();
+    assert!(
+        matches!(e, Error::PeerIncompatible(_) | Error::AlertReceived(_)),
+        "{e:?}"
+    );
+    s.min_version = Some(MinVersion::Tls12);
+    assert_eq!(handshake(client_config(&s).unwrap(), &tls12_server), Ok(()));
+    s.min_version = None;
+    assert_eq!(handshake(client_config(&s).unwrap(), &tls12_server), Ok(()));
+}
+
+#[test]
+fn client_certificate_sent_when_given() {
+    let server = Server {
+        require_client_cert: true,
+        ..SERVER
+    };
+    let mut s = TlsSettings {
+        ca: vec![CA.into()],
+        ..settings()
+    };
+    assert_eq!(
+        handshake(client_config(&s).unwrap(), &server),
+        Err(Error::NoCertificatesPresented)
+    );
+    s.client_cert = Some(ClientCert {
+        cert_chain: CLIENT_CERT.into(),
+        key: CLIENT_KEY.into(),
+    });
+    let cfg = client_config(&s).unwrap();
+    assert!(cfg.client_auth_cert_resolver.has_certs());
+    assert_eq!(handshake(cfg, &server), Ok(()));
+}
+
+#[test]
+fn bad_client_key_error_has_no_key_text() {
+    let s = TlsSettings {
+        client_cert: Some(ClientCert {
+            cert_chain: CLIENT_CERT.into(),
+            key: "SECRETKEYMATERIAL".into(),
+        }),
+        ..settings()
+    };
+    let e = client_config(&s).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientKey), "{e:?}");
+    assert_eq!(e.to_string(), "invalid client private key");
+    assert!(!format!("{s:?}").contains("SECRETKEYMATERIAL"));
+}
+
+#[test]
+fn mismatched_client_pair_is_client_auth_error() {
+    let s = TlsSettings {
+        client_cert: Some(ClientCert {
+            cert_chain: CLIENT_CERT.into(),
+            key: SERVER_KEY.into(),
+        }),
+        ..settings()
+    };
+    let e = client_config(&s).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientAuth(_)), "{e:?}");
+    assert!(!e.to_string().contains("PRIVATE KEY"), "{e}");
+}
+
+#[test]
+fn cache_shares_equal_settings_only() {
+    let a = cached_client_config(&settings()).unwrap();
+    let b = cached_client_config(&settings()).unwrap();
+    assert!(Arc::ptr_eq(&a, &b));
+    let other = TlsSettings {
+        reject_unauthorized: false,
+        ..settings()
+    };
+    let c = cached_client_config(&other).unwrap();
+    assert!(!Arc::ptr_eq(&a, &c));
+    assert!(cached_client_config(&TlsSettings {
+        ca: vec!["-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".into()],
+        ..settings()
+    })
+    .is_err());
+}
