@@ -1,34 +1,14 @@
-//! rustls client configuration built from [`TlsOptions`], cached per distinct options.
+//! rustls client configuration for [`TlsOptions`] (built and cached by `mailer-tls`) and the
+//! server name to verify. Here `ca` adds to webpki-roots; it does not replace them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use mailer_tls::{ClientCert, MinVersion, TlsSettings};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 
 use crate::error::{ErrorCode, SmtpError};
 use crate::options::TlsOptions;
-
-/// Building a ClientConfig parses every webpki root: do it once per distinct options.
-/// The cache is small and cleared when full, so options that keep changing cannot grow it.
-const CACHE_LIMIT: usize = 32;
-
-fn cache() -> &'static Mutex<HashMap<TlsOptionsKey, Arc<ClientConfig>>> {
-    static CACHE: OnceLock<Mutex<HashMap<TlsOptionsKey, Arc<ClientConfig>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// Everything in TlsOptions that shapes the ClientConfig (SNI is chosen per connection).
-#[derive(PartialEq, Eq, Hash)]
-struct TlsOptionsKey {
-    reject_unauthorized: bool,
-    ca: Vec<String>,
-    min_version: Option<String>,
-    cert: Option<String>,
-    key: Option<String>,
-}
 
 fn tls_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
     SmtpError::format(
@@ -39,84 +19,34 @@ fn tls_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
     )
 }
 
+/// The shared settings for `opts`.
+fn settings(opts: &TlsOptions) -> TlsSettings {
+    TlsSettings {
+        reject_unauthorized: opts.reject_unauthorized,
+        ca: opts.ca.clone(),
+        ca_replaces_roots: false,
+        min_version: match opts.min_version.as_deref() {
+            Some("TLSv1.3") => Some(MinVersion::Tls13),
+            // rustls has nothing below 1.2, so "TLSv1"/"TLSv1.1"/"TLSv1.2" all mean 1.2+
+            _ => None,
+        },
+        // A certificate without its key (or the reverse) is ignored, as before.
+        client_cert: match (&opts.cert, &opts.key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert_chain: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
+    }
+}
+
 /// The (cached) client config for `opts`. `command` is the error's `command` field.
 pub(crate) fn client_config(
     opts: &TlsOptions,
     command: &str,
 ) -> Result<Arc<ClientConfig>, SmtpError> {
-    let key = TlsOptionsKey {
-        reject_unauthorized: opts.reject_unauthorized,
-        ca: opts.ca.clone(),
-        min_version: opts.min_version.clone(),
-        cert: opts.cert.clone(),
-        key: opts.key.clone(),
-    };
-    if let Ok(map) = cache().lock() {
-        if let Some(cfg) = map.get(&key) {
-            return Ok(cfg.clone());
-        }
-    }
-    let cfg = Arc::new(build(opts, command)?);
-    if let Ok(mut map) = cache().lock() {
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key, cfg.clone());
-    }
-    Ok(cfg)
-}
-
-fn parse_certs(pem: &str, command: &str) -> Result<Vec<CertificateDer<'static>>, SmtpError> {
-    let mut rd = pem.as_bytes();
-    rustls_pemfile::certs(&mut rd)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_error(format!("invalid certificate PEM: {e}"), command))
-}
-
-fn build(opts: &TlsOptions, command: &str) -> Result<ClientConfig, SmtpError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions: &[&'static rustls::SupportedProtocolVersion] = match opts.min_version.as_deref() {
-        Some("TLSv1.3") => &[&rustls::version::TLS13],
-        // rustls has nothing below 1.2, so "TLSv1"/"TLSv1.1"/"TLSv1.2" all mean 1.2+
-        _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
-    };
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
-        .map_err(|e| tls_error(e, command))?;
-
-    let builder = if opts.reject_unauthorized {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for pem in &opts.ca {
-            for cert in parse_certs(pem, command)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| tls_error(format!("invalid CA certificate: {e}"), command))?;
-            }
-        }
-        builder.with_root_certificates(roots)
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-    };
-
-    match (&opts.cert, &opts.key) {
-        (Some(cert), Some(key)) => {
-            let chain = parse_certs(cert, command)?;
-            let mut rd = key.as_bytes();
-            // The key's content never goes into the error text.
-            let key: PrivateKeyDer<'static> =
-                rustls_pemfile::private_key(&mut rd)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| tls_error("invalid client private key", command))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| tls_error(e, command))
-        }
-        _ => Ok(builder.with_no_client_auth()),
-    }
+    mailer_tls::cached_client_config(&settings(opts)).map_err(|e| tls_error(e, command))
 }
 
 /// The server name for SNI and verification: `servername`, else `host`.
@@ -133,56 +63,6 @@ pub(crate) fn server_name(
         .unwrap_or(host);
     let name = name.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(name.to_string()).map_err(|e| tls_error(e, command))
-}
-
-/// `rejectUnauthorized: false`: any certificate chain is accepted, but handshake
-/// signatures are still checked so the peer must hold the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
@@ -242,6 +122,41 @@ mod tests {
         };
         let cfg = client_config(&o, "CONN").unwrap();
         assert!(cfg.client_auth_cert_resolver.has_certs());
+    }
+
+    #[test]
+    fn settings_mapping() {
+        let o = TlsOptions {
+            reject_unauthorized: false,
+            ca: vec!["CA".into()],
+            min_version: Some("TLSv1.3".into()),
+            cert: Some("C".into()),
+            key: Some("K".into()),
+            servername: Some("ignored".into()),
+        };
+        assert_eq!(
+            settings(&o),
+            TlsSettings {
+                reject_unauthorized: false,
+                ca: vec!["CA".into()],
+                // SMTP: ca adds to webpki-roots
+                ca_replaces_roots: false,
+                min_version: Some(MinVersion::Tls13),
+                client_cert: Some(ClientCert {
+                    cert_chain: "C".into(),
+                    key: "K".into()
+                }),
+            }
+        );
+        for v in ["TLSv1", "TLSv1.1", "TLSv1.2", "bogus"] {
+            let o = TlsOptions {
+                min_version: Some(v.into()),
+                cert: Some("C".into()),
+                ..Default::default()
+            };
+            let s = settings(&o);
+            assert_eq!((s.min_version, s.client_cert), (None, None), "{v}");
+        }
     }
 
     #[test]
