@@ -1,13 +1,10 @@
 //! Token endpoint HTTP: client (rustls + ring), form body, POST, response parsing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use mailer_tls::{TlsConfigError, TlsSettings};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::Value;
 
 use crate::redact::{shorten, truncate, Redactor};
@@ -75,95 +72,33 @@ pub(crate) fn build_headers(custom: &[(String, String)]) -> Result<HeaderMap, OA
     Ok(h)
 }
 
-/// Root store: `tls_ca` PEMs when given (they replace the defaults, as node's `ca`), else webpki-roots.
-pub(crate) fn root_store(ca: &[String]) -> Result<rustls::RootCertStore, OAuth2Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    if ca.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    }
-    for pem in ca {
-        let mut reader = pem.as_bytes();
-        for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|_| OAuth2Error::config("Invalid PEM in tls.ca"))?;
-            roots
-                .add(cert)
-                .map_err(|_| OAuth2Error::config("Invalid certificate in tls.ca"))?;
-        }
-    }
-    if roots.is_empty() {
-        return Err(OAuth2Error::config("No certificate found in tls.ca"));
-    }
-    Ok(roots)
+/// Our messages for the shared builder's errors (no client certificate is used here).
+fn tls_config_error(e: TlsConfigError) -> OAuth2Error {
+    OAuth2Error::config(match e {
+        TlsConfigError::CaPem(_) => "Invalid PEM in tls.ca",
+        TlsConfigError::CaCertificate(_) => "Invalid certificate in tls.ca",
+        TlsConfigError::NoCaCertificate => "No certificate found in tls.ca",
+        _ => "TLS configuration failed",
+    })
 }
 
-/// Accepts any certificate (`rejectUnauthorized: false`) but still checks handshake signatures.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+/// Root store: `tls_ca` PEMs when given (they replace the defaults, as node's `ca`), else webpki-roots.
+pub(crate) fn root_store(ca: &[String]) -> Result<rustls::RootCertStore, OAuth2Error> {
+    mailer_tls::root_store(ca, true).map_err(tls_config_error)
 }
 
 pub(crate) fn build_client(cfg: &OAuth2Config) -> Result<reqwest::Client, OAuth2Error> {
-    // reqwest's rustls-no-provider build panics without a process default (toolchain gotcha 1);
-    // Err only means one is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|_| OAuth2Error::config("TLS configuration failed"))?;
-    let tls = if cfg.tls_reject_unauthorized {
-        builder
-            .with_root_certificates(root_store(&cfg.tls_ca)?)
-            .with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
-    };
+    // reqwest's rustls-no-provider build panics without a process default (toolchain gotcha 1).
+    mailer_tls::install_default_provider();
+    let tls = mailer_tls::client_config(&TlsSettings {
+        reject_unauthorized: cfg.tls_reject_unauthorized,
+        ca: cfg.tls_ca.clone(),
+        // node's https `ca` replaces the default roots
+        ca_replaces_roots: true,
+        min_version: None,
+        client_cert: None,
+    })
+    .map_err(tls_config_error)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(cfg.request_timeout_or_default())
@@ -402,12 +337,42 @@ mod tests {
         assert_eq!(e.message, "Invalid custom header name \"bad name\"");
     }
 
+    const CA: &str = include_str!("../../../__test__/fixtures/ca.pem");
+
     #[test]
     fn root_store_rules() {
-        assert!(!root_store(&[]).unwrap().is_empty());
+        assert_eq!(
+            root_store(&[]).unwrap().len(),
+            webpki_roots::TLS_SERVER_ROOTS.len()
+        );
+        // tls.ca replaces the default roots
+        assert_eq!(root_store(&[CA.into()]).unwrap().len(), 1);
         let e = root_store(&["not a pem".into()]).unwrap_err();
         assert_eq!(e.code, "ECONFIG");
         assert_eq!(e.message, "No certificate found in tls.ca");
+        let e =
+            root_store(&["-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".into()])
+                .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("ECONFIG", "Invalid PEM in tls.ca")
+        );
+        let e =
+            root_store(&["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into()])
+                .unwrap_err();
+        assert_eq!(e.message, "Invalid certificate in tls.ca");
+    }
+
+    #[test]
+    fn client_builds_and_reports_bad_ca() {
+        let mut cfg = OAuth2Config::default();
+        assert!(build_client(&cfg).is_ok());
+        cfg.tls_ca = vec!["not a pem".into()];
+        let e = build_client(&cfg).unwrap_err();
+        assert_eq!(e.message, "No certificate found in tls.ca");
+        // not read when nothing is verified
+        cfg.tls_reject_unauthorized = false;
+        assert!(build_client(&cfg).is_ok());
     }
 
     #[test]
