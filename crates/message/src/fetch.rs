@@ -4,15 +4,12 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
+use mailer_tls::{TlsConfigError, TlsSettings};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 
 /// nodemailer's limits: 5 redirects, 60 s without data, 2 min per fetch.
 const MAX_REDIRECTS: usize = 5;
@@ -62,93 +59,29 @@ fn fail(url: &str, message: impl Into<String>) -> io::Error {
     })
 }
 
-/// Accepts any certificate (`tls.rejectUnauthorized: false`), still checking handshake signatures.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+/// Our messages for the shared builder's errors (no client certificate is used here).
+fn tls_config_error(e: TlsConfigError) -> String {
+    match e {
+        TlsConfigError::CaPem(_) => "Invalid PEM in tls.ca",
+        TlsConfigError::CaCertificate(_) => "Invalid certificate in tls.ca",
+        TlsConfigError::NoCaCertificate => "No certificate found in tls.ca",
+        _ => "TLS configuration failed",
     }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-fn root_store(ca: &[String]) -> Result<rustls::RootCertStore, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    if ca.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    }
-    for pem in ca {
-        let mut reader = pem.as_bytes();
-        for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|_| "Invalid PEM in tls.ca".to_string())?;
-            roots
-                .add(cert)
-                .map_err(|_| "Invalid certificate in tls.ca".to_string())?;
-        }
-    }
-    if roots.is_empty() {
-        return Err("No certificate found in tls.ca".into());
-    }
-    Ok(roots)
+    .to_string()
 }
 
 fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
-    // reqwest's rustls-no-provider build needs a process default; Err: one is installed already
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|_| "TLS configuration failed".to_string())?;
-    let tls = if req.reject_unauthorized {
-        builder
-            .with_root_certificates(root_store(&req.ca)?)
-            .with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
-    };
+    // reqwest's rustls-no-provider build needs a process default
+    mailer_tls::install_default_provider();
+    let tls = mailer_tls::client_config(&TlsSettings {
+        reject_unauthorized: req.reject_unauthorized,
+        ca: req.ca.clone(),
+        // node's https `ca` replaces the default roots
+        ca_replaces_roots: true,
+        min_version: None,
+        client_cert: None,
+    })
+    .map_err(tls_config_error)?;
     let mut headers = HeaderMap::new();
     headers.insert(USER_AGENT, HeaderValue::from_static(UA));
     for (k, v) in &req.headers {
@@ -299,6 +232,40 @@ mod tests {
         assert!(seen.starts_with("get /file.txt http/1.1\r\n"), "{seen}");
         assert!(seen.contains("\r\nx-token: secret-value\r\n"), "{seen}");
         assert!(seen.contains("\r\nuser-agent: mailer-rs/"), "{seen}");
+    }
+
+    #[test]
+    fn tls_ca_errors() {
+        let with_ca = |ca: &str| UrlRequest {
+            ca: vec![ca.into()],
+            ..req("https://localhost/")
+        };
+        let msg = |r: &UrlRequest| client(r).err();
+        assert_eq!(msg(&req("https://localhost/")), None);
+        assert_eq!(
+            msg(&with_ca("not a pem")).as_deref(),
+            Some("No certificate found in tls.ca")
+        );
+        assert_eq!(
+            msg(&with_ca(
+                "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"
+            ))
+            .as_deref(),
+            Some("Invalid PEM in tls.ca")
+        );
+        assert_eq!(
+            msg(&with_ca(
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+            ))
+            .as_deref(),
+            Some("Invalid certificate in tls.ca")
+        );
+        // tls.rejectUnauthorized: false reads no CA
+        let r = UrlRequest {
+            reject_unauthorized: false,
+            ..with_ca("not a pem")
+        };
+        assert_eq!(msg(&r), None);
     }
 
     #[tokio::test]
