@@ -64,7 +64,8 @@ pub fn compile_message<'env>(
             .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
         Ok((data, compose_options(env, options)?, dkim.dkim))
     })();
-    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    // shared with JS, not copied (see NativeTransport::send)
+    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
         Ok(async move {
             let (data, opts, dkim) = parsed?;
@@ -109,7 +110,7 @@ pub fn normalize_json<'env>(
         })?;
         Ok((data, compose_options(env, options)?))
     })();
-    let buffers: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
         Ok(async move {
             let (data, opts) = parsed?;

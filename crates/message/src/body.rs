@@ -1,5 +1,6 @@
-//! The streamed message body: in-memory parts are pre-encoded, file parts are read and encoded
-//! in 64 KiB chunks while the stream is polled (a 500 MB attachment never sits in memory).
+//! The streamed message body: small in-memory parts are pre-encoded; file, URL and large
+//! in-memory parts are encoded in 64 KiB chunks while the stream is polled (a 500 MB attachment
+//! never sits in memory, and a queued message holds only a reference to its Buffers).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,7 +13,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::encoding::{Base64Encoder, QpEncoder};
+use crate::encoding::{Base64Encoder, QpEncoder, LINE_LENGTH};
 
 /// Transfer encoding applied to a part's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,41 @@ pub(crate) enum Enc {
 pub(crate) enum Lazy {
     File(PathBuf),
     Url(crate::fetch::UrlRequest),
+    /// an in-memory value (typically the user's Buffer, shared, not copied) encoded chunk by
+    /// chunk as it is sent, so a message waiting in a queue holds no encoded copy
+    Mem(Bytes),
+}
+
+/// In-memory values above this are encoded while streaming ([`Lazy::Mem`]); below it the eager
+/// encoding is cheaper than the per-chunk bookkeeping.
+pub(crate) const LAZY_MEM_THRESHOLD: usize = 64 * 1024;
+
+/// A value's encoded length without encoding it, where that is cheap to know (the body's
+/// `size_hint`); `None` for QP, whose length depends on the whole content.
+pub(crate) fn encoded_len(enc: Enc, data: &[u8]) -> Option<u64> {
+    let n = data.len() as u64;
+    match enc {
+        Enc::Raw => Some(n),
+        Enc::Base64 => {
+            let chars = n.div_ceil(3) * 4;
+            // CRLF between 76-char lines, none after the last
+            Some(chars + chars.saturating_sub(1) / LINE_LENGTH as u64 * 2)
+        }
+        Enc::Lines => {
+            // a LF without CR before it and a CR without LF after it each gain one byte
+            let mut extra = 0u64;
+            for (i, &b) in data.iter().enumerate() {
+                let lone = match b {
+                    b'\n' => i == 0 || data[i - 1] != b'\r',
+                    b'\r' => data.get(i + 1) != Some(&b'\n'),
+                    _ => false,
+                };
+                extra += u64::from(lone);
+            }
+            Some(n + extra)
+        }
+        Enc::Qp { .. } => None,
+    }
 }
 
 #[derive(Debug)]
@@ -148,6 +184,11 @@ enum Reader {
         buf: Vec<u8>,
     },
     Url(ChunkStream),
+    Mem {
+        data: Bytes,
+        /// chunks end outside whitespace/CR runs (see `poll_reader`)
+        qp: bool,
+    },
 }
 
 struct LazyState {
@@ -209,6 +250,22 @@ impl MessageBody {
                         last = Some(l);
                     }
                 }
+                Segment::Lazy {
+                    src: Lazy::Mem(b),
+                    enc,
+                } => {
+                    size = size.zip(encoded_len(*enc, b)).map(|(n, m)| n + m);
+                    if let Some(&l) = b.last() {
+                        // base64 output never ends in a line break; Lines ends in one exactly
+                        // when the input does; QP leaves the size unknown anyway
+                        last = Some(match enc {
+                            Enc::Base64 | Enc::Qp { .. } => b'x',
+                            Enc::Raw => l,
+                            Enc::Lines if l == b'\r' => b'\n',
+                            Enc::Lines => l,
+                        });
+                    }
+                }
                 Segment::Lazy { .. } => size = None,
             }
         }
@@ -246,8 +303,8 @@ impl MessageBody {
 }
 
 impl MessageBody {
-    /// Reads the next raw chunk of the current lazy part: Some(Ok(empty)) at its end.
-    fn poll_reader(st: &mut LazyState, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
+    /// Reads the next raw chunk of the current lazy part: Ok(empty) at its end.
+    fn poll_reader(st: &mut LazyState, cx: &mut Context<'_>) -> Poll<io::Result<Bytes>> {
         match &mut st.reader {
             Reader::File {
                 path,
@@ -266,25 +323,38 @@ impl MessageBody {
                     }
                 }
                 let Some(f) = file.as_mut() else {
-                    return Poll::Ready(Ok(Vec::new()));
+                    return Poll::Ready(Ok(Bytes::new()));
                 };
                 let mut rb = ReadBuf::new(buf);
                 match Pin::new(f).poll_read(cx, &mut rb) {
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().to_vec())),
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(Bytes::copy_from_slice(rb.filled()))),
                 }
             }
             Reader::Url(stream) => loop {
                 match stream.as_mut().poll_next(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(None) => return Poll::Ready(Ok(Vec::new())),
+                    Poll::Ready(None) => return Poll::Ready(Ok(Bytes::new())),
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
                     // an empty chunk is not the end of the body
                     Poll::Ready(Some(Ok(b))) if b.is_empty() => continue,
-                    Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(b.to_vec())),
+                    Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(b)),
                 }
             },
+            // a view into the shared value, no copy
+            Reader::Mem { data, qp } => {
+                let mut n = data.len().min(CHUNK);
+                if *qp {
+                    // The QP encoder stops holding back a trailing whitespace run longer than a
+                    // chunk and encodes it as line-final; the eager path sees the whole value
+                    // at once, so a chunk must not end inside such a run.
+                    while n < data.len() && matches!(data[n - 1], b' ' | b'\t' | b'\r') {
+                        n += 1;
+                    }
+                }
+                Poll::Ready(Ok(data.split_to(n)))
+            }
         }
     }
 }
@@ -336,6 +406,10 @@ impl Stream for MessageBody {
                             buf: vec![0u8; CHUNK],
                         },
                         Lazy::Url(req) => Reader::Url(crate::fetch::url_stream(req)),
+                        Lazy::Mem(data) => Reader::Mem {
+                            data,
+                            qp: matches!(enc, Enc::Qp { .. }),
+                        },
                     };
                     this.current = Some(LazyState {
                         reader,
@@ -381,5 +455,240 @@ mod tests {
         assert_eq!(out, b"a=0Ab");
         assert_eq!(Encoder::encode_all(Enc::Raw, b"a\nb"), b"a\nb");
         assert_eq!(Encoder::encode_all(Enc::Lines, b"a\nb"), b"a\r\nb");
+    }
+
+    const ALL_ENCS: [Enc; 5] = [
+        Enc::Raw,
+        Enc::Lines,
+        Enc::Base64,
+        Enc::Qp { binary: false },
+        Enc::Qp { binary: true },
+    ];
+
+    /// Deterministic bytes: binary noise, or text with every kind of line break, trailing
+    /// whitespace and multi-byte UTF-8 at varying offsets (so some straddle chunk boundaries).
+    fn sample(len: usize, text: bool, seed: u64) -> Vec<u8> {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (x >> 33) as u32;
+            if !text {
+                out.push(r as u8);
+                continue;
+            }
+            match r % 23 {
+                0 => out.push(b'\n'),
+                1 => out.push(b'\r'),
+                2 => out.extend_from_slice(b"\r\n"),
+                3 | 4 => out.push(b' '),
+                5 => out.push(b'\t'),
+                6 => out.extend_from_slice("õ".as_bytes()),
+                7 => out.extend_from_slice("€".as_bytes()),
+                8 => out.push(b'='),
+                9 => out.push(b'.'),
+                _ => out.push(b'a' + (r % 26) as u8),
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn lazy_body(data: &[u8], enc: Enc) -> MessageBody {
+        MessageBody::new(vec![Segment::Lazy {
+            src: Lazy::Mem(Bytes::copy_from_slice(data)),
+            enc,
+        }])
+    }
+
+    fn eager_body(data: &[u8], enc: Enc) -> MessageBody {
+        MessageBody::new(vec![Segment::Bytes(Bytes::from(Encoder::encode_all(
+            enc, data,
+        )))])
+    }
+
+    async fn read_all(body: MessageBody) -> (Option<u64>, Vec<u8>) {
+        let hint = body.size_hint();
+        (hint, body.to_vec().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn lazy_in_memory_encoding_matches_eager_byte_for_byte() {
+        let sizes = [
+            1,
+            2,
+            3,
+            75,
+            76,
+            77,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            CHUNK + 2,
+            2 * CHUNK - 1,
+            2 * CHUNK,
+            2 * CHUNK + 1,
+            3 * CHUNK + 5,
+        ];
+        for enc in ALL_ENCS {
+            for &len in &sizes {
+                for (text, seed) in [(false, 1), (true, 2), (true, 3)] {
+                    let data = sample(len, text, seed + len as u64);
+                    let (lazy_hint, lazy) = read_all(lazy_body(&data, enc)).await;
+                    let (eager_hint, eager) = read_all(eager_body(&data, enc)).await;
+                    let what = format!("{enc:?} len {len} text {text}");
+                    assert!(lazy == eager, "{what}: lazy output differs");
+                    assert_eq!(eager_hint, Some(eager.len() as u64), "{what}");
+                    match enc {
+                        Enc::Qp { .. } => assert_eq!(lazy_hint, None, "{what}"),
+                        _ => assert_eq!(lazy_hint, eager_hint, "{what}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lazy_edge_contents_match_eager() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            // whitespace and CR runs across a chunk boundary and at the end
+            [vec![b'a'; CHUNK - 2], vec![b' '; 10], b"b".to_vec()].concat(),
+            [vec![b'a'; CHUNK - 1], b"\r\n".to_vec(), vec![b'c'; 100]].concat(),
+            [vec![b'a'; CHUNK - 1], b"\r".to_vec(), vec![b'c'; 100]].concat(),
+            [vec![b'a'; CHUNK], vec![b'\t'; 3]].concat(),
+            [vec![b'a'; 2 * CHUNK], b"\r".to_vec()].concat(),
+            [vec![b'a'; 2 * CHUNK], b"\n".to_vec()].concat(),
+            // a whitespace run longer than a chunk
+            [b"x".to_vec(), vec![b' '; CHUNK + 100], b"y".to_vec()].concat(),
+            vec![b' '; 2 * CHUNK + 3],
+            // a UTF-8 sequence cut by the chunk boundary
+            [vec![b'a'; CHUNK - 1], "€".repeat(40).into_bytes()].concat(),
+        ];
+        for tail in ["\n", "\r\n", "=", "õ", " \n", "\t\r\n", ".", "a"] {
+            let mut d = vec![b'a'; CHUNK - tail.len()];
+            d.extend_from_slice(tail.as_bytes());
+            d.extend_from_slice(b" b\r\n c\n\n");
+            d.extend(vec![b'z'; 500]);
+            cases.push(d);
+        }
+        cases.push(vec![b'\n'; CHUNK + 1]);
+        cases.push(vec![b'\r'; CHUNK + 1]);
+        for enc in ALL_ENCS {
+            for (i, data) in cases.iter().enumerate() {
+                let (_, lazy) = read_all(lazy_body(data, enc)).await;
+                let (_, eager) = read_all(eager_body(data, enc)).await;
+                assert!(lazy == eager, "{enc:?} case {i}: lazy output differs");
+            }
+        }
+    }
+
+    #[test]
+    fn encoded_len_is_exact() {
+        for enc in [Enc::Raw, Enc::Lines, Enc::Base64] {
+            for len in [0, 1, 2, 3, 56, 57, 58, 100, 1000] {
+                let data = sample(len, true, len as u64);
+                assert_eq!(
+                    encoded_len(enc, &data),
+                    Some(Encoder::encode_all(enc, &data).len() as u64),
+                    "{enc:?} {len}"
+                );
+            }
+        }
+        assert_eq!(encoded_len(Enc::Lines, b"\r"), Some(2));
+        assert_eq!(encoded_len(Enc::Lines, b"\n\r\n\r"), Some(6));
+        assert_eq!(encoded_len(Enc::Qp { binary: true }, b"a"), None);
+    }
+
+    /// Owner that reports when the last reference to its bytes goes.
+    struct Tracked {
+        data: Vec<u8>,
+        dropped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl AsRef<[u8]> for Tracked {
+        fn as_ref(&self) -> &[u8] {
+            &self.data
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.dropped
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn tracked(data: Vec<u8>) -> (Bytes, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let b = Bytes::from_owner(Tracked {
+            data,
+            dropped: dropped.clone(),
+        });
+        (b, dropped)
+    }
+
+    #[tokio::test]
+    async fn large_buffers_are_shared_not_copied_and_released_after_sending() {
+        use std::sync::atomic::Ordering;
+        let data = sample(LAZY_MEM_THRESHOLD + 1, false, 9);
+        let (buf, dropped) = tracked(data.clone());
+        let ptr = buf.as_ptr();
+        let mail: crate::MailData = serde_json::from_str(
+            r#"{"from":"a@b.c","to":"d@e.f","text":"hi",
+                "attachments":[{"filename":"a.bin","content":{"$bufferIndex":0}},
+                               {"raw":{"$bufferIndex":0}}]}"#,
+        )
+        .unwrap();
+        let compiled = crate::compile(mail, vec![buf], &Default::default()).unwrap();
+        let mem: Vec<(*const u8, Enc)> = compiled
+            .body
+            .segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Lazy {
+                    src: Lazy::Mem(b),
+                    enc,
+                } => Some((b.as_ptr(), *enc)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(mem, vec![(ptr, Enc::Base64), (ptr, Enc::Lines)]);
+        assert!(!dropped.load(Ordering::SeqCst));
+        let out = compiled.body.to_vec().await.unwrap();
+        assert!(dropped.load(Ordering::SeqCst));
+        let b64 = String::from_utf8(Encoder::encode_all(Enc::Base64, &data)).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains(&format!("\r\n\r\n{b64}\r\n----")),
+            "base64 part"
+        );
+
+        // small buffers are encoded at once; `binary` content is the shared bytes as they are
+        let (small, small_dropped) = tracked(b"tiny".to_vec());
+        let mail: crate::MailData = serde_json::from_str(
+            r#"{"from":"a@b.c","to":"d@e.f","text":{"$bufferIndex":0},
+                "attachments":[{"content":{"$bufferIndex":1},"contentTransferEncoding":"binary"}]}"#,
+        )
+        .unwrap();
+        let (big, big_dropped) = tracked(data.clone());
+        let big_ptr = big.as_ptr();
+        let compiled = crate::compile(mail, vec![small, big], &Default::default()).unwrap();
+        assert!(small_dropped.load(Ordering::SeqCst));
+        assert!(!compiled
+            .body
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Lazy { .. })));
+        assert!(compiled
+            .body
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Bytes(b) if b.as_ptr() == big_ptr)));
+        drop(compiled);
+        assert!(big_dropped.load(Ordering::SeqCst));
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use crate::address::{convert_addresses, normalize_address, parse_address_list, Mailbox};
-use crate::body::{Enc, Encoder, Lazy, Segment};
+use crate::body::{Enc, Encoder, Lazy, Segment, LAZY_MEM_THRESHOLD};
 use crate::encoding::{self as enc, Structured};
 use crate::fetch::{redact_url, UrlRequest};
 use crate::input::*;
@@ -34,7 +34,8 @@ pub(crate) enum Source {
     /// `''`: falsy in nodemailer, no transfer encoding is chosen
     Empty,
     Str(String),
-    Bytes(Vec<u8>),
+    /// shared with the caller's buffers (cloning is a reference count)
+    Bytes(Bytes),
     File(PathBuf),
     Url(UrlRequest),
 }
@@ -367,7 +368,7 @@ struct Element {
 }
 
 struct Ctx<'a> {
-    buffers: &'a [Vec<u8>],
+    buffers: &'a [Bytes],
     disable_file: bool,
     disable_url: bool,
     mail_encoding: Option<String>,
@@ -496,7 +497,7 @@ impl Ctx<'_> {
             .or_else(|| href.clone());
         if is_data_url(url.as_deref()) {
             if let Some((bytes, ct)) = url.as_deref().and_then(parse_data_url) {
-                *data_content = Some(Source::Bytes(bytes));
+                *data_content = Some(Source::Bytes(bytes.into()));
                 if content_type.as_deref().is_none_or(str::is_empty) {
                     *content_type = Some(ct);
                 }
@@ -550,7 +551,7 @@ impl Ctx<'_> {
         let fo = FetchOpts::of(&o.http_headers, &o.tls);
         if let Some(p) = o.path.clone().filter(|p| !p.is_empty()) {
             if let Some((b, _)) = parse_data_url(&p) {
-                return Ok(Some(Src::Value(Source::Bytes(b))));
+                return Ok(Some(Src::Value(Source::Bytes(b.into()))));
             }
             return Ok(Some(if is_http(&p) {
                 Src::Href(fo.request(p))
@@ -583,7 +584,7 @@ fn convert_encoding(s: Source, encoding: &str) -> Source {
     let e = norm_encoding(encoding);
     match s {
         Source::Str(st) if !["utf8", "usascii", "ascii"].contains(&e.as_str()) => {
-            Source::Bytes(enc::decode_string(&st, &e))
+            Source::Bytes(enc::decode_string(&st, &e).into())
         }
         other => other,
     }
@@ -799,7 +800,7 @@ impl Ctx<'_> {
 /// alone: it is only fetched while the message streams.
 fn html_text(
     html: &ContentInput,
-    buffers: &[Vec<u8>],
+    buffers: &[Bytes],
     disable_file: bool,
 ) -> Result<Option<String>, ComposeError> {
     let from_value = |c: &ContentInput| match c {
@@ -871,7 +872,7 @@ pub(crate) fn replace_data_images(html: &str, mut f: impl FnMut(&str, &str) -> S
 /// attachment `image-N.<ext>` (nodemailer `_convertDataImages`).
 fn convert_data_images(
     data: &mut MailData,
-    buffers: &[Vec<u8>],
+    buffers: &[Bytes],
     disable_file: bool,
 ) -> Result<(), ComposeError> {
     let Some(html) = data
@@ -915,7 +916,7 @@ fn convert_data_images(
 
 pub(crate) fn compose(
     mut data: MailData,
-    buffers: &[Vec<u8>],
+    buffers: &[Bytes],
     opts: &ComposeOptions,
 ) -> Result<Composed, ComposeError> {
     // the transport's attachDataUrls reaches here as the message's flag (set by the JS layer)
@@ -1086,16 +1087,16 @@ pub(crate) fn compose(
         let cte = if specified {
             cte
         } else if is_message {
-            let content = match (&data_content, &a.content) {
-                (Some(Source::Bytes(b)), _) => Some(b.clone()),
-                (_, Some(ContentInput::Text(s))) => Some(s.as_bytes().to_vec()),
-                (_, Some(ContentInput::BufferRef { index })) => buffers.get(*index).cloned(),
+            let content: Option<&[u8]> = match (&data_content, &a.content) {
+                (Some(Source::Bytes(b)), _) => Some(b),
+                (_, Some(ContentInput::Text(s))) => Some(s.as_bytes()),
+                (_, Some(ContentInput::BufferRef { index })) => buffers.get(*index).map(|b| &b[..]),
                 _ => None,
             };
             let seven = a.encoding.is_none()
                 && a.path.is_none()
                 && a.href.is_none()
-                && content.as_deref().is_some_and(fits_seven_bit);
+                && content.is_some_and(fits_seven_bit);
             Some(if seven { "7bit".into() } else { "8bit".into() })
         } else {
             Some("base64".into())
@@ -2008,7 +2009,7 @@ impl Composed {
 }
 
 fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
-    let bytes: Vec<u8> = match src {
+    let bytes: Bytes = match src {
         Source::Empty => return,
         Source::File(p) => {
             out.push(Segment::Lazy {
@@ -2024,11 +2025,21 @@ fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
             });
             return;
         }
-        Source::Str(s) => s.into_bytes(),
+        Source::Str(s) => Bytes::from(s.into_bytes()),
         Source::Bytes(b) => b,
     };
-    let encoded = Encoder::encode_all(encoding, &bytes);
-    out.push(Segment::Bytes(Bytes::from(encoded)));
+    if encoding == Enc::Raw {
+        // written unchanged: the shared bytes themselves
+        out.push(Segment::Bytes(bytes));
+    } else if bytes.len() > LAZY_MEM_THRESHOLD {
+        out.push(Segment::Lazy {
+            src: Lazy::Mem(bytes),
+            enc: encoding,
+        });
+    } else {
+        let encoded = Encoder::encode_all(encoding, &bytes);
+        out.push(Segment::Bytes(Bytes::from(encoded)));
+    }
 }
 
 #[cfg(test)]

@@ -232,7 +232,7 @@ pub struct JsonMessage {
 }
 
 struct Ctx<'a> {
-    buffers: &'a [Vec<u8>],
+    buffers: &'a [bytes::Bytes],
     disable_file: bool,
     disable_url: bool,
 }
@@ -256,7 +256,8 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
     }
     if let Some(i) = content.buffer_index() {
         return match ctx.buffers.get(i) {
-            Some(b) => Ok(Json::Bytes(b.clone())),
+            // a copy, but short-lived: the JSON text is built at once from it
+            Some(b) => Ok(Json::Bytes(b.to_vec())),
             None => Err(ComposeError::new(
                 "EMESSAGE",
                 format!("Buffer {i} was not passed to the composer"),
@@ -423,7 +424,7 @@ fn process_data_url(el: &mut Json) {
 /// `{"$bufferIndex": n}`.
 pub async fn normalize_json(
     data: Json,
-    buffers: Vec<Vec<u8>>,
+    buffers: Vec<bytes::Bytes>,
     opts: &ComposeOptions,
 ) -> Result<JsonMessage, ComposeError> {
     if !data.is_plain_obj() {
@@ -636,9 +637,9 @@ pub async fn normalize_json(
 }
 
 /// Buffers left in the data (e.g. `raw`) are written as `JSON.stringify` writes a Buffer.
-fn buffers_to_bytes(v: Json, buffers: &[Vec<u8>]) -> Json {
+fn buffers_to_bytes(v: Json, buffers: &[bytes::Bytes]) -> Json {
     if let Some(i) = v.buffer_index() {
-        return Json::Bytes(buffers.get(i).cloned().unwrap_or_default());
+        return Json::Bytes(buffers.get(i).map(|b| b.to_vec()).unwrap_or_default());
     }
     match v {
         Json::Arr(a) => Json::Arr(
@@ -665,6 +666,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
+        let buffers = buffers.into_iter().map(bytes::Bytes::from).collect();
         rt.block_on(normalize_json(data, buffers, &ComposeOptions::default()))
             .unwrap()
     }
@@ -729,6 +731,7 @@ mod tests {
                     base64::engine::general_purpose::STANDARD
                         .decode(b.as_str().unwrap())
                         .unwrap()
+                        .into()
                 })
                 .collect();
             let out = rt

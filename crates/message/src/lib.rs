@@ -1,6 +1,8 @@
 //! Message composition for mailer-rs: what nodemailer's `Mail` + `MailComposer` + `MimeNode`
 //! do, producing the same bytes (apart from random boundaries, Message-IDs and the date).
 
+use bytes::Bytes;
+
 mod address;
 mod body;
 mod compose;
@@ -69,10 +71,11 @@ impl ComposeError {
 }
 
 /// Builds the message. `buffers` are the out-of-band JS Buffers referenced by
-/// `{"$bufferIndex": n}` in `data`.
+/// `{"$bufferIndex": n}` in `data`; they are shared, not copied (the binding wraps the JS
+/// Buffers with `Bytes::from_owner`), and large ones are encoded only while the body streams.
 pub fn compile(
     data: MailData,
-    buffers: Vec<Vec<u8>>,
+    buffers: Vec<Bytes>,
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;

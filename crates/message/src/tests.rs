@@ -7,6 +7,7 @@ fn data(v: &str) -> MailData {
 }
 
 async fn render(d: MailData, buffers: Vec<Vec<u8>>, opts: &ComposeOptions) -> (Compiled, String) {
+    let buffers = buffers.into_iter().map(Bytes::from).collect();
     let c = compile(d, buffers, opts).unwrap();
     let Compiled {
         envelope,
