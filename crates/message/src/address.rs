@@ -536,6 +536,10 @@ fn handle_address(tokens: &[Token]) -> Mailbox {
         text = address_comments.join(" ");
         from_comment = true;
     }
+    // JS `trim()` (nodemailer's) removes all Unicode white space and U+FEFF, not just ASCII.
+    let address = address
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .to_string();
     let mut mb = Mailbox {
         address: if !address.is_empty() {
             address.clone()
