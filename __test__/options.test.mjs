@@ -23,9 +23,9 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-function runChild(code, env = {}) {
+function runChild(code, env = {}, flags = []) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code], { cwd: root, env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -250,6 +250,37 @@ describe('process behaviour', () => {
         assert.equal(r.out.trim(), 'b@example.com');
         assert.ok(Date.now() - started < 10000);
       }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a transporter dropped (and collected) mid-send still settles and lets the process exit', async () => {
+    // The server holds the final reply so garbage collection runs while the send is in flight.
+    const srv = await startRawServer(async (c) => {
+      await c.write('220 x ESMTP\r\n');
+      for (;;) {
+        const line = await c.readLine();
+        if (line === null) return;
+        if (/^DATA/.test(line)) {
+          await c.write('354 go\r\n');
+          await c.readUntil('\r\n.\r\n');
+          await new Promise((r) => setTimeout(r, 600));
+          await c.write('250 queued late\r\n');
+        } else await c.write('250 OK\r\n');
+      }
+    });
+    try {
+      const code = `
+        import { createTransport } from './index.mjs';
+        const p = createTransport({ host: '127.0.0.1', port: ${srv.port} }).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+        for (let i = 0; i < 5; i++) { await new Promise((r) => setTimeout(r, 50)); gc(); }
+        const info = await p;
+        console.log(info.response);`;
+      const r = await runChild(code, {}, ['--expose-gc']);
+      assert.equal(r.signal, null, 'exited by itself');
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.trim(), '250 queued late');
     } finally {
       await srv.close();
     }

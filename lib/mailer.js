@@ -53,6 +53,33 @@ function dkimOptions(dkim) {
   return out;
 }
 
+/**
+ * Sends in flight, by id. The native completion callback does not keep Node running (it would
+ * keep it running forever); while sends are in flight an unused timer does, so
+ * `await sendMail()` at the end of a script works and the process exits after the last one.
+ */
+class InFlight {
+  constructor() {
+    this.map = new Map();
+    this.timer = null;
+  }
+
+  add(id, done) {
+    this.map.set(id, done);
+    if (!this.timer) this.timer = setInterval(() => {}, 0x7fffffff);
+  }
+
+  take(id) {
+    const done = this.map.get(id);
+    this.map.delete(id);
+    if (this.map.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+    return done;
+  }
+}
+
 class Mail extends EventEmitter {
   constructor(options, defaults) {
     super();
@@ -93,16 +120,14 @@ class Mail extends EventEmitter {
         }
       : null;
     // Outcomes of sends arrive here by id (one native callback for the whole transport).
-    const pending = new Map();
+    // The keep-alive timer lives with the pending map, not on the transporter: a transporter the
+    // caller dropped mid-send may be collected, and its last send must still release the timer.
+    const pending = new InFlight();
     this._pending = pending;
     this._nextId = 1;
-    this._keepAlive = null;
     const onComplete = (done) => {
-      const entry = pending.get(done.id);
+      const entry = pending.take(done.id);
       if (!entry) return;
-      pending.delete(done.id);
-      const me = self.deref();
-      if (pending.size === 0 && me) me._release();
       if (done.error) entry(done.error);
       else entry(null, done.info);
     };
@@ -207,8 +232,7 @@ class Mail extends EventEmitter {
     if (this._nextId > 0xffffffff) this._nextId = 1;
     const error = this._native.send(mail, buffers, auth, extras, id);
     if (error) return done(error);
-    this._pending.set(id, done);
-    this._hold();
+    this._pending.add(id, done);
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -258,19 +282,6 @@ class Mail extends EventEmitter {
           reject(err);
         }
       });
-    }
-  }
-
-  // The native callback does not keep Node running (it would keep it running forever); while
-  // sends are in flight, an unused timer does, so `await sendMail()` at the end of a script works.
-  _hold() {
-    if (!this._keepAlive) this._keepAlive = setInterval(() => {}, 0x7fffffff);
-  }
-
-  _release() {
-    if (this._keepAlive) {
-      clearInterval(this._keepAlive);
-      this._keepAlive = null;
     }
   }
 
