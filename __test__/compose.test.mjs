@@ -314,3 +314,45 @@ describe('jsonTransport', () => {
     }
   });
 });
+
+describe('normalizeHeaderKey', () => {
+  const headerNames = (buf) =>
+    buf
+      .toString()
+      .split('\r\n')
+      .filter((l) => /^[^ \t-][^:]*:/.test(l))
+      .map((l) => l.split(':')[0]);
+
+  test('the callback names every header as in nodemailer (transport option and per message)', async () => {
+    const mail = {
+      from: 'a@example.com',
+      to: 'd@example.com',
+      subject: 's',
+      text: 'hi',
+      html: '<b>hi</b>',
+      headers: { 'x-my': '1', 'X-Other': ['a', 'b'] },
+      priority: 'high',
+      list: { unsubscribe: 'http://example.com/u' },
+      attachments: [{ content: 'x', filename: 'a.txt', cid: 'c1', headers: { 'X-Att': 'y' } }],
+    };
+    const upper = (k) => k.toUpperCase();
+    for (const [opts, msg] of [
+      [{ normalizeHeaderKey: upper }, mail],
+      [{}, { ...mail, normalizeHeaderKey: upper }],
+    ]) {
+      const a = await nodemailer.createTransport({ streamTransport: true, buffer: true, ...opts }).sendMail(msg);
+      const b = await mailer.createTransport({ streamTransport: true, buffer: true, ...opts }).sendMail(msg);
+      assert.deepEqual(headerNames(b.message), headerNames(a.message));
+      assert.ok(headerNames(b.message).includes('CONTENT-TYPE'));
+    }
+  });
+
+  test('a callback returning CR/LF or a colon cannot inject a header', async () => {
+    const out = await mailer
+      .createTransport({ streamTransport: true, buffer: true })
+      .sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x', normalizeHeaderKey: (k) => (k === 'Subject' ? 'X\r\nBcc: evil' : k), subject: 's' });
+    const text = out.message.toString();
+    assert.doesNotMatch(text, /^Bcc: evil/m);
+    assert.match(text, /^XBcc evil: s\r$/m);
+  });
+});

@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events');
 const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger } = require('./logger');
-const { prepareMailSync, applyDefaults, hasStreams, resolveStreams } = require('./message');
+const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
 const pkg = require('../package.json');
 
@@ -42,6 +42,15 @@ function adaptProvisioner(fn) {
         done(err);
       }
     });
+}
+
+/** prepareMailSync, plus the user's normalizeHeaderKey callback turned into a name map. */
+function prepare(mailData) {
+  const out = prepareMailSync(mailData);
+  if (typeof mailData.normalizeHeaderKey === 'function') {
+    out.mail.headerKeyMap = headerKeyMap(mailData, mailData.normalizeHeaderKey, native.normalizeHeaderKey);
+  }
+  return out;
 }
 
 /** DKIM options for Rust: private keys as PEM text (Buffers converted), or undefined. */
@@ -207,7 +216,7 @@ class Mail extends EventEmitter {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
     if (this._streamMode) {
-      const { mail, buffers } = prepareMailSync(mailData);
+      const { mail, buffers } = prepare(mailData);
       return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
     }
     return new Promise((resolve, reject) => this._submit(mailData, (err, info) => (err ? reject(err) : resolve(info))));
@@ -217,7 +226,7 @@ class Mail extends EventEmitter {
   _submit(mailData, done) {
     // A message's dkim replaces the transport's (no merge), as in nodemailer.
     const dkim = dkimOptions(mailData.dkim || this.options.dkim);
-    const { mail, buffers } = prepareMailSync(mailData);
+    const { mail, buffers } = prepare(mailData);
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {

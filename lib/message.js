@@ -160,6 +160,36 @@ function checkShape(root) {
   walk(root, 0);
 }
 
+// Every header name the composer may write, for the user's normalizeHeaderKey callback (which
+// cannot run on the composer's thread: it is applied here, ahead of time, to each possible name).
+const STANDARD_HEADER_KEYS = [
+  'From', 'Sender', 'To', 'Cc', 'Bcc', 'Reply-To', 'In-Reply-To', 'References', 'Subject',
+  'Message-ID', 'Date', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
+  'Content-Disposition', 'Content-ID', 'Content-Description', 'X-Mailer', 'X-Priority',
+  'X-Msmail-Priority', 'Importance',
+];
+
+/** `{ defaultName: userName }` for every header name the message may use. */
+function headerKeyMap(data, fn, normalize) {
+  const keys = new Set(STANDARD_HEADER_KEYS);
+  const addFrom = (headers) => {
+    if (!headers || typeof headers !== 'object') return;
+    if (Array.isArray(headers)) headers.forEach((h) => h && h.key && keys.add(normalize(String(h.key))));
+    else Object.keys(headers).forEach((k) => keys.add(normalize(k)));
+  };
+  addFrom(data.headers);
+  for (const list of [data.attachments, data.alternatives]) {
+    if (Array.isArray(list)) list.forEach((a) => a && addFrom(a.headers));
+  }
+  const map = {};
+  for (const key of keys) {
+    let out = fn(key);
+    out = out === undefined || out === null ? key : String(out).replace(/[\x00-\x1f\x7f:]/g, '').trim();
+    if (out && out !== key) map[key] = out;
+  }
+  return map;
+}
+
 /** Copies defaults into unset keys; headers merge key by key (nodemailer's MailMessage). */
 function applyDefaults(data, defaults) {
   const out = {};
@@ -183,4 +213,4 @@ async function prepareMail(data) {
   return prepareMailSync(hasStreams(data) ? await resolveStreams(data) : data);
 }
 
-module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams };
+module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap };

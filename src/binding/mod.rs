@@ -30,3 +30,9 @@ pub fn parse_connection_url(url: String) -> Result<serde_json::Value> {
 pub fn well_known(service: String) -> Option<serde_json::Value> {
     mailer_config::well_known(&service).map(serde_json::Value::Object)
 }
+
+/// The header name nodemailer writes for `key` (`message-id` → `Message-ID`).
+#[napi]
+pub fn normalize_header_key(key: String) -> String {
+    mailer_message::normalize_header_key(&key)
+}

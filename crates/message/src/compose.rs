@@ -635,6 +635,7 @@ pub(crate) struct Composed {
     text_encoding: Option<char>,
     keep_bcc: bool,
     boundary_base: String,
+    header_key_map: Option<std::collections::HashMap<String, String>>,
 }
 
 pub(crate) fn random_hex(n: usize) -> String {
@@ -919,6 +920,7 @@ pub(crate) fn compose(
     buffers: &[Bytes],
     opts: &ComposeOptions,
 ) -> Result<Composed, ComposeError> {
+    let header_key_map = data.header_key_map.take();
     // the transport's attachDataUrls reaches here as the message's flag (set by the JS layer)
     if data.attach_data_urls.unwrap_or(false) {
         let disable_file = opts.disable_file_access || data.disable_file_access.unwrap_or(false);
@@ -1409,6 +1411,7 @@ pub(crate) fn compose(
         text_encoding,
         keep_bcc: opts.keep_bcc,
         boundary_base,
+        header_key_map,
     })
 }
 
@@ -1838,7 +1841,8 @@ impl Composed {
                         continue;
                     }
                     if *prepared {
-                        let line = format!("{key}: {}", sanitize_prepared(value));
+                        let line =
+                            format!("{}: {}", self.shown_key(&key), sanitize_prepared(value));
                         lines.push(if *fold {
                             enc::fold_lines(&line, 76)
                         } else {
@@ -1932,9 +1936,23 @@ impl Composed {
             if value.trim().is_empty() {
                 continue;
             }
-            lines.push(enc::fold_lines(&format!("{key}: {value}"), 76));
+            lines.push(enc::fold_lines(
+                &format!("{}: {value}", self.shown_key(&key)),
+                76,
+            ));
         }
         lines.join("\r\n")
+    }
+
+    /// The header name as written: the user's `normalizeHeaderKey` result, if any.
+    fn shown_key<'a>(&'a self, key: &'a str) -> &'a str {
+        self.header_key_map
+            .as_ref()
+            .and_then(|m| m.get(key))
+            // a name that could end the header line or start a value is never written
+            .filter(|k| !k.is_empty() && !k.chars().any(|c| c.is_control() || c == ':'))
+            .map(String::as_str)
+            .unwrap_or(key)
     }
 
     fn encode_header_value(&self, key: &str, val: &HVal, text: String) -> String {

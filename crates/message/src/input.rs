@@ -259,6 +259,9 @@ pub struct MailData {
     pub disable_url_access: Option<bool>,
     pub base_boundary: Option<String>,
     pub boundary_prefix: Option<String>,
+    /// nodemailer's `normalizeHeaderKey` callback, applied by the JS layer ahead of time:
+    /// default-normalised key → the key to write (the callback itself cannot cross threads).
+    pub header_key_map: Option<std::collections::HashMap<String, String>>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod json;
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
 pub use dkim::{DkimKey, DkimOptions};
+pub use encoding::normalize_header_key;
 pub use fetch::{FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
