@@ -508,6 +508,22 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// `build_src` for an attachment-shaped part (attachment, alternative, icalEvent).
+    fn attachment_src(
+        &self,
+        a: &Attachment,
+        data_content: Option<Source>,
+    ) -> Result<(Src, Option<Src>), ComposeError> {
+        self.build_src(
+            a.content.as_ref(),
+            a.path.clone(),
+            a.href.clone(),
+            a.raw.as_ref(),
+            data_content,
+            &FetchOpts::of(&a.http_headers, &a.tls),
+        )
+    }
+
     fn build_src(
         &self,
         content: Option<&ContentInput>,
@@ -1015,14 +1031,7 @@ pub(crate) fn compose(
                         .unwrap_or_else(|| "txt".into()),
                 )
             });
-        let (content, raw) = ctx.build_src(
-            a.content.as_ref(),
-            a.path.clone(),
-            a.href.clone(),
-            a.raw.as_ref(),
-            data_content,
-            &FetchOpts::of(&a.http_headers, &a.tls),
-        )?;
+        let (content, raw) = ctx.attachment_src(&a, data_content)?;
         alternatives.push(Element {
             content_type,
             content_disposition: None,
@@ -1133,14 +1142,7 @@ pub(crate) fn compose(
                 Some(f)
             }
         };
-        let (content, raw) = ctx.build_src(
-            a.content.as_ref(),
-            a.path.clone(),
-            a.href.clone(),
-            a.raw.as_ref(),
-            data_content,
-            &FetchOpts::of(&a.http_headers, &a.tls),
-        )?;
+        let (content, raw) = ctx.attachment_src(&a, data_content)?;
         attachments.push(Element {
             content_type,
             content_disposition: Some(content_disposition),
@@ -1163,14 +1165,7 @@ pub(crate) fn compose(
             &mut a.content_type,
             &mut data_content,
         )?;
-        let (content, raw) = ctx.build_src(
-            a.content.as_ref(),
-            a.path.clone(),
-            a.href.clone(),
-            a.raw.as_ref(),
-            data_content,
-            &FetchOpts::of(&a.http_headers, &a.tls),
-        )?;
+        let (content, raw) = ctx.attachment_src(&a, data_content)?;
         let mut headers = match a.headers.clone() {
             Some(HeadersInput::Map(m)) => m,
             Some(HeadersInput::List(l)) => l.into_iter().map(|e| (e.key, e.value)).collect(),
