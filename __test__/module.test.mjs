@@ -152,4 +152,21 @@ test('options mailer-rs cannot honour are refused, never silently ignored', () =
     assert.throws(() => createTransport({ host: 'localhost', [key]: key === 'proxy' ? 'http://127.0.0.1:3128' : {} }), { code: 'ECONFIG' }, key);
   }
   assert.throws(() => createTransport({ sendmail: true }), { code: 'ECONFIG' });
+  assert.throws(() => createTransport({ host: 'localhost' }).use('stream', () => {}), { code: 'ECONFIG' });
+});
+
+test('compile plugins run on the message data before composition', async () => {
+  const { createTransport } = require('mailer-rs');
+  const t = createTransport({ streamTransport: true, buffer: true });
+  const seen = [];
+  t.use('compile', (mail, done) => {
+    seen.push(mail.data.subject);
+    mail.data.subject = 'changed by plugin';
+    done();
+  });
+  const info = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'original', text: 'x' });
+  assert.deepEqual(seen, ['original']);
+  assert.match(info.message.toString(), /^Subject: changed by plugin\r$/m);
+  t.use('compile', (mail, done) => done(new Error('plugin says no')));
+  await assert.rejects(t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' }), /plugin says no/);
 });

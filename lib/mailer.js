@@ -173,6 +173,11 @@ class Mail extends EventEmitter {
 
   use(step, plugin) {
     step = String(step || '').toLowerCase();
+    if (step === 'stream') {
+      // The message stream is built in Rust: a stream plugin could not see it. Refuse rather
+      // than send the message unprocessed.
+      throw Object.assign(new Error('Stream plugins are not supported by mailer-rs (see docs/compatibility.md)'), { code: 'ECONFIG' });
+    }
     if (!this._userPlugins[step]) this._userPlugins[step] = [];
     this._userPlugins[step].push(plugin);
     return this;
@@ -204,7 +209,7 @@ class Mail extends EventEmitter {
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
-    const plugins = this._userPlugins.compile.length || this._userPlugins.stream.length;
+    const plugins = this._userPlugins.compile.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
       this._sendAsync(mailData).then((info) => settle(null, info), settle);
       return;
@@ -280,9 +285,6 @@ class Mail extends EventEmitter {
 
   async _runPlugins(step, data) {
     const plugins = this._userPlugins[step] || [];
-    if (step === 'stream' && plugins.length) {
-      throw Object.assign(new Error('Stream plugins are not supported by mailer-rs'), { code: 'ECONFIG' });
-    }
     for (const plugin of plugins) {
       await new Promise((resolve, reject) => {
         try {
