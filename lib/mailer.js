@@ -62,6 +62,25 @@ function dkimOptions(dkim) {
   return out;
 }
 
+// Outcomes arrive from Rust in flat batches, STRIDE values per send (src/binding/transport.rs):
+// id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime, messageTime, messageSize,
+// response, envelope.from, envelope.to, messageId.
+const STRIDE = 13;
+
+/** nodemailer's `info` for the send at `i` of a batch, with its key order. */
+function infoAt(b, i) {
+  const info = { accepted: b[i + 2], rejected: b[i + 3] };
+  if (b[i + 4] !== undefined) info.ehlo = b[i + 4];
+  if (b[i + 5] !== undefined) info.rejectedErrors = b[i + 5];
+  info.envelopeTime = b[i + 6];
+  info.messageTime = b[i + 7];
+  info.messageSize = b[i + 8];
+  info.response = b[i + 9];
+  info.envelope = { from: b[i + 10], to: b[i + 11] };
+  info.messageId = b[i + 12];
+  return info;
+}
+
 /**
  * Sends in flight, by id. The native completion callback does not keep Node running (it would
  * keep it running forever); while sends are in flight an unused timer does, so
@@ -134,11 +153,13 @@ class Mail extends EventEmitter {
     const pending = new InFlight();
     this._pending = pending;
     this._nextId = 1;
-    const onComplete = (done) => {
-      const entry = pending.take(done.id);
-      if (!entry) return;
-      if (done.error) entry(done.error);
-      else entry(null, done.info);
+    const onComplete = (batch) => {
+      for (let i = 0; i < batch.length; i += STRIDE) {
+        const entry = pending.take(batch[i]);
+        if (!entry) continue;
+        if (batch[i + 1]) entry(batch[i + 1]);
+        else entry(null, infoAt(batch, i));
+      }
     };
     this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {

@@ -1,7 +1,7 @@
 //! `NativeTransport`: what `lib/mailer.js` drives. Converts JS values into the crates' types, runs
 //! the send on napi's tokio runtime and turns the outcome into nodemailer's `info` or error.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use mailer_message::{ComposeOptions, MailData};
 use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
@@ -124,14 +124,24 @@ struct Core {
     registry: TokenRegistry,
     /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
     transport_manager: RwLock<Option<Arc<TokenManager>>>,
+    /// The transport-level auth, built on first use; cleared when the provisioner changes.
+    transport_auth: RwLock<Option<Arc<AuthOptions>>>,
     provisioner: Arc<RwLock<Option<Provisioner>>>,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
 }
 
+/// A composed message with everything the engine needs.
+struct Prepared {
+    envelope: Envelope,
+    auth: Arc<AuthOptions>,
+    body: mailer_message::MessageBody,
+    message_id: String,
+}
+
 pub struct Outcome {
     info: SendInfo,
-    ehlo: Vec<String>,
+    ehlo: Arc<[String]>,
     envelope_from: String,
     envelope_to: Vec<String>,
     message_id: String,
@@ -200,68 +210,141 @@ impl Core {
         })
     }
 
-    /// The message data arrives boxed: a queued send's task keeps the future's full size while it
-    /// waits for a pooled connection, so nothing large may live in the future itself.
-    async fn send(
-        self: Arc<Self>,
-        input: Box<(ParsedSend, Vec<bytes::Bytes>)>,
-    ) -> std::result::Result<Outcome, BindError> {
+    /// The transport's own auth, built once (a pooled transport's messages all share it);
+    /// per-message auth is built per message.
+    fn auth_for(
+        &self,
+        per_message: Option<JsAuth>,
+    ) -> std::result::Result<Arc<AuthOptions>, BindError> {
+        if per_message.is_some() {
+            return Ok(Arc::new(self.auth_options(per_message)?));
+        }
+        if let Ok(guard) = self.transport_auth.read() {
+            if let Some(a) = guard.as_ref() {
+                return Ok(a.clone());
+            }
+        }
+        let auth = Arc::new(self.auth_options(None)?);
+        if let Ok(mut guard) = self.transport_auth.write() {
+            *guard = Some(auth.clone());
+        }
+        Ok(auth)
+    }
+
+    /// Composes the message on the calling thread (the JS thread for most messages). This is
+    /// CPU work only: files and URLs are opened, and parts over 64 KiB encoded, while the body
+    /// streams. Composing here means a queued message holds only its bytes, its envelope and
+    /// a reply, not a parsed message and a task of its own.
+    fn compose(
+        &self,
+        data: MailData,
+        buffers: Vec<bytes::Bytes>,
+    ) -> std::result::Result<mailer_message::Compiled, BindError> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());
         }
-        let ((data, extras, auth), buffers) = *input;
-        let compiled = mailer_message::compile(data, buffers, &self.compose)?;
-        // Boxed, and only when signing: the signer's state (3 KB) would otherwise sit in every
-        // queued send's task.
-        let compiled = match extras.dkim.as_ref() {
-            Some(d) => Box::pin(super::compose::dkim_sign(compiled, Some(d))).await?,
-            None => compiled,
-        };
-        let extra = &compiled.envelope.extra;
+        Ok(mailer_message::compile(data, buffers, &self.compose)?)
+    }
+
+    /// The engine's envelope and auth for a composed message; fails before any network
+    /// work for a message without recipients.
+    fn prepare(
+        &self,
+        compiled: mailer_message::Compiled,
+        extras: EnvelopeExtras,
+        auth: Option<JsAuth>,
+    ) -> std::result::Result<Prepared, BindError> {
+        let mailer_message::Compiled {
+            envelope: composed,
+            message_id,
+            body,
+        } = compiled;
+        let extra = &composed.extra;
+        let size = extra
+            .get("size")
+            .and_then(|v| v.as_f64())
+            .filter(|v| *v > 0.0)
+            .map(|v| v as u64);
+        let use_8bit_mime = extra
+            .get("use8BitMime")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if composed.to.is_empty() {
+            return Err(BindError::new("EENVELOPE", "No recipients defined").with_command("API"));
+        }
         let envelope = Envelope {
-            from: compiled.envelope.from.clone(),
-            to: compiled.envelope.to.clone(),
-            size: extra
-                .get("size")
-                .and_then(|v| v.as_f64())
-                .filter(|v| *v > 0.0)
-                .map(|v| v as u64),
-            use_8bit_mime: extra
-                .get("use8BitMime")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
+            from: composed.from,
+            to: composed.to,
+            size,
+            use_8bit_mime,
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
         };
-        if envelope.to.is_empty() {
-            // Checked before connecting: no server round trip for a message that cannot be sent.
-            return Err(BindError::new("EENVELOPE", "No recipients defined").with_command("API"));
-        }
-        let auth = self.auth_options(auth)?;
-        let (info, ehlo) = match &self.pool {
-            Some(pool) => {
-                pool.send(auth, envelope, super::body::factory(compiled.body))
-                    .await?
-            }
-            // Boxed: the connection state machine is kilobytes; inline, it would sit in every
-            // queued pool message's task too.
-            None => {
-                Box::pin(mailer_smtp::transport::send_once(
-                    &self.connect,
-                    &auth,
-                    &envelope,
-                    compiled.body,
-                ))
-                .await?
-            }
-        };
-        Ok(Outcome {
-            info,
-            ehlo,
-            envelope_from: compiled.envelope.from,
-            envelope_to: compiled.envelope.to,
-            message_id: compiled.message_id,
+        Ok(Prepared {
+            envelope,
+            auth: self.auth_for(auth)?,
+            body,
+            message_id,
         })
+    }
+
+    /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
+    /// messages join the pool's queue directly (no task per message); a non-pooled message
+    /// gets a task that owns its connection.
+    fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
+        let Prepared {
+            envelope,
+            auth,
+            body,
+            message_id,
+        } = p;
+        match &self.pool {
+            Some(pool) => {
+                let reply: mailer_smtp::pool::Reply = Box::new(move |res, env| {
+                    done.push(Completion {
+                        id,
+                        outcome: res
+                            .map(|(info, ehlo)| Outcome {
+                                info,
+                                ehlo,
+                                envelope_from: env.from,
+                                envelope_to: env.to,
+                                message_id,
+                            })
+                            .map_err(BindError::from),
+                    })
+                });
+                // a slot the pool opens for this message is spawned on napi's runtime
+                napi::bindgen_prelude::within_runtime_if_available(|| {
+                    pool.submit(auth, envelope, super::body::factory(body), reply)
+                });
+            }
+            None => {
+                let core = self.clone();
+                napi::bindgen_prelude::spawn(async move {
+                    // Boxed: the connection state machine is kilobytes.
+                    let res = Box::pin(mailer_smtp::transport::send_once(
+                        &core.connect,
+                        &auth,
+                        &envelope,
+                        body,
+                    ))
+                    .await;
+                    done.push(Completion {
+                        id,
+                        outcome: res
+                            .map(|(info, ehlo)| Outcome {
+                                info,
+                                ehlo,
+                                envelope_from: envelope.from,
+                                envelope_to: envelope.to,
+                                message_id,
+                            })
+                            .map_err(BindError::from),
+                    });
+                });
+            }
+        }
     }
 
     async fn verify(self: Arc<Self>) -> std::result::Result<(), BindError> {
@@ -277,32 +360,50 @@ impl Core {
     }
 }
 
-fn info_to_js<'env>(env: &'env Env, o: Outcome) -> Result<Object<'env>> {
-    let mut info = Object::new(env)?;
-    info.set("accepted", o.info.accepted)?;
-    info.set("rejected", o.info.rejected)?;
+/// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
+/// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
+/// messageTime, messageSize, response, envelope.from, envelope.to, messageId.
+const STRIDE: u32 = 13;
+
+/// Writes one completion into the flat batch array at `base`. Positional values instead of an
+/// `info` object: napi sets a named property by decoding its key from UTF-8 every time, and
+/// the JS side builds the object far more cheaply.
+fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Result<()> {
+    out.set(base, c.id)?;
+    let o = match c.outcome {
+        Ok(o) => o,
+        Err(e) => return out.set(base + 1, super::errors::to_js_error(env, &e)?),
+    };
+    let info = o.info;
+    out.set(base + 2, info.accepted)?;
+    out.set(base + 3, info.rejected)?;
     if !o.ehlo.is_empty() {
-        info.set("ehlo", o.ehlo)?;
+        let mut ehlo = env.create_array(o.ehlo.len() as u32)?;
+        for (i, line) in o.ehlo.iter().enumerate() {
+            ehlo.set(i as u32, line.as_str())?;
+        }
+        out.set(base + 4, ehlo)?;
     }
-    if !o.info.rejected_errors.is_empty() {
-        let errors: Vec<BindError> = o
-            .info
+    if !info.rejected_errors.is_empty() {
+        let errors: Vec<BindError> = info
             .rejected_errors
             .into_iter()
             .map(BindError::from)
             .collect();
-        info.set("rejectedErrors", to_js_error_array(env, &errors)?)?;
+        out.set(base + 5, to_js_error_array(env, &errors)?)?;
     }
-    info.set("envelopeTime", o.info.envelope_time as f64)?;
-    info.set("messageTime", o.info.message_time as f64)?;
-    info.set("messageSize", o.info.message_size as f64)?;
-    info.set("response", o.info.response)?;
-    info.set(
-        "envelope",
-        super::compose::envelope_to_js(env, o.envelope_from, o.envelope_to)?,
-    )?;
-    info.set("messageId", o.message_id)?;
-    Ok(info)
+    out.set(base + 6, info.envelope_time as f64)?;
+    out.set(base + 7, info.message_time as f64)?;
+    out.set(base + 8, info.message_size as f64)?;
+    out.set(base + 9, info.response)?;
+    if o.envelope_from.is_empty() {
+        out.set(base + 10, false)?;
+    } else {
+        out.set(base + 10, o.envelope_from)?;
+    }
+    out.set(base + 11, o.envelope_to)?;
+    out.set(base + 12, o.message_id)?;
+    Ok(())
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -318,32 +419,56 @@ fn level_name(l: Level) -> &'static str {
 #[napi]
 pub struct NativeTransport {
     core: Arc<Core>,
-    /// Delivers every send's outcome to JS. One threadsafe function for the transport instead
-    /// of napi's one per promise: libuv scans every live async handle on each wakeup, so
-    /// thousands of pending promises made each completion cost O(pending).
-    completions: Arc<CompletionFn>,
+    completions: Arc<Completions>,
 }
 
-/// One finished send, turned into `{ id, info }` or `{ id, error }` on the JS thread.
+/// One finished send.
 pub struct Completion {
     id: u32,
     outcome: std::result::Result<Outcome, BindError>,
 }
 
-impl ToNapiValue for Completion {
-    unsafe fn to_napi_value(raw: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        let env = Env::from_raw(raw);
-        let mut obj = Object::new(&env)?;
-        obj.set("id", val.id)?;
-        match val.outcome {
-            Ok(o) => obj.set("info", info_to_js(&env, o)?)?,
-            Err(e) => obj.set("error", super::errors::to_js_error(&env, &e)?)?,
+/// Delivers outcomes to JS in batches through one threadsafe function for the transport
+/// (napi's one per promise made libuv scan thousands of live async handles on every wakeup).
+/// Outcomes collect in `queue`; only the push that finds it empty schedules a JS call, and
+/// that call takes everything queued by the time it runs.
+pub struct Completions {
+    queue: Arc<Mutex<Vec<Completion>>>,
+    tsfn: CompletionFn,
+}
+
+impl Completions {
+    fn push(&self, c: Completion) {
+        let first = {
+            let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            q.push(c);
+            q.len() == 1
+        };
+        if first {
+            self.tsfn.call(
+                Batch(self.queue.clone()),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
         }
-        Ok(obj.raw())
     }
 }
 
-type CompletionFn = ThreadsafeFunction<Completion, (), Completion, Status, false, true>;
+/// Drains the queue when converted, on the JS thread, into one flat array (`STRIDE` per send).
+pub struct Batch(Arc<Mutex<Vec<Completion>>>);
+
+impl ToNapiValue for Batch {
+    unsafe fn to_napi_value(raw: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let env = Env::from_raw(raw);
+        let items = std::mem::take(&mut *val.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut out = env.create_array(items.len() as u32 * STRIDE)?;
+        for (i, c) in items.into_iter().enumerate() {
+            write_completion(&env, &mut out, i as u32 * STRIDE, c)?;
+        }
+        Array::to_napi_value(raw, out)
+    }
+}
+
+type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
 
 #[napi]
 impl NativeTransport {
@@ -362,11 +487,10 @@ impl NativeTransport {
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
-        #[napi(ts_arg_type = "(done: { id: number, info?: any, error?: Error }) => void")]
-        on_complete: Function<Completion, ()>,
+        #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
     ) -> Result<Self> {
         let completions: CompletionFn = on_complete
-            .build_threadsafe_function::<Completion>()
+            .build_threadsafe_function::<Batch>()
             .weak::<true>()
             .build()?;
         let options: JsTransportOptions = env.from_js_value(options)?;
@@ -452,7 +576,10 @@ impl NativeTransport {
             None
         };
         Ok(NativeTransport {
-            completions: Arc::new(completions),
+            completions: Arc::new(Completions {
+                queue: Arc::new(Mutex::new(Vec::new())),
+                tsfn: completions,
+            }),
             core: Arc::new(Core {
                 connect,
                 pool,
@@ -461,6 +588,7 @@ impl NativeTransport {
                 compose,
                 registry: TokenRegistry::new(),
                 transport_manager: RwLock::new(None),
+                transport_auth: RwLock::new(None),
                 provisioner: Arc::new(RwLock::new(None)),
                 events,
                 oauth_log,
@@ -485,6 +613,10 @@ impl NativeTransport {
         };
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
+        }
+        // the auth settings depend on whether a provisioner exists
+        if let Ok(mut guard) = self.core.transport_auth.write() {
+            *guard = None;
         }
         Ok(())
     }
@@ -535,28 +667,38 @@ impl NativeTransport {
             Ok(p) => p,
             Err(e) => return Ok(Some(super::errors::to_js_error(env, &e)?)),
         };
-        // Only a box crosses into the task: a send queued for a pooled connection keeps its task
-        // (the future's full size) alive until its turn, so the future must stay small. The
-        // Buffers are shared, not copied (napi's Buffer is Send + Sync and released on the JS
-        // thread wherever it is dropped): 200 queued messages with one 1 MB attachment hold it
-        // once, as nodemailer does.
-        let input = Box::new((
-            parsed,
-            buffers
-                .into_iter()
-                .map(bytes::Bytes::from_owner)
-                .collect::<Vec<_>>(),
-        ));
-        let core = self.core.clone();
-        let completions = self.completions.clone();
-        napi::bindgen_prelude::spawn(async move {
-            let outcome = core.send(input).await;
-            completions.call(
-                Completion { id, outcome },
-                ThreadsafeFunctionCallMode::NonBlocking,
-            );
-        });
-        Ok(None)
+        let (data, mut extras, auth) = parsed;
+        // The Buffers are shared, not copied (napi's Buffer is Send + Sync and released on the
+        // JS thread wherever it is dropped): 200 queued messages with one 1 MB attachment hold
+        // it once, as nodemailer does.
+        let buffers = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+        let compiled = match self.core.compose(data, buffers) {
+            Ok(c) => c,
+            Err(e) => return Ok(Some(super::errors::to_js_error(env, &e)?)),
+        };
+        let done = self.completions.clone();
+        if let Some(dkim) = extras.dkim.take() {
+            // Signing reads the whole body (files and URLs included): a task, then the engine.
+            let core = self.core.clone();
+            napi::bindgen_prelude::spawn(async move {
+                let signed = Box::pin(super::compose::dkim_sign(compiled, Some(&dkim))).await;
+                match signed.and_then(|c| core.prepare(c, extras, auth)) {
+                    Ok(p) => core.dispatch(p, done, id),
+                    Err(e) => done.push(Completion {
+                        id,
+                        outcome: Err(e),
+                    }),
+                }
+            });
+            return Ok(None);
+        }
+        match self.core.prepare(compiled, extras, auth) {
+            Ok(p) => {
+                self.core.dispatch(p, done, id);
+                Ok(None)
+            }
+            Err(e) => Ok(Some(super::errors::to_js_error(env, &e)?)),
+        }
     }
 
     #[napi(ts_return_type = "Promise<boolean>")]

@@ -17,8 +17,9 @@ pub struct Capabilities {
     pub allows_auth: bool,
     /// Recognised mechanisms in nodemailer's fixed order PLAIN, LOGIN, CRAM-MD5, XOAUTH2.
     pub auth_methods: Vec<String>,
-    /// `info.ehlo`: lines without codes, minus the first (greeting-name) line.
-    pub ehlo_lines: Vec<String>,
+    /// `info.ehlo`: lines without codes, minus the first (greeting-name) line. Shared: every
+    /// message's `info` carries them, and a pooled connection sends thousands.
+    pub ehlo_lines: std::sync::Arc<[String]>,
 }
 
 fn is_word(b: u8) -> bool {
@@ -117,7 +118,8 @@ impl Capabilities {
             })
             .filter(|l| !l.is_empty())
             .skip(1)
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         c
     }
 }
@@ -137,7 +139,7 @@ mod tests {
         assert!(c.allows_auth);
         assert_eq!(c.auth_methods, vec!["PLAIN", "LOGIN", "XOAUTH2"]);
         assert_eq!(
-            c.ehlo_lines,
+            c.ehlo_lines[..],
             vec![
                 "PIPELINING",
                 "SIZE 1000000",

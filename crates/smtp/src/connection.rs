@@ -666,6 +666,11 @@ impl SmtpConnection {
         &self.caps.ehlo_lines
     }
 
+    /// [`Self::ehlo`], shared rather than copied.
+    pub fn ehlo_shared(&self) -> Arc<[String]> {
+        self.caps.ehlo_lines.clone()
+    }
+
     /// Whether EHLO/LHLO (rather than HELO, or an unparsed failed-STARTTLS session) set the
     /// capabilities: nodemailer includes `info.ehlo` only then.
     pub fn used_ehlo(&self) -> bool {

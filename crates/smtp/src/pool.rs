@@ -68,7 +68,10 @@ pub type BodyStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>
 /// Makes the message body; called again if the message is retried on a new connection.
 pub type BodyFactory = Box<dyn Fn() -> BodyStream + Send + Sync>;
 /// What `send` resolves to: nodemailer's `info` fields and `info.ehlo`.
-pub type SendResult = Result<(SendInfo, Vec<String>), SmtpError>;
+pub type SendResult = Result<(SendInfo, Arc<[String]>), SmtpError>;
+/// Receives a submitted message's outcome (exactly once) and its envelope back. Called on a
+/// tokio worker (or the submitting thread, when the pool is closed), never with a lock held.
+pub type Reply = Box<dyn FnOnce(SendResult, Envelope) + Send + Sync>;
 pub type IdleFn = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone, Debug)]
@@ -204,11 +207,18 @@ impl fmt::Debug for Identity {
 // ---------------------------------------------------------------- state
 
 struct Job {
-    auth: AuthOptions,
+    /// Shared: a transport's messages all carry the same auth.
+    auth: Arc<AuthOptions>,
     env: Envelope,
     body: BodyFactory,
     requeues: u32,
-    reply: oneshot::Sender<SendResult>,
+    reply: Reply,
+}
+
+impl Job {
+    fn finish(self, res: SendResult) {
+        (self.reply)(res, self.env);
+    }
 }
 
 struct SlotInfo {
@@ -298,22 +308,20 @@ impl Inner {
 
     /// Queues a job and decides which slot serves it: an idle one of its identity, a new
     /// one, or an idle one of another identity that will switch.
-    fn enqueue(
-        self: &Arc<Self>,
-        auth: AuthOptions,
-        env: Envelope,
-        body: BodyFactory,
-        reply: oneshot::Sender<SendResult>,
-    ) -> Result<Option<Launch>, SmtpError> {
+    /// After `close()` the job fails at once (its reply runs here, outside the lock).
+    fn enqueue(self: &Arc<Self>, job: Job) -> Option<Launch> {
         let mut st = self.lock();
         if st.closed {
-            return Err(pool_closed());
+            drop(st);
+            job.finish(Err(pool_closed()));
+            return None;
         }
+        let auth = &job.auth;
         let mut launch = None;
         if let Some(s) = st
             .slots
             .iter_mut()
-            .find(|s| s.idle && s.identity.matches(&auth))
+            .find(|s| s.idle && s.identity.matches(auth))
         {
             s.idle = false;
             s.wake.notify_one();
@@ -323,7 +331,7 @@ impl Inner {
             let wake = Arc::new(Notify::new());
             st.slots.push(SlotInfo {
                 id,
-                identity: Identity::of(&auth),
+                identity: Identity::of(auth),
                 idle: false,
                 wake: wake.clone(),
             });
@@ -333,23 +341,17 @@ impl Inner {
             launch = Some(Launch {
                 slot: Some((self.clone(), id, wake)),
             });
-        } else if !st.slots.iter().any(|s| s.identity.matches(&auth)) {
+        } else if !st.slots.iter().any(|s| s.identity.matches(auth)) {
             if let Some(s) = st.slots.iter_mut().find(|s| s.idle) {
                 s.idle = false;
                 s.wake.notify_one();
             }
         }
-        st.queue.push_back(Job {
-            auth,
-            env,
-            body,
-            requeues: 0,
-            reply,
-        });
+        st.queue.push_back(job);
         if st.idling && st.queue.len() >= self.max_connections {
             st.idling = false;
         }
-        Ok(launch)
+        launch
     }
 
     /// The slot's next step; the flag says whether the pool just became idle again.
@@ -437,7 +439,7 @@ impl Inner {
             }
         };
         if let Some((job, err)) = failed {
-            let _ = job.reply.send(Err(err));
+            job.finish(Err(err));
         }
     }
 
@@ -484,7 +486,7 @@ impl Inner {
         match l.conn.send(&job.env, &mut body).await {
             Ok(info) => {
                 l.sent += 1;
-                let ehlo = l.conn.ehlo().to_vec();
+                let ehlo = l.conn.ehlo_shared();
                 if self.max_messages.is_some_and(|max| l.sent >= max) {
                     self.logger.log(Level::Debug, "pool", || {
                         "Max messages limit exhausted, recycling the connection".to_string()
@@ -553,9 +555,7 @@ async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
                     }
                 }
                 match inner.attempt(&mut live, &job).await {
-                    Attempt::Done(res) => {
-                        let _ = job.reply.send(res);
-                    }
+                    Attempt::Done(res) => job.finish(res),
                     Attempt::Requeue => inner.requeue(job),
                 }
             }
@@ -659,18 +659,41 @@ impl Pool {
     /// sent in order. After `close()` the future is ready at once with an error.
     pub fn send(
         &self,
-        auth: AuthOptions,
+        auth: impl Into<Arc<AuthOptions>>,
         env: Envelope,
         body: BodyFactory,
     ) -> impl Future<Output = SendResult> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        let queued = self.inner.enqueue(auth, env, body, tx);
+        let reply: Reply = Box::new(move |res, _env| {
+            let _ = tx.send(res);
+        });
+        let queued = self.inner.enqueue(Job {
+            auth: auth.into(),
+            env,
+            body,
+            requeues: 0,
+            reply,
+        });
         async move {
             // dropping the reservation starts its slot (we are on the runtime now)
-            drop(queued?);
+            drop(queued);
             // a dropped sender means the slot's task died with the job: report it as closed
             rx.await.unwrap_or_else(|_| Err(pool_closed()))
         }
+    }
+
+    /// Queues a message without a task or channel of its own: `reply` gets the outcome. The
+    /// cheapest way in for callers that hold thousands of messages in flight (the binding).
+    /// Call it inside a tokio runtime context (`Handle::enter`): a slot it opens is spawned
+    /// there. After `close()`, `reply` runs at once, on this thread, with the error.
+    pub fn submit(&self, auth: Arc<AuthOptions>, env: Envelope, body: BodyFactory, reply: Reply) {
+        drop(self.inner.enqueue(Job {
+            auth,
+            env,
+            body,
+            requeues: 0,
+            reply,
+        }));
     }
 
     /// nodemailer's `isIdle()`: fewer than `max_connections` messages are queued.
@@ -704,7 +727,7 @@ impl Pool {
             std::mem::take(&mut st.queue)
         };
         for job in jobs {
-            let _ = job.reply.send(Err(pool_closed()));
+            job.finish(Err(pool_closed()));
         }
     }
 }
@@ -978,7 +1001,7 @@ mod tests {
             let (info, ehlo) = res.as_ref().unwrap();
             assert_eq!(info.accepted, vec!["r@x"]);
             assert_eq!(info.response, format!("250 2.0.0 Ok: queued m{i}"));
-            assert_eq!(ehlo, &vec!["PIPELINING", "AUTH PLAIN XOAUTH2"]);
+            assert_eq!(ehlo[..], vec!["PIPELINING", "AUTH PLAIN XOAUTH2"]);
         }
         let seen = recs(&r);
         assert_eq!(seen.len(), 3);
@@ -991,6 +1014,56 @@ mod tests {
         assert_eq!(pool.pending_count(), 0);
         pool.close();
         eventually(&r, |c| c.iter().all(|c| c.quit)).await;
+    }
+
+    #[tokio::test]
+    async fn submit_replies_with_outcome_and_envelope_in_order() {
+        let (addr, r) = mock(Behaviour::default()).await;
+        let pool = Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+            None,
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let auth = Arc::new(AuthOptions::default());
+        for i in 0..20 {
+            let tx = tx.clone();
+            pool.submit(
+                auth.clone(),
+                env("s@x", &format!("r{i}@x")),
+                body(&format!("m{i}")),
+                Box::new(move |res, env| {
+                    let _ = tx.send((i, res, env));
+                }),
+            );
+        }
+        for i in 0..20 {
+            let (n, res, env) = within(rx.recv()).await.unwrap();
+            // one connection: outcomes in submission order, each with its own envelope back
+            assert_eq!(n, i);
+            assert_eq!(env.to, vec![format!("r{i}@x")]);
+            let (info, _) = res.unwrap();
+            assert_eq!(info.response, format!("250 2.0.0 Ok: queued m{i}"));
+        }
+        assert_eq!(recs(&r).len(), 1);
+        pool.close();
+        // after close the reply runs at once, on the submitting thread
+        let got = Arc::new(Mutex::new(None));
+        let slot = got.clone();
+        pool.submit(
+            auth,
+            env("s@x", "late@x"),
+            body("late"),
+            Box::new(move |res, env| {
+                *slot.lock().unwrap() = Some((res.map(|_| ()), env.to));
+            }),
+        );
+        let (res, to) = got.lock().unwrap().take().expect("reply must run at once");
+        assert_eq!(res.unwrap_err().message, "Connection pool was closed");
+        assert_eq!(to, vec!["late@x"]);
     }
 
     #[tokio::test]

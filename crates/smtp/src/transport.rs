@@ -30,7 +30,7 @@ pub async fn send_once<S>(
     auth: &AuthOptions,
     env: &Envelope,
     body: S,
-) -> Result<(SendInfo, Vec<String>), SmtpError>
+) -> Result<(SendInfo, std::sync::Arc<[String]>), SmtpError>
 where
     S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
 {
@@ -40,7 +40,7 @@ where
         return Err(e);
     }
     let res = conn.send(env, body).await;
-    let ehlo = conn.ehlo().to_vec();
+    let ehlo = conn.ehlo_shared();
     conn.close().await;
     res.map(|info| (info, ehlo))
 }
@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(re.command.as_deref(), Some("RCPT TO"));
         assert_eq!(info.response, "250 2.0.0 Ok: queued as ABC");
         assert_eq!(info.message_size, 30);
-        assert_eq!(ehlo, vec!["PIPELINING", "SIZE 1000000", "AUTH LOGIN PLAIN"]);
+        assert_eq!(
+            ehlo[..],
+            vec!["PIPELINING", "SIZE 1000000", "AUTH LOGIN PLAIN"]
+        );
         server.await.unwrap();
     }
 
