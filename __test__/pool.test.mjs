@@ -142,6 +142,48 @@ describe('pool', () => {
     }
   });
 
+  test('more sends than the native window (maxConnections 1: 100): FIFO, counted, idle only when drained, close fails the waiting ones', { timeout: 30000 }, async () => {
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      const t = createTransport({ pool: true, maxConnections: 1, host: 'localhost', port: srv.port, ignoreTLS: true });
+      let idleEvents = 0;
+      t.on('idle', () => idleEvents++);
+      await new Promise((r) => setTimeout(r, 10)); // the creation-time idle event
+      idleEvents = 0;
+      // a message reused with its top-level fields reassigned: each send keeps what it had
+      const m = msg(0);
+      const all = range(250).map((i) => {
+        m.subject = `m${i}`;
+        m.text = `message ${i}`;
+        return t.sendMail(m);
+      });
+      // 250 queued: at most 100 in Rust, the rest waiting in JS, all counted
+      assert.ok(t.pendingCount() >= 240, `pending ${t.pendingCount()}`);
+      assert.equal(t.isIdle(), false);
+      const infos = await Promise.all(all);
+      assert.equal(infos.length, 250);
+      const subjects = srv.messages.map((x) => /^Subject: (.*)$/m.exec(x.raw.toString())[1].trim());
+      assert.deepEqual(subjects, range(250).map((i) => `m${i}`), 'one connection: delivered in sendMail order');
+      assert.equal(t.pendingCount(), 0);
+      assert.equal(t.isIdle(), true);
+      assert.ok(idleEvents >= 1, 'idle once drained');
+
+      // close with sends still waiting in JS: every one settles, the waiting ones with the pool's error
+      const more = range(300).map((i) => t.sendMail(msg(1000 + i)));
+      t.close();
+      const results = await Promise.allSettled(more);
+      const failed = results.filter((r) => r.status === 'rejected');
+      assert.ok(failed.length >= 199, `failed ${failed.length}`);
+      for (const r of failed) {
+        assert.equal(r.reason.code, 'ECONNECTION');
+        assert.match(r.reason.message, /Connection pool was closed/);
+      }
+      assert.equal(t.pendingCount(), 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('isIdle() and the idle event drive the documented "feed the queue on idle" pattern', async () => {
     const srv = await startSmtpServer({ authOptional: true });
     try {
