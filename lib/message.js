@@ -34,13 +34,17 @@ function cleanTls(tls) {
   return out;
 }
 
+// Shared by every message without Buffers (most): nothing ever adds to it.
+const NO_BUFFERS = Object.freeze([]);
+
 class Preparer {
   constructor() {
-    this.buffers = [];
+    this.buffers = NO_BUFFERS;
   }
 
   value(v) {
     if (Buffer.isBuffer(v) || v instanceof Uint8Array) {
+      if (this.buffers === NO_BUFFERS) this.buffers = [];
       this.buffers.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
       return { $bufferIndex: this.buffers.length - 1 };
     }
@@ -80,11 +84,26 @@ function eachContentSlot(data, fn) {
   }
 }
 
+function slotHasStream(v) {
+  if (isStream(v)) return true;
+  if (!v || typeof v !== 'object' || Buffer.isBuffer(v)) return false;
+  return isStream(v.content) || isStream(v.raw);
+}
+
 /** Whether the message holds a Readable that must be read before it can be composed. */
+// The same slots as eachContentSlot, without allocating: it runs for every message.
 function hasStreams(data) {
-  let found = false;
-  eachContentSlot(data, () => (found = true));
-  return found;
+  for (let i = 0; i < BODY_FIELDS.length; i++) {
+    const v = data[BODY_FIELDS[i]];
+    if (v !== undefined && slotHasStream(v)) return true;
+  }
+  return listHasStream(data.attachments) || listHasStream(data.alternatives);
+}
+
+function listHasStream(list) {
+  if (!Array.isArray(list)) return false;
+  for (let i = 0; i < list.length; i++) if (slotHasStream(list[i])) return true;
+  return false;
 }
 
 /**
@@ -144,6 +163,9 @@ function prepareMailSync(data) {
 const MAX_DEPTH = 32;
 
 function checkShape(root) {
+  // A depth-only walk first (allocates nothing: it runs for every message); a circular object
+  // also ends up too deep. Only then the walk that tells the two apart.
+  if (!tooDeep(root, 0)) return;
   const seen = new Set();
   const walk = (v, depth) => {
     if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array) return;
@@ -158,6 +180,15 @@ function checkShape(root) {
     seen.delete(v);
   };
   walk(root, 0);
+}
+
+function tooDeep(v, depth) {
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array) return false;
+  if (depth > MAX_DEPTH) return true;
+  for (const key in v) {
+    if (Object.prototype.hasOwnProperty.call(v, key) && tooDeep(v[key], depth + 1)) return true;
+  }
+  return false;
 }
 
 // Every header name the composer may write, for the user's normalizeHeaderKey callback (which
