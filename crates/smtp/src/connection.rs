@@ -1137,14 +1137,15 @@ impl SmtpConnection {
         })
     }
 
-    /// Streams the body through the dot-stuffer. The last transformed piece is held back so
-    /// the terminator goes out in the same write as the body's last bytes.
+    /// Streams the body through the dot-stuffer in writes of about 64 KiB; the last one
+    /// carries the terminator. A small message is a single write.
     async fn write_body<S>(&mut self, body: &mut S) -> Result<u64, SmtpError>
     where
         S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
     {
         let mut stuffer = DotStuffer::new();
-        let mut pending: Vec<u8> = Vec::with_capacity(BODY_SLICE + BODY_SLICE / 8);
+        // grows to a slice only for large bodies: most messages are a few KB
+        let mut pending: Vec<u8> = Vec::with_capacity(4096);
         loop {
             let next = match timeout(self.opts.socket_timeout, body.next()).await {
                 Err(_) => {
@@ -1156,7 +1157,9 @@ impl SmtpConnection {
             match next {
                 Some(Ok(chunk)) => {
                     for slice in chunk.chunks(BODY_SLICE) {
-                        if !pending.is_empty() {
+                        // Small chunks (a message's headers, then its text) collect into one
+                        // write; only a full slice goes out before the body ends.
+                        if pending.len() >= BODY_SLICE {
                             self.write_body_piece(&pending).await?;
                             pending.clear();
                         }

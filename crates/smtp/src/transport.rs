@@ -41,7 +41,9 @@ where
     }
     let res = conn.send(env, body).await;
     let ehlo = conn.ehlo_shared();
-    conn.close().await;
+    // The outcome is known: report it now and close behind it (nodemailer's callback does
+    // not wait for the close either).
+    tokio::spawn(conn.close());
     res.map(|info| (info, ehlo))
 }
 
