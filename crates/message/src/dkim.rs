@@ -672,7 +672,24 @@ pub async fn sign(mut body: MessageBody, opts: &DkimOptions) -> Result<MessageBo
         }
     }
     // no blank line: all of it is header, the body is empty (as nodemailer)
-    let fields = signature_fields(&head, &hasher.finish(), opts);
+    let hash = hasher.finish();
+    // RSA signing takes a millisecond or more per key: on a runtime, it runs on the blocking
+    // pool, not on the thread that carries every connection's I/O.
+    let (head, fields) = match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            let opts = opts.clone();
+            rt.spawn_blocking(move || {
+                let fields = signature_fields(&head, &hash, &opts);
+                (head, fields)
+            })
+            .await
+            .map_err(|_| ComposeError::new("EMESSAGE", "DKIM signing did not complete"))?
+        }
+        Err(_) => {
+            let fields = signature_fields(&head, &hash, opts);
+            (head, fields)
+        }
+    };
     let mut segments = vec![
         Segment::Bytes(Bytes::from(fields)),
         Segment::Bytes(Bytes::from(head)),
