@@ -20,6 +20,10 @@ export function evaluateGoals(summary) {
   const r = (s, k) => (summary[s] ? summary[s].ratios[k] : null);
   add('pool-speedup', '(2) pooled throughput mailer-rs / nodemailer', r(2, 'throughputAB'), '>= 8', (v) => v >= 8);
   add('pool-ceiling', '(2) pooled mailer-rs / smtp-source -d ceiling', r(2, 'aVsCeilingReused'), '>= 0.6', (v) => v >= 0.6);
+  // Issue 6 asks the same of (3); note that 8x nodemailer there (5,100 msg/s) is above
+  // smtp-source's own ceiling on this machine (about 33,000), so it cannot pass here.
+  add('pool3-speedup', '(3) pooled, maxMessages Infinity, mailer-rs / nodemailer', r(3, 'throughputAB'), '>= 8', (v) => v >= 8);
+  add('pool3-ceiling', '(3) pooled, maxMessages Infinity, mailer-rs / smtp-source -d ceiling', r(3, 'aVsCeilingReused'), '>= 0.6', (v) => v >= 0.6);
   add('seq-speedup', '(1) sequential throughput mailer-rs / nodemailer', r(1, 'throughputAB'), '>= 4', (v) => v >= 4);
   add('pool-cpu', '(2) CPU ms/msg mailer-rs / nodemailer', r(2, 'cpuPerMsgAB'), '<= 0.1', (v) => v <= 0.1);
   add('pool-rss', '(2) peak RSS mailer-rs / nodemailer', r(2, 'peakRssAB'), '<= 0.5', (v) => v <= 0.5);

@@ -91,6 +91,7 @@ test('summarize: medians, ratios, ceiling, skipped library', () => {
   assert.equal(byId['pool-rss'].pass, true);
   assert.equal(byId['pool-cpu'].pass, false); // same CPU per message: ratio 1
   assert.equal(byId['seq-speedup'].pass, null); // scenario 1 not run: never reported as met
+  assert.equal(byId['pool3-speedup'].pass, null); // nor scenario 3
   assert.equal(byId['oauth-tokens'].pass, null);
 
   const table = formatTable(s, goals);
