@@ -184,6 +184,30 @@ describe('pool', () => {
     }
   });
 
+  test('a waiting message that throws when Rust reads it fails alone, the queue goes on', { timeout: 30000 }, async () => {
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      const t = createTransport({ pool: true, maxConnections: 1, host: 'localhost', port: srv.port, ignoreTLS: true });
+      let reads = 0;
+      // passes the checks at sendMail time, throws on a later read (when it leaves the JS queue)
+      const header = {
+        get value() {
+          if (++reads > 1) throw new Error('header value went away');
+          return 'v';
+        },
+      };
+      const all = range(150).map((i) => t.sendMail(i === 120 ? msg(i, { headers: { 'X-Late': header } }) : msg(i)));
+      const results = await Promise.allSettled(all);
+      const failed = results.map((r, i) => [r, i]).filter(([r]) => r.status === 'rejected');
+      assert.deepEqual(failed.map(([, i]) => i), [120]);
+      assert.match(failed[0][0].reason.message, /header value went away/);
+      assert.equal(srv.messages.length, 149);
+      t.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('isIdle() and the idle event drive the documented "feed the queue on idle" pattern', async () => {
     const srv = await startSmtpServer({ authOptional: true });
     try {

@@ -162,7 +162,13 @@ class InFlight {
       const args = [b[h], b[h + 1], b[h + 2], b[h + 3], b[h + 4]];
       b[h] = b[h + 1] = b[h + 2] = b[h + 3] = b[h + 4] = undefined;
       this.head += 5;
-      send(args[0], args[1], args[2], args[3], args[4]);
+      try {
+        send(args[0], args[1], args[2], args[3], args[4]);
+      } catch (err) {
+        // e.g. a getter in the message that throws while Rust reads it: that send fails, the
+        // others go on (this runs from the outcome callback, where a throw would be fatal)
+        args[4].settle(err);
+      }
     }
     if (this.head === b.length) {
       this.backlog = [];

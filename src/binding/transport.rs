@@ -462,7 +462,19 @@ impl ToNapiValue for Batch {
         let items = std::mem::take(&mut *val.0.lock().unwrap_or_else(PoisonError::into_inner));
         let mut out = env.create_array(items.len() as u32 * STRIDE)?;
         for (i, c) in items.into_iter().enumerate() {
-            write_completion(&env, &mut out, i as u32 * STRIDE, c)?;
+            let (base, id) = (i as u32 * STRIDE, c.id);
+            if write_completion(&env, &mut out, base, c).is_err() {
+                // Every send must settle: one that cannot be converted gets a plain error
+                // (a napi failure here means the environment is in trouble anyway).
+                for k in base..base + STRIDE {
+                    let _ = out.set(k, ());
+                }
+                let e = BindError::new("EMESSAGE", "The send's outcome could not be converted");
+                let _ = out.set(base, id);
+                if let Ok(js) = super::errors::to_js_error(&env, &e) {
+                    let _ = out.set(base + 1, js);
+                }
+            }
         }
         Array::to_napi_value(raw, out)
     }
