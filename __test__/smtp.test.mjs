@@ -145,6 +145,39 @@ describe('sending through smtp-server', () => {
     }
   });
 
+  test('large string bodies (composed off the JS thread) arrive intact, pooled and not, with DKIM-free and small messages around them', async () => {
+    const { simpleParser } = await import('mailparser');
+    const srv = await startSmtpServer({ authOptional: true });
+    try {
+      const big = 'Grüße, line with a . and = sign\n'.repeat(20000); // ~660 KB of text
+      const attachment = 'x'.repeat(300 * 1024);
+      for (const pool of [false, true]) {
+        const t = createTransport({ pool, host: 'localhost', port: srv.port, tls: { ca } });
+        const infos = await Promise.all([
+          t.sendMail(msg({ subject: 'small 1' })),
+          t.sendMail(msg({ subject: 'big', text: big, html: `<pre>${big}</pre>`, attachments: [{ filename: 'x.txt', content: attachment }] })),
+          t.sendMail(msg({ subject: 'small 2' })),
+        ]);
+        assert.equal(infos.length, 3);
+        t.close();
+      }
+      assert.equal(srv.messages.length, 6);
+      const parsed = await Promise.all(srv.messages.map((m) => simpleParser(m.raw)));
+      const bigOnes = parsed.filter((p) => p.subject === 'big');
+      assert.equal(bigOnes.length, 2);
+      for (const p of bigOnes) {
+        assert.equal(p.text, big);
+        assert.equal(p.html, `<pre>${big}</pre>`);
+        assert.equal(p.attachments[0].content.toString(), attachment);
+      }
+      // a large message with no recipients still fails with nodemailer's error
+      const t = createTransport({ host: 'localhost', port: srv.port, tls: { ca } });
+      await assert.rejects(t.sendMail({ from: 'a@example.com', text: big }), (e) => e.code === 'EENVELOPE' && /No recipients defined/.test(e.message));
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('SIZE: a declared size over the limit fails before MAIL FROM; a too-large message is EMESSAGE', async () => {
     const srv = await startSmtpServer({ authOptional: true, size: 1024 });
     try {

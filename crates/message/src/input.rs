@@ -264,6 +264,56 @@ pub struct MailData {
     pub header_key_map: Option<std::collections::HashMap<String, String>>,
 }
 
+impl ContentInput {
+    /// Bytes of string content held inline (Buffers and files are not counted).
+    fn inline_len(&self) -> usize {
+        match self {
+            ContentInput::Text(t) => t.len(),
+            ContentInput::BufferRef { .. } => 0,
+            ContentInput::Object(o) => {
+                o.content.as_ref().map_or(0, |c| c.inline_len())
+                    + o.raw.as_ref().map_or(0, |c| c.inline_len())
+            }
+        }
+    }
+}
+
+impl Attachment {
+    fn inline_len(&self) -> usize {
+        self.content.as_ref().map_or(0, |c| c.inline_len())
+            + self.raw.as_ref().map_or(0, |c| c.inline_len())
+    }
+}
+
+impl MailData {
+    /// Bytes of string content the composer will encode in memory: body fields and the string
+    /// `content`/`raw` of attachments and alternatives. Lets a caller on a latency-sensitive
+    /// thread (Node's) hand large messages to another thread for composition.
+    pub fn inline_len(&self) -> usize {
+        let fields = [
+            &self.text,
+            &self.html,
+            &self.watch_html,
+            &self.amp,
+            &self.ical_event,
+            &self.raw,
+        ];
+        let lists = [&self.attachments, &self.alternatives];
+        fields
+            .iter()
+            .map(|f| f.as_ref().map_or(0, |c| c.inline_len()))
+            .sum::<usize>()
+            + lists
+                .iter()
+                .map(|l| match l {
+                    Some(OneOrMany::Many(v)) => v.iter().map(Attachment::inline_len).sum(),
+                    Some(OneOrMany::One(a)) => a.inline_len(),
+                    None => 0,
+                })
+                .sum::<usize>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +352,20 @@ mod tests {
         assert_eq!(a[0].filename, Some(FilenameInput::Flag(false)));
         assert_eq!(d.date, Some(DateInput::Millis(0.0)));
         assert_eq!(d.envelope.unwrap().extra.get("size"), Some(&json!(10)));
+    }
+
+    #[test]
+    fn inline_len_counts_string_content_only() {
+        let d: MailData = serde_json::from_str(
+            r#"{
+            "text": "12345",
+            "html": {"content": "123"},
+            "attachments": [{"content": "1234567890"}, {"content": {"$bufferIndex": 0}}, {"path": "/x"}],
+            "alternatives": {"raw": "12"}
+        }"#,
+        )
+        .unwrap();
+        assert_eq!(d.inline_len(), 5 + 3 + 10 + 2);
+        assert_eq!(MailData::default().inline_len(), 0);
     }
 }
