@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -110,12 +113,10 @@ impl ServerConn {
 }
 
 pub fn server_tls_config() -> Arc<rustls::ServerConfig> {
-    let certs = rustls_pemfile::certs(&mut fixture("server.pem").as_bytes())
+    let certs = CertificateDer::pem_slice_iter(fixture("server.pem").as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let key = rustls_pemfile::private_key(&mut fixture("server.key").as_bytes())
-        .unwrap()
-        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(fixture("server.key").as_bytes()).unwrap();
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

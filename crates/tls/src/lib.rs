@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -107,10 +108,14 @@ fn parse_certs(
     pem: &str,
     err: fn(std::io::Error) -> TlsConfigError,
 ) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
-    let mut rd = pem.as_bytes();
-    rustls_pemfile::certs(&mut rd)
+    CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(err)
+        .map_err(|e| {
+            err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            ))
+        })
 }
 
 /// The trust anchors for `ca` (see [`TlsSettings::ca_replaces_roots`]).
@@ -153,12 +158,9 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
     match &settings.client_cert {
         Some(cc) => {
             let chain = parse_certs(&cc.cert_chain, TlsConfigError::ClientCertPem)?;
-            let mut rd = cc.key.as_bytes();
             // The key's content never goes into the error.
-            let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut rd)
-                .ok()
-                .flatten()
-                .ok_or(TlsConfigError::ClientKey)?;
+            let key: PrivateKeyDer<'static> = PrivateKeyDer::from_pem_slice(cc.key.as_bytes())
+                .map_err(|_| TlsConfigError::ClientKey)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(TlsConfigError::ClientAuth)

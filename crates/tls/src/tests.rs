@@ -1,6 +1,7 @@
 //! Real handshakes, in memory, against a server whose certificate the private test CA issued.
 
 use super::*;
+use rustls::pki_types::pem::PemObject;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, ClientConnection, Error, ServerConfig, ServerConnection};
@@ -16,15 +17,13 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut pem.as_bytes())
+    CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<_, _>>()
         .unwrap()
 }
 
 fn key(pem: &str) -> PrivateKeyDer<'static> {
-    rustls_pemfile::private_key(&mut pem.as_bytes())
-        .unwrap()
-        .unwrap()
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap()
 }
 
 /// Serves `cert` signed with `key` (a mismatched pair is the point of one test).

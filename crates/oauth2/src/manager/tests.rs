@@ -3,6 +3,9 @@ use super::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -782,12 +785,10 @@ const SERVER_CERT: &str = include_str!("../../../../__test__/fixtures/server.pem
 const SERVER_KEY: &str = include_str!("../../../../__test__/fixtures/server.key");
 
 fn acceptor() -> tokio_rustls::TlsAcceptor {
-    let certs = rustls_pemfile::certs(&mut SERVER_CERT.as_bytes())
+    let certs = CertificateDer::pem_slice_iter(SERVER_CERT.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let key = rustls_pemfile::private_key(&mut SERVER_KEY.as_bytes())
-        .unwrap()
-        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).unwrap();
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
