@@ -73,7 +73,9 @@ fn tls_config_error(e: TlsConfigError) -> String {
 fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
     // reqwest's rustls-no-provider build needs a process default
     mailer_tls::install_default_provider();
-    let tls = mailer_tls::client_config(&TlsSettings {
+    // Cached: building a config parses every webpki root; a clone shares them (reqwest takes
+    // the config by value).
+    let tls = mailer_tls::cached_client_config(&TlsSettings {
         reject_unauthorized: req.reject_unauthorized,
         ca: req.ca.clone(),
         // node's https `ca` replaces the default roots
@@ -81,7 +83,9 @@ fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
         min_version: None,
         client_cert: None,
     })
-    .map_err(tls_config_error)?;
+    .map_err(tls_config_error)?
+    .as_ref()
+    .clone();
     let mut headers = HeaderMap::new();
     headers.insert(USER_AGENT, HeaderValue::from_static(UA));
     for (k, v) in &req.headers {
