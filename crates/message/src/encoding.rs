@@ -934,6 +934,30 @@ pub fn build_header_value(st: &Structured) -> String {
 
 /// Header key casing (nodemailer `_normalizeHeaderKey`).
 pub fn normalize_header_key(key: &str) -> String {
+    // The composer's own headers, already in normal form, on every message: skip the work.
+    if COMMON_KEYS.contains(&key) {
+        return key.to_string();
+    }
+    normalize_header_key_slow(key)
+}
+
+/// Keys the composer writes for most messages, each its own normal form (a test checks).
+const COMMON_KEYS: [&str; 12] = [
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "Content-Disposition",
+    "Reply-To",
+    "X-Mailer",
+];
+
+fn normalize_header_key_slow(key: &str) -> String {
     let cleaned: String = key
         .chars()
         .filter(|&c| !(c.is_whitespace() || c <= ' ' || c == '\u{7f}' || c == ':'))
@@ -1156,5 +1180,12 @@ mod tests {
         assert_eq!(decode_string("aGVsbG8=", "base64"), b"hello");
         assert_eq!(decode_string("aGVsbG8", "base64"), b"hello");
         assert_eq!(decode_string("68656c6c6f", "hex"), b"hello");
+    }
+
+    #[test]
+    fn common_keys_are_their_own_normal_form() {
+        for k in COMMON_KEYS {
+            assert_eq!(normalize_header_key_slow(k), k);
+        }
     }
 }
