@@ -433,36 +433,112 @@ pub struct Completion {
 
 /// Delivers outcomes to JS in batches through one threadsafe function for the transport
 /// (napi's one per promise made libuv scan thousands of live async handles on every wakeup).
-/// Outcomes collect in `queue`; only the push that finds it empty schedules a JS call, and
-/// that call takes everything queued by the time it runs.
+/// Outcomes collect in a shared list; the first one schedules a JS call, which takes everything
+/// listed by the time it runs. While the pool has more work queued than connections (bulk
+/// sending), that call waits up to `BATCH_DELAY` or `BATCH_MAX` outcomes: the connections are
+/// busy either way, and waking Node's thread for every two or three outcomes cost more CPU than
+/// the rest of the JS side of a send.
 pub struct Completions {
-    queue: Arc<Mutex<Vec<Completion>>>,
-    tsfn: CompletionFn,
+    pending: Arc<Mutex<Pending>>,
+    tsfn: Arc<CompletionFn>,
+    /// Whether the transport has more queued work than it can start now.
+    saturated: Option<Box<dyn Fn() -> bool + Send + Sync>>,
 }
+
+#[derive(Default)]
+pub struct Pending {
+    items: Vec<Completion>,
+    /// Bumped by every drain: a timer armed for an earlier batch finds it changed.
+    generation: u64,
+    state: Delivery,
+}
+
+#[derive(Default, PartialEq)]
+enum Delivery {
+    /// Nothing listed.
+    #[default]
+    Idle,
+    /// Listed; a timer will call JS unless the batch fills first.
+    Waiting,
+    /// A JS call is scheduled and will take the list.
+    Called,
+}
+
+const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+const BATCH_MAX: usize = 64;
 
 impl Completions {
     fn push(&self, c: Completion) {
-        let first = {
-            let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            q.push(c);
-            q.len() == 1
+        let saturated = self.saturated.as_ref().is_some_and(|f| f());
+        let mut timer = None;
+        let call = {
+            let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            p.items.push(c);
+            match p.state {
+                Delivery::Idle => {
+                    let rt = tokio::runtime::Handle::try_current().ok();
+                    match rt {
+                        Some(rt) if saturated => {
+                            p.state = Delivery::Waiting;
+                            timer = Some((rt, p.generation));
+                            false
+                        }
+                        _ => {
+                            p.state = Delivery::Called;
+                            true
+                        }
+                    }
+                }
+                Delivery::Waiting if p.items.len() >= BATCH_MAX => {
+                    p.state = Delivery::Called;
+                    true
+                }
+                _ => false,
+            }
         };
-        if first {
-            self.tsfn.call(
-                Batch(self.queue.clone()),
-                ThreadsafeFunctionCallMode::NonBlocking,
-            );
+        if call {
+            call_js(&self.tsfn, &self.pending);
+        }
+        if let Some((rt, generation)) = timer {
+            let pending = self.pending.clone();
+            let tsfn = self.tsfn.clone();
+            rt.spawn(async move {
+                tokio::time::sleep(BATCH_DELAY).await;
+                let due = {
+                    let mut p = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                    let due = p.generation == generation && p.state == Delivery::Waiting;
+                    if due {
+                        p.state = Delivery::Called;
+                    }
+                    due
+                };
+                if due {
+                    call_js(&tsfn, &pending);
+                }
+            });
         }
     }
 }
 
-/// Drains the queue when converted, on the JS thread, into one flat array (`STRIDE` per send).
-pub struct Batch(Arc<Mutex<Vec<Completion>>>);
+fn call_js(tsfn: &CompletionFn, pending: &Arc<Mutex<Pending>>) {
+    tsfn.call(
+        Batch(pending.clone()),
+        ThreadsafeFunctionCallMode::NonBlocking,
+    );
+}
+
+/// Drains the list when converted, on the JS thread, into one flat array (`STRIDE` per send).
+pub struct Batch(Arc<Mutex<Pending>>);
 
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(raw: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         let env = Env::from_raw(raw);
-        let items = std::mem::take(&mut *val.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let items = {
+            let mut p = val.0.lock().unwrap_or_else(PoisonError::into_inner);
+            p.state = Delivery::Idle;
+            p.generation = p.generation.wrapping_add(1);
+            std::mem::take(&mut p.items)
+        };
         let mut out = env.create_array(items.len() as u32 * STRIDE)?;
         for (i, c) in items.into_iter().enumerate() {
             let (base, id) = (i as u32 * STRIDE, c.id);
@@ -590,10 +666,19 @@ impl NativeTransport {
         } else {
             None
         };
+        // Weak: the pool's queued jobs hold the completions; a strong reference back would keep
+        // a dropped transport's pool open.
+        let saturated: Option<Box<dyn Fn() -> bool + Send + Sync>> = pool.as_ref().map(|p| {
+            let weak = Arc::downgrade(p);
+            let f: Box<dyn Fn() -> bool + Send + Sync> =
+                Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
+            f
+        });
         Ok(NativeTransport {
             completions: Arc::new(Completions {
-                queue: Arc::new(Mutex::new(Vec::new())),
-                tsfn: completions,
+                pending: Arc::new(Mutex::new(Pending::default())),
+                tsfn: Arc::new(completions),
+                saturated,
             }),
             core: Arc::new(Core {
                 connect,
