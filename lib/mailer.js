@@ -159,15 +159,19 @@ class InFlight {
     const b = this.backlog;
     while (this.head < b.length && this.map.size < this.window) {
       const h = this.head;
-      const args = [b[h], b[h + 1], b[h + 2], b[h + 3], b[h + 4]];
+      const target = b[h + 4];
+      const mail = b[h];
+      const buffers = b[h + 1];
+      const auth = b[h + 2];
+      const extras = b[h + 3];
       b[h] = b[h + 1] = b[h + 2] = b[h + 3] = b[h + 4] = undefined;
       this.head += 5;
       try {
-        send(args[0], args[1], args[2], args[3], args[4]);
+        send(mail, buffers, auth, extras, target);
       } catch (err) {
         // e.g. a getter in the message that throws while Rust reads it: that send fails, the
         // others go on (this runs from the outcome callback, where a throw would be fatal)
-        args[4].settle(err);
+        target.settle(err);
       }
     }
     if (this.head === b.length) {

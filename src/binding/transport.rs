@@ -300,20 +300,8 @@ impl Core {
         } = p;
         match &self.pool {
             Some(pool) => {
-                let reply: mailer_smtp::pool::Reply = Box::new(move |res, env| {
-                    done.push(Completion {
-                        id,
-                        outcome: res
-                            .map(|(info, ehlo)| Outcome {
-                                info,
-                                ehlo,
-                                envelope_from: env.from,
-                                envelope_to: env.to,
-                                message_id,
-                            })
-                            .map_err(BindError::from),
-                    })
-                });
+                let reply: mailer_smtp::pool::Reply =
+                    Box::new(move |res, env| done.push(Completion::of(id, res, env, message_id)));
                 // a slot the pool opens for this message is spawned on napi's runtime
                 napi::bindgen_prelude::within_runtime_if_available(|| {
                     pool.submit(auth, envelope, super::body::factory(body), reply)
@@ -330,18 +318,7 @@ impl Core {
                         body,
                     ))
                     .await;
-                    done.push(Completion {
-                        id,
-                        outcome: res
-                            .map(|(info, ehlo)| Outcome {
-                                info,
-                                ehlo,
-                                envelope_from: envelope.from,
-                                envelope_to: envelope.to,
-                                message_id,
-                            })
-                            .map_err(BindError::from),
-                    });
+                    done.push(Completion::of(id, res, envelope, message_id));
                 });
             }
         }
@@ -429,6 +406,29 @@ pub struct NativeTransport {
 pub struct Completion {
     id: u32,
     outcome: std::result::Result<Outcome, BindError>,
+}
+
+impl Completion {
+    /// The engine's result for a send, with the envelope it went with.
+    fn of(
+        id: u32,
+        res: mailer_smtp::pool::SendResult,
+        env: Envelope,
+        message_id: String,
+    ) -> Completion {
+        Completion {
+            id,
+            outcome: res
+                .map(|(info, ehlo)| Outcome {
+                    info,
+                    ehlo,
+                    envelope_from: env.from,
+                    envelope_to: env.to,
+                    message_id,
+                })
+                .map_err(BindError::from),
+        }
+    }
 }
 
 /// Delivers outcomes to JS in batches through one threadsafe function for the transport
