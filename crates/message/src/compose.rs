@@ -654,6 +654,28 @@ pub(crate) struct Composed {
     header_key_map: Option<std::collections::HashMap<String, String>>,
 }
 
+/// nodemailer's name for an attachment without one: the last path segment of its `path` or
+/// `href` (query dropped), else `attachment-N`; an extension from the content type if it has none.
+pub(crate) fn default_attachment_filename(src: &str, index: usize, content_type: &str) -> String {
+    let base = src
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    let f = if base.is_empty() {
+        format!("attachment-{}", index + 1)
+    } else {
+        base.to_string()
+    };
+    if f.contains('.') {
+        f
+    } else {
+        format!("{f}.{}", detect_extension(content_type))
+    }
+}
+
 /// `n` random bytes as lowercase hex (Message-IDs, boundaries). OS randomness, drawn in blocks
 /// per thread: one `getrandom` call served a syscall per message (a few per cent of the
 /// pooled send's CPU).
@@ -1157,23 +1179,7 @@ pub(crate) fn compose(
                     .filter(|p| !p.is_empty())
                     .or(a.href.clone())
                     .unwrap_or_default();
-                let base = src
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or("")
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let mut f = if base.is_empty() {
-                    format!("attachment-{}", i + 1)
-                } else {
-                    base
-                };
-                if !f.contains('.') {
-                    f = format!("{f}.{}", detect_extension(&content_type));
-                }
-                Some(f)
+                Some(default_attachment_filename(&src, i, &content_type))
             }
         };
         let (content, raw) = ctx.attachment_src(&a, data_content)?;

@@ -11,7 +11,9 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::address::{normalize_address, parse_address_list, Mailbox};
-use crate::compose::{detect_extension, detect_mime_type, iso_date, random_hex};
+use crate::compose::{
+    default_attachment_filename, detect_extension, detect_mime_type, iso_date, random_hex,
+};
 use crate::encoding as enc;
 use crate::fetch::{redact_url, UrlRequest};
 use crate::{compile, ComposeError, ComposeOptions, Envelope, MailData};
@@ -515,23 +517,8 @@ pub async fn normalize_json(
                     .or(a.str_of("href"))
                     .unwrap_or_default()
                     .to_string();
-                let base = src
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or("")
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let mut f = if base.is_empty() {
-                    format!("attachment-{}", i + 1)
-                } else {
-                    base
-                };
-                if !f.contains('.') {
-                    let ct = a.str_of("contentType").unwrap_or_default().to_string();
-                    f = format!("{f}.{}", detect_extension(&ct));
-                }
+                let ct = a.str_of("contentType").unwrap_or_default().to_string();
+                let f = default_attachment_filename(&src, i, &ct);
                 a.set("filename", Json::Str(f));
             }
             if !a.get("contentType").is_some_and(Json::truthy) {
