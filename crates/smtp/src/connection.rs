@@ -1221,17 +1221,35 @@ impl SmtpConnection {
         Ok(())
     }
 
-    /// Sends QUIT, waits (bounded) for the reply, closes. Errors are ignored: the session
-    /// is over either way.
+    /// Sends QUIT, waits (bounded) for the reply and for the server to close, then closes.
+    /// Errors are ignored: the session is over either way. When this returns, the server has
+    /// ended the session (or the wait ran out), so a server that limits connections per client
+    /// (Postfix's `smtpd_client_connection_count_limit`) no longer counts it.
     pub async fn quit(mut self) {
         if !self.broken {
             let wait = self.opts.socket_timeout.min(QUIT_WAIT);
-            let _ = timeout(wait, async {
-                if self.write_lines(&["QUIT".to_string()], None).await.is_ok() {
-                    let _ = self.read_reply().await;
+            let done = timeout(wait, async {
+                if self.write_lines(&["QUIT".to_string()], None).await.is_err()
+                    || self.read_reply().await.is_err()
+                {
+                    return false;
                 }
+                // RFC 5321 4.1.1.10: the server closes after its 221. Our FIN first, for a
+                // server that waits for it; then its close (EOF, or any error).
+                self.logger.log(Level::Debug, "smtp", || {
+                    "Closing connection to the server using \"end\"".to_string()
+                });
+                let _ = self.io.shutdown().await;
+                let mut buf = [0u8; 512];
+                while matches!(self.io.read(&mut buf).await, Ok(n) if n > 0) {}
+                true
             })
             .await;
+            if done == Ok(true) {
+                self.logger
+                    .log(Level::Info, "network", || "Connection closed".to_string());
+                return;
+            }
         }
         self.close().await;
     }
