@@ -38,6 +38,7 @@ fn settings(opts: &TlsOptions) -> TlsSettings {
             }),
             _ => None,
         },
+        skip_hostname: false,
     }
 }
 
@@ -146,6 +147,7 @@ mod tests {
                     cert_chain: "C".into(),
                     key: "K".into()
                 }),
+                skip_hostname: false,
             }
         );
         for v in ["TLSv1", "TLSv1.1", "TLSv1.2", "bogus"] {

@@ -3,17 +3,25 @@
 //!
 //! Always the ring provider. Trust is webpki-roots plus or instead of the caller's PEM CAs
 //! (`ca_replaces_roots`), or nothing at all for `rejectUnauthorized: false` ([`AcceptAnyServerCert`],
-//! which still checks handshake signatures).
+//! which still checks handshake signatures). X.509 v1 server certificates, which webpki does not
+//! parse, are handled as Node's OpenSSL handles them (module `v1`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+mod v1;
 
 /// Lowest TLS version offered. rustls has nothing below 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +63,9 @@ pub struct TlsSettings {
     pub ca_replaces_roots: bool,
     pub min_version: Option<MinVersion>,
     pub client_cert: Option<ClientCert>,
+    /// The chain is verified but not the server name: a caller's own check (Node's
+    /// `checkServerIdentity`) replaces it.
+    pub skip_hostname: bool,
 }
 
 impl Default for TlsSettings {
@@ -65,6 +76,7 @@ impl Default for TlsSettings {
             ca_replaces_roots: false,
             min_version: None,
             client_cert: None,
+            skip_hostname: false,
         }
     }
 }
@@ -95,6 +107,9 @@ pub enum TlsConfigError {
     /// rustls refused the client certificate/key pair.
     #[error("{0}")]
     ClientAuth(rustls::Error),
+    /// The certificate verifier could not be built from the trust anchors.
+    #[error("{0}")]
+    Verifier(rustls::client::VerifierBuilderError),
 }
 
 /// Installs ring as the process-wide default provider. reqwest's `rustls-no-provider` build
@@ -148,7 +163,22 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
         .map_err(TlsConfigError::ProtocolVersions)?;
 
     let builder = if settings.reject_unauthorized {
-        builder.with_root_certificates(root_store(&settings.ca, settings.ca_replaces_roots)?)
+        let roots = root_store(&settings.ca, settings.ca_replaces_roots)?;
+        let mut ca = Vec::new();
+        for pem in &settings.ca {
+            ca.extend(parse_certs(pem, TlsConfigError::CaPem)?);
+        }
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(TlsConfigError::Verifier)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(TrustVerifier {
+                inner,
+                anchors: v1::Anchors::new(&ca),
+                skip_hostname: settings.skip_hostname,
+                algs: provider.signature_verification_algorithms,
+            }))
     } else {
         builder
             .dangerous()
@@ -227,7 +257,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
+        tls12_signature(
             message,
             cert,
             dss,
@@ -241,7 +271,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
+        tls13_signature(
             message,
             cert,
             dss,
@@ -251,6 +281,99 @@ impl ServerCertVerifier for AcceptAnyServerCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Handshake signatures by the certificate's key: webpki's for the certificates it parses,
+/// the SubjectPublicKeyInfo read here for X.509 v1 ones.
+fn tls12_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algs: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    if v1::is_v1(cert) {
+        return v1::verify_tls12(message, cert, dss, algs);
+    }
+    verify_tls12_signature(message, cert, dss, algs)
+}
+
+fn tls13_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algs: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    if v1::is_v1(cert) {
+        return v1::verify_tls13(message, cert, dss, algs);
+    }
+    verify_tls13_signature(message, cert, dss, algs)
+}
+
+/// `rejectUnauthorized: true`: webpki's verification against the roots, plus X.509 v1 server
+/// certificates vouched for by a `ca` certificate (see module `v1`), and the name check left
+/// out when the caller checks the identity itself.
+#[derive(Debug)]
+struct TrustVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    anchors: v1::Anchors,
+    skip_hostname: bool,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for TrustVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if v1::is_v1(end_entity) {
+            self.anchors.verify(
+                end_entity,
+                server_name,
+                now,
+                &self.algs,
+                !self.skip_hostname,
+            )?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.skip_hostname => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
     }
 }
 

@@ -11,6 +11,9 @@ const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
 const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
 const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
+/// Self-signed X.509 v1, CN=localhost (no extensions at all), as smtp-server's built-in one.
+const V1_CERT: &str = include_str!("../../../__test__/fixtures/v1.pem");
+const V1_KEY: &str = include_str!("../../../__test__/fixtures/v1.key");
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -37,12 +40,14 @@ impl ResolvesServerCert for Fixed {
 }
 
 struct Server<'a> {
+    cert_pem: &'static str,
     key_pem: &'static str,
     versions: &'a [&'static rustls::SupportedProtocolVersion],
     require_client_cert: bool,
 }
 
 const SERVER: Server<'static> = Server {
+    cert_pem: SERVER_CERT,
     key_pem: SERVER_KEY,
     versions: &[&rustls::version::TLS13, &rustls::version::TLS12],
     require_client_cert: false,
@@ -52,7 +57,7 @@ fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
     let p = provider();
     let signing = p.key_provider.load_private_key(key(s.key_pem)).unwrap();
     let resolver = Arc::new(Fixed(Arc::new(CertifiedKey::new(
-        certs(SERVER_CERT),
+        certs(s.cert_pem),
         signing,
     ))));
     let b = ServerConfig::builder_with_provider(p.clone())
@@ -73,7 +78,11 @@ fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
 
 /// Runs a handshake to the end; the first error either side raises.
 fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
-    let name = ServerName::try_from("localhost").unwrap();
+    handshake_as(client, server, "localhost")
+}
+
+fn handshake_as(client: ClientConfig, server: &Server<'_>, name: &str) -> Result<(), Error> {
+    let name = ServerName::try_from(name.to_string()).unwrap();
     let mut c = ClientConnection::new(Arc::new(client), name).unwrap();
     let mut s = ServerConnection::new(server_config(server)).unwrap();
     for _ in 0..20 {
@@ -300,4 +309,130 @@ fn cache_shares_equal_settings_only() {
         ..settings()
     })
     .is_err());
+}
+
+const V1_SERVER: Server<'static> = Server {
+    cert_pem: V1_CERT,
+    key_pem: V1_KEY,
+    ..SERVER
+};
+
+#[test]
+fn v1_fixture_is_v1() {
+    let der = certs(V1_CERT).remove(0);
+    assert!(v1::is_v1(&der));
+    assert!(!v1::is_v1(&certs(SERVER_CERT).remove(0)));
+    assert!(!v1::is_v1(&certs(CA).remove(0)));
+    assert!(!v1::is_v1(b"not der"));
+}
+
+#[test]
+fn v1_certificate_accepted_without_verification_on_both_versions() {
+    let s = TlsSettings {
+        reject_unauthorized: false,
+        ..settings()
+    };
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let server = Server {
+            versions: &[version],
+            ..V1_SERVER
+        };
+        let cfg = client_config(&s).unwrap();
+        assert_eq!(handshake(cfg, &server), Ok(()), "{version:?}");
+        // the handshake signature is still checked with the v1 certificate's key
+        let forged = Server {
+            key_pem: SERVER_KEY,
+            versions: &[version],
+            ..V1_SERVER
+        };
+        let cfg = client_config(&s).unwrap();
+        assert_eq!(
+            handshake(cfg, &forged),
+            Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn v1_certificate_trusted_when_given_as_ca() {
+    let s = TlsSettings {
+        ca: vec![V1_CERT.into()],
+        ..settings()
+    };
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let server = Server {
+            versions: &[version],
+            ..V1_SERVER
+        };
+        assert_eq!(
+            handshake(client_config(&s).unwrap(), &server),
+            Ok(()),
+            "{version:?}"
+        );
+    }
+    // v1 has no subjectAltName: a DNS name is matched against the CN, an IP never (Node)
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "LOCALHOST"),
+        Ok(())
+    );
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "mx.example.com"),
+        Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+    );
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "127.0.0.1"),
+        Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+    );
+    // unless the caller checks the identity itself
+    let skip = TlsSettings {
+        skip_hostname: true,
+        ..s
+    };
+    assert_eq!(
+        handshake_as(client_config(&skip).unwrap(), &V1_SERVER, "127.0.0.1"),
+        Ok(())
+    );
+}
+
+#[test]
+fn v1_certificate_not_in_ca_is_refused_with_a_reason() {
+    for ca in [vec![], vec![CA.to_string()]] {
+        let s = TlsSettings { ca, ..settings() };
+        let e = handshake(client_config(&s).unwrap(), &V1_SERVER).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("X.509 v1"), "{text}");
+        assert!(text.contains("tls.ca"), "{text}");
+    }
+}
+
+#[test]
+fn skip_hostname_still_verifies_the_chain() {
+    let s = TlsSettings {
+        ca: vec![CA.into()],
+        skip_hostname: true,
+        ..settings()
+    };
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &SERVER, "mx.example.com"),
+        Ok(())
+    );
+    let s = TlsSettings {
+        skip_hostname: true,
+        ..settings()
+    };
+    assert_eq!(
+        handshake(client_config(&s).unwrap(), &SERVER),
+        Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    );
+    let s = TlsSettings {
+        ca: vec![CA.into()],
+        ..settings()
+    };
+    assert!(matches!(
+        handshake_as(client_config(&s).unwrap(), &SERVER, "mx.example.com"),
+        Err(Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        ))
+    ));
 }
