@@ -4,6 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { format } from 'node:util';
 import { createRequire } from 'node:module';
 import { SMTPServer } from 'smtp-server';
 import { createTransport } from '../index.mjs';
@@ -30,6 +31,8 @@ async function startServer(options = {}) {
     },
     ...options,
   });
+  // a client that refuses the certificate drops the socket mid-TLS: smtp-server reports that here
+  server.on('error', () => {});
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: server.server.address().port, received, close: () => new Promise((r) => server.close(r)) };
 }
@@ -87,5 +90,119 @@ describe('X.509 v1 server certificates', () => {
     assert.match(err.message, /X\.509 v1 certificate/);
     assert.match(err.message, /tls\.ca/);
     assert.match(err.message, /rejectUnauthorized: false/);
+  });
+});
+
+const CA = readFileSync(new URL('ca.pem', FIXTURES), 'utf8');
+const SERVER_CERT = readFileSync(new URL('server.pem', FIXTURES), 'utf8');
+const SERVER_KEY = readFileSync(new URL('server.key', FIXTURES), 'utf8');
+const CLIENT_CERT = readFileSync(new URL('client.pem', FIXTURES), 'utf8');
+const CLIENT_KEY = readFileSync(new URL('client.key', FIXTURES), 'utf8');
+const SERVER = { key: SERVER_KEY, cert: SERVER_CERT };
+
+describe('tls.passphrase (encrypted client keys)', () => {
+  const { createPrivateKey } = createRequire(import.meta.url)('node:crypto');
+  const encrypted = createPrivateKey(CLIENT_KEY).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'client-pass' });
+  // the server refuses a client without a certificate its CA issued
+  const server = { ...SERVER, secure: true, requestCert: true, rejectUnauthorized: true, ca: CA };
+  const client = (tls) => ({ host: 'localhost', secure: true, tls: { ca: CA, cert: CLIENT_CERT, ...tls } });
+
+  test('an encrypted PKCS#8 key with its passphrase authenticates the client', async () => {
+    await both(server, client({ key: encrypted, passphrase: 'client-pass' }), true);
+    await both(server, client({ key: [{ pem: encrypted, passphrase: 'client-pass' }] }), true);
+  });
+
+  test('a wrong or missing passphrase fails without the key in the error', async () => {
+    const wrong = await both(server, client({ key: encrypted, passphrase: 'nope' }), false);
+    assert.equal(wrong.code, 'ETLS');
+    assert.match(wrong.message, /could not decrypt the client private key/);
+    const missing = await both(server, client({ key: encrypted }), false);
+    assert.equal(missing.code, 'ETLS');
+    assert.match(missing.message, /tls\.passphrase/);
+    for (const err of [wrong, missing]) assert.doesNotMatch(JSON.stringify({ ...err, message: err.message }), /PRIVATE KEY|client-pass|nope/);
+  });
+});
+
+describe('tls.checkServerIdentity', () => {
+  const { X509Certificate } = createRequire(import.meta.url)('node:crypto');
+  const pin = new X509Certificate(SERVER_CERT).fingerprint256;
+  const tlsModule = createRequire(import.meta.url)('node:tls');
+
+  test("is called with the servername and Node's peer certificate object, STARTTLS and implicit TLS", async () => {
+    for (const secure of [false, true]) {
+      const calls = { 'mailer-rs': [], nodemailer: [] };
+      for (const [name, create] of [['mailer-rs', createTransport], ['nodemailer', nodemailer.createTransport]]) {
+        const srv = await startServer({ ...SERVER, secure });
+        try {
+          const err = await send(create, srv.port, {
+            host: 'localhost',
+            secure,
+            tls: {
+              ca: CA,
+              checkServerIdentity: (host, cert) => {
+                calls[name].push({ host, cert });
+                return tlsModule.checkServerIdentity(host, cert) || (cert.fingerprint256 === pin ? undefined : new Error('pin mismatch'));
+              },
+            },
+          });
+          assert.equal(err, null, `${name}: ${err && err.message}`);
+        } finally {
+          await srv.close();
+        }
+      }
+      const [ours] = calls['mailer-rs'];
+      const [theirs] = calls.nodemailer;
+      assert.equal(calls['mailer-rs'].length, 1);
+      assert.equal(ours.host, theirs.host);
+      for (const key of ['subject', 'issuer', 'subjectaltname', 'fingerprint256', 'fingerprint', 'serialNumber', 'valid_from', 'valid_to']) {
+        assert.deepEqual(ours.cert[key], theirs.cert[key], key);
+      }
+      assert.ok(Buffer.isBuffer(ours.cert.raw) && ours.cert.raw.equals(theirs.cert.raw), 'raw');
+      assert.ok(ours.cert.pubkey.equals(theirs.cert.pubkey), 'pubkey');
+      assert.deepEqual(ours.cert.issuerCertificate?.subject, theirs.cert.issuerCertificate?.subject);
+    }
+  });
+
+  test('an error it returns fails the connection before any message (ESOCKET, its message)', async () => {
+    for (const secure of [false, true]) {
+      const srv = await startServer({ ...SERVER, secure });
+      try {
+        const options = { host: 'localhost', secure, tls: { ca: CA, checkServerIdentity: () => new Error('pin mismatch') } };
+        const ours = await send(createTransport, srv.port, options);
+        const theirs = await send(nodemailer.createTransport, srv.port, options);
+        assert.equal(ours.code, 'ESOCKET');
+        assert.equal(ours.code, theirs.code);
+        assert.equal(ours.message, theirs.message);
+        assert.equal(srv.received.length, 0);
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  test('it replaces the name check, not the chain check (as in Node)', async () => {
+    // servername the certificate does not name: accepted only because the function accepts it
+    const accept = { ca: CA, servername: 'mx.example.com', checkServerIdentity: () => undefined };
+    await both(SERVER, { host: 'localhost', tls: accept }, true);
+    await both(SERVER, { host: 'localhost', tls: { ca: CA, servername: 'mx.example.com' } }, false);
+    // an unknown issuer still fails
+    await both(SERVER, { host: 'localhost', tls: { checkServerIdentity: () => undefined } }, false);
+  });
+});
+
+describe('other tls keys', () => {
+  test('ciphers, ecdhCurve, ... are ignored with one debug line naming them', async () => {
+    const srv = await startServer(SERVER);
+    try {
+      const lines = [];
+      const logger = { debug: (e, ...a) => lines.push(['debug', format(...a)]), info() {}, warn() {}, error() {}, trace() {}, fatal() {} };
+      const options = { host: 'localhost', logger, tls: { ca: CA, ciphers: 'HIGH', ecdhCurve: 'auto', honorCipherOrder: true } };
+      assert.equal(await send(createTransport, srv.port, options), null);
+      const ignored = lines.filter(([, m]) => /without effect/.test(m));
+      assert.equal(ignored.length, 1);
+      assert.match(ignored[0][1], /ciphers, ecdhCurve, honorCipherOrder/);
+    } finally {
+      await srv.close();
+    }
   });
 });

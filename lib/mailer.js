@@ -6,7 +6,7 @@ const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, ignoredTlsKeys, identityChecker } = require('./options');
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
@@ -263,7 +263,12 @@ class Mail extends EventEmitter {
       }
     };
     this._sendNative = (mail, buffers, auth, extras, target) => this._send(mail, buffers, auth, extras, target);
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
+    const ignoredTls = ignoredTlsKeys(merged.tls);
+    if (this.logger && ignoredTls.length) {
+      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
+    }
+    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete, checkIdentity);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
     }

@@ -30,6 +30,27 @@ type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
 type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
+type IdentityArgs = FnArgs<(String, Vec<Buffer>)>;
+/// `(servername, chain) => reason | null`: lib/mailer.js calls the user's `checkServerIdentity`
+/// with Node's peer certificate object built from the DER chain.
+type IdentityFn =
+    ThreadsafeFunction<IdentityArgs, Option<String>, IdentityArgs, Status, false, true>;
+
+/// The engine's identity check, answered by JS through `tsfn`. A callback that cannot be
+/// reached (the transporter is gone) refuses: the check is never skipped.
+fn identity_check(tsfn: Arc<IdentityFn>) -> mailer_smtp::options::IdentityCheck {
+    mailer_smtp::options::IdentityCheck(Arc::new(move |host: String, chain: Vec<Vec<u8>>| {
+        let tsfn = tsfn.clone();
+        Box::pin(async move {
+            let chain: Vec<Buffer> = chain.into_iter().map(Buffer::from).collect();
+            match tsfn.call_async_catch((host, chain).into()).await {
+                Ok(answer) => answer,
+                Err(e) => Some(format!("checkServerIdentity failed: {}", e.reason)),
+            }
+        })
+    }))
+}
+
 /// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
 /// `rateDelta` 1000 ms, `rateLimit` off.
 fn pool_options(o: &JsTransportOptions) -> PoolOptions {
@@ -579,6 +600,8 @@ impl NativeTransport {
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
         #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
+        #[napi(ts_arg_type = "((servername: string, chain: Buffer[]) => string | null) | null")]
+        check_server_identity: Option<Function<IdentityArgs, Option<String>>>,
     ) -> Result<Self> {
         let completions: CompletionFn = on_complete
             .build_threadsafe_function::<Batch>()
@@ -627,6 +650,13 @@ impl NativeTransport {
             f
         });
         connect.logger = smtp_log;
+        if let Some(f) = check_server_identity {
+            let tsfn: IdentityFn = f
+                .build_threadsafe_function::<IdentityArgs>()
+                .weak::<true>()
+                .build()?;
+            connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
+        }
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
             log_fn.map(|tsfn| {
                 let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {

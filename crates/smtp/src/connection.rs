@@ -31,6 +31,7 @@ use crate::options::ConnectOptions;
 use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
 use crate::tls;
+use rustls::pki_types::ServerName;
 
 /// Result of a successful `send`, nodemailer's `info` minus the transport-level fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +148,43 @@ fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
         None,
         Some(command),
     )
+}
+
+/// Node's `checkServerIdentity` (when given and certificates are verified): called with the
+/// server name and the peer's chain once the handshake is done, before any SMTP byte goes over
+/// TLS; a reason it returns fails the connection as Node's socket error does (ESOCKET).
+async fn check_identity(
+    opts: &ConnectOptions,
+    name: &ServerName<'static>,
+    stream: &tokio_rustls::client::TlsStream<BaseStream>,
+) -> Result<(), SmtpError> {
+    let Some(check) = &opts.tls.check_server_identity else {
+        return Ok(());
+    };
+    // Node ignores the answer without rejectUnauthorized
+    if !opts.tls.reject_unauthorized {
+        return Ok(());
+    }
+    let chain: Vec<Vec<u8>> = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .map(|certs| certs.iter().map(|c| c.to_vec()).collect())
+        .unwrap_or_default();
+    let host = match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    };
+    match (check.0)(host, chain).await {
+        None => Ok(()),
+        Some(reason) => Err(SmtpError::format(
+            ErrorCode::ESocket,
+            reason,
+            None,
+            Some("CONN"),
+        )),
+    }
 }
 
 // ---------------------------------------------------------------- DNS
@@ -305,11 +343,12 @@ impl SmtpConnection {
                 None => Ok(Io::Plain(base)),
                 Some(cfg) => {
                     let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-                    tokio_rustls::TlsConnector::from(cfg.clone())
-                        .connect(name, base)
+                    let stream = tokio_rustls::TlsConnector::from(cfg.clone())
+                        .connect(name.clone(), base)
                         .await
-                        .map(|s| Io::Tls(Box::new(s)))
-                        .map_err(|e| tls_init_error(e, "CONN"))
+                        .map_err(|e| tls_init_error(e, "CONN"))?;
+                    check_identity(opts, &name, &stream).await?;
+                    Ok(Io::Tls(Box::new(stream)))
                 }
             }
         };
@@ -500,6 +539,7 @@ impl SmtpConnection {
         self.upgrading = true;
         let cfg = tls::client_config(&self.opts.tls, "STARTTLS")?;
         let name = tls::server_name(&self.opts.tls, &self.opts.host, "STARTTLS")?;
+        let checked_name = name.clone();
         let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
             Io::Plain(tcp) => tcp,
             other => {
@@ -508,10 +548,15 @@ impl SmtpConnection {
                 return Err(tls_init_error("connection is not plain TCP", "STARTTLS"));
             }
         };
-        let res = timeout(
-            self.opts.socket_timeout,
-            tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
-        )
+        let opts = &self.opts;
+        let res = timeout(opts.socket_timeout, async {
+            let s = tokio_rustls::TlsConnector::from(cfg)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| tls_init_error(e, "STARTTLS"))?;
+            check_identity(opts, &checked_name, &s).await?;
+            Ok::<_, SmtpError>(s)
+        })
         .await;
         self.upgrading = false;
         match res {
@@ -525,7 +570,7 @@ impl SmtpConnection {
             }
             Ok(Err(e)) => {
                 self.broken = true;
-                Err(tls_init_error(e, "STARTTLS"))
+                Err(e)
             }
             Err(_) => {
                 self.broken = true;

@@ -38,6 +38,8 @@ pub struct ClientCert {
     pub cert_chain: String,
     /// Never printed (see the Debug impl) nor put in an error.
     pub key: String,
+    /// Decrypts an encrypted PKCS#8 `key` (Node's `passphrase`). Never printed.
+    pub passphrase: Option<String>,
 }
 
 // Manual Debug: the private key must never reach a log line.
@@ -46,6 +48,10 @@ impl fmt::Debug for ClientCert {
         f.debug_struct("ClientCert")
             .field("cert_chain", &self.cert_chain)
             .field("key", &"<redacted>")
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -104,6 +110,15 @@ pub enum TlsConfigError {
     /// No private key could be read from the client key PEM.
     #[error("invalid client private key")]
     ClientKey,
+    /// The client key is encrypted and no `passphrase` was given.
+    #[error("the client private key is encrypted: set tls.passphrase")]
+    ClientKeyPassphrase,
+    /// The client key could not be decrypted with `passphrase` (or is not PBES2 PKCS#8).
+    #[error("could not decrypt the client private key: wrong tls.passphrase, or not an encrypted PKCS#8 key (PBES2)")]
+    ClientKeyDecrypt,
+    /// A legacy OpenSSL-encrypted PEM key (`Proc-Type: 4,ENCRYPTED`).
+    #[error("legacy encrypted PEM keys are not supported: convert the key to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)")]
+    ClientKeyLegacyEncryption,
     /// rustls refused the client certificate/key pair.
     #[error("{0}")]
     ClientAuth(rustls::Error),
@@ -188,15 +203,49 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
     match &settings.client_cert {
         Some(cc) => {
             let chain = parse_certs(&cc.cert_chain, TlsConfigError::ClientCertPem)?;
-            // The key's content never goes into the error.
-            let key: PrivateKeyDer<'static> = PrivateKeyDer::from_pem_slice(cc.key.as_bytes())
-                .map_err(|_| TlsConfigError::ClientKey)?;
+            let key = client_key(cc)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(TlsConfigError::ClientAuth)
         }
         None => Ok(builder.with_no_client_auth()),
     }
+}
+
+const ENCRYPTED_PKCS8_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const ENCRYPTED_PKCS8_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+
+/// The `ENCRYPTED PRIVATE KEY` PEM block in `pem` (other blocks around it are ignored), decrypted
+/// with `passphrase` (PBES2: PBKDF2 or scrypt with AES-CBC, what OpenSSL 3 and Node write):
+/// the PrivateKeyInfo DER, wiped when dropped. None when there is no such block, it does not
+/// parse, or the passphrase is wrong.
+pub fn decrypt_pkcs8_pem(pem: &str, passphrase: &str) -> Option<pkcs8::SecretDocument> {
+    let start = pem.find(ENCRYPTED_PKCS8_BEGIN)?;
+    let len = pem[start..].find(ENCRYPTED_PKCS8_END)? + ENCRYPTED_PKCS8_END.len();
+    let (label, doc) = pkcs8::SecretDocument::from_pem(&pem[start..start + len]).ok()?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return None;
+    }
+    let enc = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).ok()?;
+    enc.decrypt(passphrase.as_bytes()).ok()
+}
+
+/// The client private key: PKCS#8, PKCS#1 or SEC1 PEM, or encrypted PKCS#8 with the
+/// passphrase. The key's content never goes into an error.
+fn client_key(cc: &ClientCert) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    if cc.key.contains(ENCRYPTED_PKCS8_BEGIN) {
+        let pass = cc
+            .passphrase
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or(TlsConfigError::ClientKeyPassphrase)?;
+        let plain = decrypt_pkcs8_pem(&cc.key, pass).ok_or(TlsConfigError::ClientKeyDecrypt)?;
+        return Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()));
+    }
+    if cc.key.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(TlsConfigError::ClientKeyLegacyEncryption);
+    }
+    PrivateKeyDer::from_pem_slice(cc.key.as_bytes()).map_err(|_| TlsConfigError::ClientKey)
 }
 
 /// Building a config parses every webpki root: long-lived callers share one per distinct

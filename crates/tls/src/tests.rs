@@ -11,6 +11,8 @@ const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
 const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
 const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
+/// `CLIENT_KEY` as encrypted PKCS#8, passphrase `client-pass`.
+const CLIENT_KEY_ENCRYPTED: &str = include_str!("../../../__test__/fixtures/client.enc.key");
 /// Self-signed X.509 v1, CN=localhost (no extensions at all), as smtp-server's built-in one.
 const V1_CERT: &str = include_str!("../../../__test__/fixtures/v1.pem");
 const V1_KEY: &str = include_str!("../../../__test__/fixtures/v1.key");
@@ -258,6 +260,7 @@ fn client_certificate_sent_when_given() {
     s.client_cert = Some(ClientCert {
         cert_chain: CLIENT_CERT.into(),
         key: CLIENT_KEY.into(),
+        passphrase: None,
     });
     let cfg = client_config(&s).unwrap();
     assert!(cfg.client_auth_cert_resolver.has_certs());
@@ -270,6 +273,7 @@ fn bad_client_key_error_has_no_key_text() {
         client_cert: Some(ClientCert {
             cert_chain: CLIENT_CERT.into(),
             key: "SECRETKEYMATERIAL".into(),
+            passphrase: None,
         }),
         ..settings()
     };
@@ -285,6 +289,7 @@ fn mismatched_client_pair_is_client_auth_error() {
         client_cert: Some(ClientCert {
             cert_chain: CLIENT_CERT.into(),
             key: SERVER_KEY.into(),
+            passphrase: None,
         }),
         ..settings()
     };
@@ -435,4 +440,56 @@ fn skip_hostname_still_verifies_the_chain() {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
         ))
     ));
+}
+
+#[test]
+fn encrypted_client_key_with_passphrase() {
+    let server = Server {
+        require_client_cert: true,
+        ..SERVER
+    };
+    let with = |key: &str, passphrase: Option<&str>| TlsSettings {
+        ca: vec![CA.into()],
+        client_cert: Some(ClientCert {
+            cert_chain: CLIENT_CERT.into(),
+            key: key.into(),
+            passphrase: passphrase.map(str::to_string),
+        }),
+        ..settings()
+    };
+    let cfg = client_config(&with(CLIENT_KEY_ENCRYPTED, Some("client-pass"))).unwrap();
+    assert_eq!(handshake(cfg, &server), Ok(()));
+    // a passphrase for a key that is not encrypted is not needed, as in Node
+    let cfg = client_config(&with(CLIENT_KEY, Some("client-pass"))).unwrap();
+    assert_eq!(handshake(cfg, &server), Ok(()));
+
+    let e = client_config(&with(CLIENT_KEY_ENCRYPTED, Some("wrong"))).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientKeyDecrypt), "{e:?}");
+    let e = client_config(&with(CLIENT_KEY_ENCRYPTED, None)).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientKeyPassphrase), "{e:?}");
+    assert!(e.to_string().contains("tls.passphrase"), "{e}");
+    let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+    let e = client_config(&with(legacy, Some("client-pass"))).unwrap_err();
+    assert!(
+        matches!(e, TlsConfigError::ClientKeyLegacyEncryption),
+        "{e:?}"
+    );
+    // neither the key nor the passphrase reaches a message or Debug output
+    let s = with(CLIENT_KEY_ENCRYPTED, Some("client-pass"));
+    let shown = format!(
+        "{s:?} {}",
+        client_config(&with(CLIENT_KEY_ENCRYPTED, Some("wrong"))).unwrap_err()
+    );
+    assert!(
+        !shown.contains("client-pass") && !shown.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn decrypt_pkcs8_pem_finds_the_block() {
+    let wrapped = format!("{CLIENT_CERT}{CLIENT_KEY_ENCRYPTED}");
+    assert!(decrypt_pkcs8_pem(&wrapped, "client-pass").is_some());
+    assert!(decrypt_pkcs8_pem(CLIENT_KEY_ENCRYPTED, "nope").is_none());
+    assert!(decrypt_pkcs8_pem(CLIENT_KEY, "client-pass").is_none());
 }
