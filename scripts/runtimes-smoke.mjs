@@ -1,13 +1,16 @@
 // The program scripts/test-runtimes.mjs runs under each runtime (Node, Bun, Deno): loads the addon,
 // sends through a pooled SMTP transport with OAuth2 (provisioning callback) to a local smtp-server,
 // composes one message with jsonTransport, closes everything, prints one `SMOKE {json}` line and
-// must then exit by itself (nothing left holding the event loop).
+// must then exit by itself (nothing left holding the event loop). Each send starts in its own
+// AsyncLocalStorage context, which its callback or promise must see.
 import { createRequire } from 'node:module';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 const require = createRequire(import.meta.url);
 const { createTransport } = require('../index.js');
 const { SMTPServer } = require('smtp-server');
 
+const als = new AsyncLocalStorage();
 const TOKEN = 'smoke-token';
 const N = 5;
 const received = [];
@@ -40,7 +43,7 @@ await new Promise((resolve, reject) => {
 });
 const port = server.server.address().port;
 
-const smtp = createTransport({
+const smtp = als.run('create', () => createTransport({
   host: '127.0.0.1',
   port,
   pool: true,
@@ -54,10 +57,25 @@ const smtp = createTransport({
       setTimeout(() => cb(null, TOKEN, Date.now() + 3600_000), 1);
     },
   },
-});
+}));
+const contexts = [];
+const mail = (i) => ({ from: 'smoke@example.com', to: `rcpt${i}@example.com`, subject: `smoke ${i}`, text: `message ${i}` });
+// even sends with a callback, odd ones with the promise
 const infos = await Promise.all(
   Array.from({ length: N }, (_, i) =>
-    smtp.sendMail({ from: 'smoke@example.com', to: `rcpt${i}@example.com`, subject: `smoke ${i}`, text: `message ${i}` })
+    als.run(`send ${i}`, () =>
+      i % 2 === 0
+        ? new Promise((resolve, reject) =>
+            smtp.sendMail(mail(i), (err, info) => {
+              contexts[i] = als.getStore();
+              return err ? reject(err) : resolve(info);
+            })
+          )
+        : smtp.sendMail(mail(i)).then((info) => {
+            contexts[i] = als.getStore();
+            return info;
+          })
+    )
   )
 );
 smtp.close();
@@ -74,6 +92,8 @@ if (received.length !== N) problems.push(`server received ${received.length} of 
 if (!received.every((m) => /^Subject: smoke \d$/m.test(m))) problems.push('a received message has no subject');
 if (provisioned < 1) problems.push('the provisioning callback was not called');
 if (parsed.subject !== 'json smoke') problems.push('jsonTransport output has the wrong subject');
+const lost = contexts.map((c, i) => (c === `send ${i}` ? null : `send ${i} saw ${c}`)).filter(Boolean);
+if (lost.length) problems.push(`async context lost: ${lost.join(', ')}`);
 
 const runtime =
   typeof globalThis.Bun !== 'undefined'

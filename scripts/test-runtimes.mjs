@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run test:runtimes`: runs scripts/runtimes-smoke.mjs (pooled SMTP with OAuth2 to a local
-// smtp-server, jsonTransport, close) under every runtime mailer-rs supports, and checks that it
+// smtp-server, each send in its own AsyncLocalStorage context, jsonTransport, close) under every runtime mailer-rs supports, and checks that it
 // completes and that the process then exits by itself. The runtimes are npm packages, pinned,
 // installed once into .cache/runtimes/<name> (gitignored) and reused. Prints a table; exits 1 if
 // any runtime fails, with what it printed.
@@ -102,7 +102,7 @@ async function check(rt) {
     row.detail = `${how}\n${tail(r.stderr + r.stdout)}`;
     return row;
   }
-  row.sends = result.ok ? `ok (${result.received}/${result.sent}, ${result.provisioned} token)` : 'FAIL';
+  row.sends = result.ok ? `ok (${result.received}/${result.sent} sent, ${result.provisioned} token, contexts kept)` : 'FAIL';
   if (!result.ok) row.detail = result.problems.join('; ');
   if (r.timedOut) row.exits = `NO (still running ${EXIT_TIMEOUT_MS / 1000} s after close)`;
   else if (r.signal) row.exits = `NO (${r.signal})`;
