@@ -88,10 +88,13 @@ class PromiseTarget {
 // lib/smtp-pool/index.js): the error is logged at error level and sending goes on, except when a
 // non-pooled transport reports a failed send, where the throw is an uncaught exception.
 class CallbackTarget extends AsyncResource {
-  constructor(cb, mailer) {
+  // `policy`: { pooled, logger } of the transporter; never the transporter itself, which a
+  // send in flight must not keep alive (see InFlight)
+  constructor(cb, policy) {
     super('mailer-rs:sendMail');
     this.cb = cb;
-    this.mailer = mailer;
+    this.policy = policy;
+    this.ctx = null;
   }
 
   settle(err, info) {
@@ -105,24 +108,25 @@ function runCallback(target, err, info) {
 }
 
 function callGuarded(target, err, info) {
-  const mailer = target.mailer;
-  if (err && !mailer._pooled) {
+  const { pooled, logger } = target.policy;
+  if (err && !pooled) {
     target.cb(err, info);
     return;
   }
   try {
     target.cb(err, info);
   } catch (thrown) {
-    if (!mailer.logger) return;
+    if (!logger) return;
     const e = thrown instanceof Error ? thrown : new Error(String(thrown));
     const id = info && info.messageId;
-    if (id) mailer.logger.error({ err: e, tnx: 'callback' }, 'Callback error for %s: %s', id, e.message);
-    else mailer.logger.error({ err: e, tnx: 'callback' }, 'Callback error: %s', e.message);
+    if (id) logger.error({ err: e, tnx: 'callback' }, 'Callback error for %s: %s', id, e.message);
+    else logger.error({ err: e, tnx: 'callback' }, 'Callback error: %s', e.message);
   }
 }
 
 /**
- * The async contexts of the sends and verifies in flight, by id, when something needs them
+ * The async contexts of the sends and verifies in flight, by id (AsyncResources of their own,
+ * holding no callback: the last few are kept after the call settled), when something needs them
  * beyond their own callback: the logger (a send's or verify's own connection logs under its
  * id), the provisioning callback and `token` events (run in the context of the oldest call in
  * flight, the one whose token request they most likely are).
@@ -293,7 +297,7 @@ class Mail extends EventEmitter {
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
-    this._pooled = !!merged.pool;
+    this._policy = { pooled: !!merged.pool, logger: this.logger };
     // Contexts of calls in flight, kept only when a logger or OAuth2 callbacks need them (the
     // send and verify callbacks carry their own): a pooled send costs nothing more without.
     const auth = merged.auth;
@@ -411,7 +415,7 @@ class Mail extends EventEmitter {
   sendMail(data, callback) {
     let target;
     let promise;
-    if (typeof callback === 'function') target = new CallbackTarget(callback, this);
+    if (typeof callback === 'function') target = new CallbackTarget(callback, this._policy);
     else promise = new Promise((resolve, reject) => (target = new PromiseTarget(resolve, reject)));
     try {
       this._dispatch(data || {}, target);
@@ -469,7 +473,7 @@ class Mail extends EventEmitter {
     }
     // captured here, in the sendMail call's context (this runs synchronously in sendMail, or in
     // a continuation of its promise chain)
-    if (this._ops && !(target instanceof CallbackTarget) && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
+    if (this._ops && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
         ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
@@ -485,7 +489,7 @@ class Mail extends EventEmitter {
     const id = this._nextId++;
     if (this._nextId > 0xffffffff) this._nextId = 1;
     const ops = this._ops;
-    if (ops) ops.add(id, target instanceof CallbackTarget ? target : target.ctx);
+    if (ops) ops.add(id, target.ctx);
     const error = this._native.send(mail, buffers, auth, extras, id);
     if (error) {
       if (ops) ops.retire(id);
