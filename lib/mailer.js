@@ -4,7 +4,7 @@
 const { EventEmitter } = require('node:events');
 const { Readable } = require('node:stream');
 const native = require('../binding.js');
-const { getLogger } = require('./logger');
+const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
 const pkg = require('../package.json');
@@ -225,15 +225,7 @@ class Mail extends EventEmitter {
       const me = self.deref();
       if (me) me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
     };
-    let onLog = null;
-    if (this.logger) {
-      const logger = this.logger;
-      onLog = (level, tnx, id, message) => {
-        const entry = { tnx };
-        if (id) entry.cid = id;
-        (logger[level] || logger.info)(entry, '%s', message);
-      };
-    }
+    const onLog = this.logger ? engineLogSink(this.logger, merged) : null;
     // The pool calls this when it can take more messages (nodemailer's 'idle').
     // Not while sends wait in JS: they are about to refill the pool's queue.
     const onIdle = merged.pool
@@ -273,6 +265,8 @@ class Mail extends EventEmitter {
       options: merged,
       mailer: this,
     };
+    // nodemailer's lib/mailer records carry component 'mail'.
+    if (this.logger) this.logger.debug({ component: merged.component || 'mail', tnx: 'create' }, 'Creating transport: %s', this.getVersionString());
   }
 
   getVersionString() {
@@ -322,6 +316,10 @@ class Mail extends EventEmitter {
   // The common message (no plugins, no Readable content, SMTP) goes to Rust synchronously: no
   // async frames or extra promises per message. Anything else takes the async path.
   _dispatch(data, target) {
+    if (this.logger) {
+      const { name, version } = this.transporter;
+      this.logger.debug({ component: this.options.component || 'mail', tnx: 'transport', name, version, action: 'send' }, 'Sending mail using %s/%s', name, version);
+    }
     if (this._noMerge && this._userPlugins.compile.length === 0 && !this._streamMode && !hasStreams(data)) {
       // nothing to merge and nothing that modifies it: the message is read, never written
       // (prepare copies what it sends), so no copy of it here

@@ -8,7 +8,7 @@ use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
 use mailer_smtp::auth::{AuthOptions, Credentials};
 use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
-use mailer_smtp::log::{Level, LogEntry, LogFn};
+use mailer_smtp::log::{Field, Level, LogEntry, LogFn, Source};
 use mailer_smtp::options::ConnectOptions;
 use mailer_smtp::pool::{Pool, PoolOptions};
 use napi::bindgen_prelude::*;
@@ -24,7 +24,9 @@ use super::tokens::{
     TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
 };
 
-type LogArgs = FnArgs<(String, String, String, String)>;
+/// `(level, tnx, source, fields, template, args)`; `fields` is flat `[key, value, …]`, a key
+/// starting with `#` has a numeric value, `?` a boolean one.
+type LogArgs = FnArgs<(String, String, String, Vec<String>, String, Vec<String>)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
@@ -59,14 +61,7 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
     }
 }
 
-type LoggerFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, String)>,
-    (),
-    FnArgs<(String, String, String, String)>,
-    Status,
-    false,
-    true,
->;
+type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
@@ -279,6 +274,8 @@ impl Core {
             use_8bit_mime,
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
+            // for the "Sending message" record; no copy when logging is off
+            message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
         };
         Ok(Prepared {
             envelope,
@@ -384,6 +381,49 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
     out.set(base + 11, o.envelope_to)?;
     out.set(base + 12, o.message_id)?;
     Ok(())
+}
+
+/// An engine record as the JS logger adapter (lib/logger.js) takes it.
+fn log_args(entry: LogEntry) -> LogArgs {
+    let source = match entry.source {
+        Source::Connection => "connection",
+        Source::Transport => "transport",
+        Source::Pool => "pool",
+    };
+    let mut fields = Vec::with_capacity(2 * entry.fields.len() + 4);
+    if !entry.sid.is_empty() {
+        fields.push("sid".to_string());
+        fields.push(entry.sid.to_string());
+    }
+    for f in entry.fields {
+        match f {
+            Field::Str(k, v) => {
+                fields.push(k.to_string());
+                fields.push(v);
+            }
+            Field::Num(k, v) => {
+                fields.push(format!("#{k}"));
+                fields.push(v.to_string());
+            }
+            Field::Bool(k, v) => {
+                fields.push(format!("?{k}"));
+                fields.push(v.to_string());
+            }
+        }
+    }
+    if entry.cid != 0 && !fields.iter().any(|k| k == "#cid") {
+        fields.push("#cid".to_string());
+        fields.push(entry.cid.to_string());
+    }
+    (
+        level_name(entry.level).to_string(),
+        entry.tnx.to_string(),
+        source.to_string(),
+        fields,
+        entry.template.to_string(),
+        entry.args,
+    )
+        .into()
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -574,7 +614,7 @@ impl NativeTransport {
         )]
         token_listener: Option<Function<TokenEventJs, ()>>,
         #[napi(
-            ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
+            ts_arg_type = "((level: string, tnx: string, source: string, fields: string[], template: string, args: string[]) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
@@ -609,20 +649,7 @@ impl NativeTransport {
         };
         let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
             let f: LogFn = Arc::new(move |entry: LogEntry| {
-                tsfn.call(
-                    (
-                        level_name(entry.level).to_string(),
-                        entry.tnx.to_string(),
-                        if entry.cid == 0 {
-                            String::new()
-                        } else {
-                            entry.cid.to_string()
-                        },
-                        entry.message,
-                    )
-                        .into(),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
+                tsfn.call(log_args(entry), ThreadsafeFunctionCallMode::NonBlocking);
             });
             f
         });
@@ -634,8 +661,10 @@ impl NativeTransport {
                         (
                             "debug".to_string(),
                             "oauth2".to_string(),
-                            String::new(),
-                            line,
+                            "transport".to_string(),
+                            Vec::new(),
+                            "%s".to_string(),
+                            vec![line],
                         )
                             .into(),
                         ThreadsafeFunctionCallMode::NonBlocking,
