@@ -585,6 +585,24 @@ type NodemailerError_ = NodemailerError;
 // ---------------------------------------------------------------------------------------------
 // Functions
 
+/** Creates a transporter from a transport object of `mailer-rs/lib/smtp-pool`, `lib/smtp-transport`,
+ *  `lib/stream-transport` or `lib/json-transport` (`createTransport(new SMTPPool(options))`). */
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/smtp-pool.js')>,
+  defaults?: MailDefaults
+): Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/smtp-transport.js')>,
+  defaults?: MailDefaults
+): Mail<SMTPSentMessageInfo, SMTPTransportOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/stream-transport.js')>,
+  defaults?: MailDefaults
+): Mail<StreamSentMessageInfo, StreamTransportOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/json-transport.js')>,
+  defaults?: MailDefaults
+): Mail<JSONSentMessageInfo, JSONTransportOptions>;
 /** Creates a transporter: options or an `smtp(s)://` URL, plus message `defaults`. */
 export declare function createTransport(
   options: SMTPPoolOptions & { pool: true },

@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events');
 const { AsyncResource } = require('node:async_hooks');
 const { Readable } = require('node:stream');
 const native = require('../binding.js');
-const { getLogger } = require('./logger');
+const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
 const pkg = require('../package.json');
@@ -313,19 +313,14 @@ class Mail extends EventEmitter {
     };
     let onLog = null;
     if (this.logger) {
-      const logger = this.logger;
-      const write = (level, tnx, id, message) => {
-        const entry = { tnx };
-        if (id) entry.cid = id;
-        (logger[level] || logger.info)(entry, '%s', message);
-      };
+      const write = engineLogSink(this.logger, merged);
       // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
       // context of the call whose socket it is); 0 for the pool's shared connections.
-      onLog = (level, tnx, id, message, op) => {
+      onLog = (level, tnx, source, fields, template, args, op) => {
         const me = op ? self.deref() : null;
         const res = me && me._ops && me._ops.get(op);
-        if (res) res.runInAsyncScope(write, null, level, tnx, id, message);
-        else write(level, tnx, id, message);
+        if (res) res.runInAsyncScope(write, null, level, tnx, source, fields, template, args);
+        else write(level, tnx, source, fields, template, args);
       };
     }
     // The pool calls this when it can take more messages (nodemailer's 'idle').
@@ -370,6 +365,8 @@ class Mail extends EventEmitter {
       options: merged,
       mailer: this,
     };
+    // nodemailer's lib/mailer records carry component 'mail'.
+    if (this.logger) this.logger.debug({ component: merged.component || 'mail', tnx: 'create' }, 'Creating transport: %s', this.getVersionString());
   }
 
   getVersionString() {
@@ -428,6 +425,10 @@ class Mail extends EventEmitter {
   // The common message (no plugins, no Readable content, SMTP) goes to Rust synchronously: no
   // async frames or extra promises per message. Anything else takes the async path.
   _dispatch(data, target) {
+    if (this.logger) {
+      const { name, version } = this.transporter;
+      this.logger.debug({ component: this.options.component || 'mail', tnx: 'transport', name, version, action: 'send' }, 'Sending mail using %s/%s', name, version);
+    }
     if (this._noMerge && this._userPlugins.compile.length === 0 && !this._streamMode && !hasStreams(data)) {
       // nothing to merge and nothing that modifies it: the message is read, never written
       // (prepare copies what it sends), so no copy of it here

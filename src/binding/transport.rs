@@ -8,7 +8,7 @@ use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
 use mailer_smtp::auth::{AuthOptions, Credentials};
 use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
-use mailer_smtp::log::{Level, LogEntry, LogFn};
+use mailer_smtp::log::{Field, Level, LogEntry, LogFn, Source};
 use mailer_smtp::options::ConnectOptions;
 use mailer_smtp::pool::{Pool, PoolOptions};
 use napi::bindgen_prelude::*;
@@ -24,7 +24,11 @@ use super::tokens::{
     TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
 };
 
-type LogArgs = FnArgs<(String, String, String, String, u32)>;
+/// `(level, tnx, source, fields, template, args, op)`; `fields` is flat `[key, value, …]`, a key
+/// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
+/// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
+/// run the user's logger in that call's async context.
+type LogArgs = FnArgs<(String, String, String, Vec<String>, String, Vec<String>, u32)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
@@ -61,26 +65,10 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
 
 type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
 
-/// The SMTP engine's log sink: entries go to JS as `(level, tnx, cid, message, op)`. `op` is the
-/// id of the send or verify whose own connection wrote the line (0: the pool's shared
-/// connections), so lib/mailer.js can run the user's logger in that call's async context.
+/// The SMTP engine's log sink for the connections of call `op` (0: shared connections).
 fn smtp_log_fn(tsfn: Arc<LoggerFn>, op: u32) -> LogFn {
     Arc::new(move |entry: LogEntry| {
-        tsfn.call(
-            (
-                level_name(entry.level).to_string(),
-                entry.tnx.to_string(),
-                if entry.cid == 0 {
-                    String::new()
-                } else {
-                    entry.cid.to_string()
-                },
-                entry.message,
-                op,
-            )
-                .into(),
-            ThreadsafeFunctionCallMode::NonBlocking,
-        );
+        tsfn.call(log_args(entry, op), ThreadsafeFunctionCallMode::NonBlocking);
     })
 }
 
@@ -310,6 +298,8 @@ impl Core {
             use_8bit_mime,
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
+            // for the "Sending message" record; no copy when logging is off
+            message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
         };
         Ok(Prepared {
             envelope,
@@ -412,6 +402,50 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
     out.set(base + 11, o.envelope_to)?;
     out.set(base + 12, o.message_id)?;
     Ok(())
+}
+
+/// An engine record as the JS logger adapter (lib/logger.js) takes it.
+fn log_args(entry: LogEntry, op: u32) -> LogArgs {
+    let source = match entry.source {
+        Source::Connection => "connection",
+        Source::Transport => "transport",
+        Source::Pool => "pool",
+    };
+    let mut fields = Vec::with_capacity(2 * entry.fields.len() + 4);
+    if !entry.sid.is_empty() {
+        fields.push("sid".to_string());
+        fields.push(entry.sid.to_string());
+    }
+    for f in entry.fields {
+        match f {
+            Field::Str(k, v) => {
+                fields.push(k.to_string());
+                fields.push(v);
+            }
+            Field::Num(k, v) => {
+                fields.push(format!("#{k}"));
+                fields.push(v.to_string());
+            }
+            Field::Bool(k, v) => {
+                fields.push(format!("?{k}"));
+                fields.push(v.to_string());
+            }
+        }
+    }
+    if entry.cid != 0 && !fields.iter().any(|k| k == "#cid") {
+        fields.push("#cid".to_string());
+        fields.push(entry.cid.to_string());
+    }
+    (
+        level_name(entry.level).to_string(),
+        entry.tnx.to_string(),
+        source.to_string(),
+        fields,
+        entry.template.to_string(),
+        entry.args,
+        op,
+    )
+        .into()
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -602,7 +636,7 @@ impl NativeTransport {
         )]
         token_listener: Option<Function<TokenEventJs, ()>>,
         #[napi(
-            ts_arg_type = "((level: string, tnx: string, id: string, message: string, op: number) => void) | null"
+            ts_arg_type = "((level: string, tnx: string, source: string, fields: string[], template: string, args: string[], op: number) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
@@ -643,8 +677,10 @@ impl NativeTransport {
                         (
                             "debug".to_string(),
                             "oauth2".to_string(),
-                            String::new(),
-                            line,
+                            "transport".to_string(),
+                            Vec::new(),
+                            "%s".to_string(),
+                            vec![line],
                             0,
                         )
                             .into(),

@@ -60,7 +60,7 @@ use crate::auth::{AuthOptions, Credentials, TokenProvider};
 use crate::connection::{SendInfo, SmtpConnection};
 use crate::envelope::Envelope;
 use crate::error::{ErrorCode, SmtpError};
-use crate::log::{Level, Logger};
+use crate::log::{Details, Field, Level, Logger, Source};
 use crate::options::ConnectOptions;
 use crate::transport;
 
@@ -335,9 +335,13 @@ impl Inner {
                 idle: false,
                 wake: wake.clone(),
             });
-            self.logger.log(Level::Info, "pool", || {
-                format!("Created new pool resource #{id}")
-            });
+            self.logger
+                .log(Level::Info, "pool", "Created new pool resource #%s", || {
+                    Details::args([id.to_string()])
+                        .field(Field::Num("cid", id))
+                        // sic: nodemailer's value
+                        .field(Field::Str("action", "conection".to_string()))
+                });
             launch = Some(Launch {
                 slot: Some((self.clone(), id, wake)),
             });
@@ -428,9 +432,15 @@ impl Inner {
             } else {
                 job.requeues += 1;
                 let attempt = job.requeues;
-                self.logger.log(Level::Debug, "pool", || {
-                    format!("Re-queued message after connection was closed. Attempt: #{attempt}")
-                });
+                self.logger.log(
+                    Level::Debug,
+                    "pool",
+                    "Re-queued message after connection was closed. Attempt: #%s",
+                    || {
+                        Details::args([attempt.to_string()])
+                            .field(Field::Str("action", "requeue".to_string()))
+                    },
+                );
                 st.queue.push_front(job);
                 if st.idling && st.queue.len() >= self.max_connections {
                     st.idling = false;
@@ -450,15 +460,19 @@ impl Inner {
 
     /// One attempt at `job` on the slot's connection, opening one if needed. The connection
     /// is put back in `live` only if it may carry the next message.
-    async fn attempt(&self, live: &mut Option<Live>, job: &Job) -> Attempt {
+    async fn attempt(&self, id: u64, live: &mut Option<Live>, job: &Job) -> Attempt {
+        let logger = self.logger.resource(id);
         let reusable = match live.take() {
             Some(mut l) => {
                 if l.conn.check_idle() {
                     Some(l)
                 } else {
-                    self.logger.log(Level::Info, "pool", || {
-                        "Idle connection was closed by the server, replacing it".to_string()
-                    });
+                    logger.log(
+                        Level::Info,
+                        "pool",
+                        "Idle connection was closed by the server, replacing it",
+                        Details::default,
+                    );
                     // the socket is already unusable: dropping it closes it
                     None
                 }
@@ -483,14 +497,24 @@ impl Inner {
             inner: (job.body)(),
             started: false,
         };
+        if let Some(message_id) = &job.env.message_id {
+            logger.sending(message_id, &job.env.to);
+        }
         match l.conn.send(&job.env, &mut body).await {
             Ok(info) => {
                 l.sent += 1;
                 let ehlo = l.conn.ehlo_shared();
                 if self.max_messages.is_some_and(|max| l.sent >= max) {
-                    self.logger.log(Level::Debug, "pool", || {
-                        "Max messages limit exhausted, recycling the connection".to_string()
-                    });
+                    // sic: nodemailer's wording
+                    logger.log(
+                        Level::Debug,
+                        "pool",
+                        "Max messages limit exchausted for #%s",
+                        || {
+                            Details::args([id.to_string()])
+                                .field(Field::Str("action", "maxlimit".to_string()))
+                        },
+                    );
                     tokio::spawn(l.conn.quit());
                 } else {
                     *live = Some(l);
@@ -554,7 +578,7 @@ async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
                         tokio::spawn(old.conn.quit());
                     }
                 }
-                match inner.attempt(&mut live, &job).await {
+                match inner.attempt(id, &mut live, &job).await {
                     Attempt::Done(res) => job.finish(res),
                     Attempt::Requeue => inner.requeue(job),
                 }
@@ -599,11 +623,7 @@ impl Pool {
         opts: PoolOptions,
         on_idle: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> Arc<Pool> {
-        let logger = Logger {
-            sink: connect.logger.clone(),
-            debug: connect.debug,
-            cid: 0,
-        };
+        let logger = Logger::module(connect.logger.clone(), connect.debug, Source::Pool);
         let inner = Arc::new(Inner {
             connect,
             max_connections: match opts.max_connections {
