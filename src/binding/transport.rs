@@ -28,7 +28,15 @@ use super::tokens::{
 /// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
 /// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
 /// run the user's logger in that call's async context.
-type LogArgs = FnArgs<(String, String, String, Vec<String>, String, Vec<String>, u32)>;
+type LogArgs = FnArgs<(
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    Vec<String>,
+    u32,
+)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
