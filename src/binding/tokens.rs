@@ -138,6 +138,10 @@ impl TokenProvider for ManagedToken {
         Some(*self.manager.key().digest())
     }
 
+    fn token_is_fresh(&self) -> bool {
+        self.manager.token_is_fresh()
+    }
+
     fn token(&self, renew: bool) -> BoxFuture<'static, std::result::Result<String, SmtpError>> {
         let manager = self.manager.clone();
         let limit = self.provision_timeout;

@@ -180,6 +180,11 @@ impl TokenManager {
         st.access_token.is_some() && (st.expires == 0 || st.expires > now)
     }
 
+    /// Whether a cached token is valid now (no expiry counts as valid).
+    pub fn token_is_fresh(&self) -> bool {
+        self.has_valid_token(now_ms())
+    }
+
     /// The cached token and its expiry (ms epoch, 0 = none), valid or not.
     pub fn cached(&self) -> Option<(String, u64)> {
         let st = lock(&self.inner.state);

@@ -23,6 +23,12 @@ pub trait TokenProvider: Send + Sync {
     fn credentials_digest(&self) -> Option<[u8; 32]> {
         None
     }
+    /// Whether the token it would hand out now is still valid without a refresh. A pooled
+    /// connection logged in through it is not reused once it is not: the next message logs in
+    /// again, so a revoked grant stops the sends once its last token expires.
+    fn token_is_fresh(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Clone)]

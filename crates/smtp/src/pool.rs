@@ -119,6 +119,15 @@ fn retries_exhausted() -> SmtpError {
 
 // ---------------------------------------------------------------- identity
 
+/// False when the XOAUTH2 token the message's identity logged in with has expired: an
+/// authenticated session must not outlive it (a revoked refresh token would never be noticed).
+fn token_is_fresh(auth: &AuthOptions) -> bool {
+    match &auth.credentials {
+        Some(Credentials::XOAuth2(p)) => p.token_is_fresh(),
+        _ => true,
+    }
+}
+
 /// Who a connection is logged in as. Holds the password only to compare it; never printed.
 #[derive(Clone)]
 enum Who {
@@ -466,7 +475,14 @@ impl Inner {
     async fn attempt(&self, live: &mut Option<Live>, job: &Job) -> Attempt {
         let reusable = match live.take() {
             Some(mut l) => {
-                if l.conn.check_idle() {
+                if !token_is_fresh(&job.auth) {
+                    self.logger.log(Level::Debug, "pool", || {
+                        "The access token of this connection's login has expired, logging in again"
+                            .to_string()
+                    });
+                    tokio::spawn(l.conn.quit());
+                    None
+                } else if l.conn.check_idle() {
                     Some(l)
                 } else {
                     self.logger.log(Level::Info, "pool", || {
