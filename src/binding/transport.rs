@@ -25,7 +25,7 @@ use super::tokens::{
     TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
 };
 
-type LogArgs = FnArgs<(String, String, String, String)>;
+type LogArgs = FnArgs<(String, String, String, String, u32)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
@@ -60,14 +60,30 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
     }
 }
 
-type LoggerFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, String)>,
-    (),
-    FnArgs<(String, String, String, String)>,
-    Status,
-    false,
-    true,
->;
+type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
+
+/// The SMTP engine's log sink: entries go to JS as `(level, tnx, cid, message, op)`. `op` is the
+/// id of the send or verify whose own connection wrote the line (0: the pool's shared
+/// connections), so lib/mailer.js can run the user's logger in that call's async context.
+fn smtp_log_fn(tsfn: Arc<LoggerFn>, op: u32) -> LogFn {
+    Arc::new(move |entry: LogEntry| {
+        tsfn.call(
+            (
+                level_name(entry.level).to_string(),
+                entry.tnx.to_string(),
+                if entry.cid == 0 {
+                    String::new()
+                } else {
+                    entry.cid.to_string()
+                },
+                entry.message,
+                op,
+            )
+                .into(),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    })
+}
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
@@ -132,6 +148,8 @@ struct Core {
     provisioner_seq: AtomicU64,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
+    /// The user's logger, when logging is on (see `connect_for`).
+    log: Option<Arc<LoggerFn>>,
 }
 
 /// A composed message with everything the engine needs.
@@ -151,6 +169,19 @@ pub struct Outcome {
 }
 
 impl Core {
+    /// The connection options for one send's or verify's own connection: with logging on,
+    /// its log lines carry `op`.
+    fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
+        match &self.log {
+            Some(tsfn) if op != 0 => {
+                let mut c = (*self.connect).clone();
+                c.logger = Some(smtp_log_fn(tsfn.clone(), op));
+                Arc::new(c)
+            }
+            _ => self.connect.clone(),
+        }
+    }
+
     fn manager_for(
         &self,
         config: mailer_oauth2::OAuth2Config,
@@ -296,14 +327,11 @@ impl Core {
                 });
             }
             None => {
-                let core = self.clone();
+                let connect = self.connect_for(id);
                 napi::bindgen_prelude::spawn(async move {
                     // Boxed: the connection state machine is kilobytes.
                     let res = Box::pin(mailer_smtp::transport::send_once(
-                        &core.connect,
-                        &auth,
-                        &envelope,
-                        body,
+                        &connect, &auth, &envelope, body,
                     ))
                     .await;
                     done.push(Completion::of(id, res, envelope, message_id));
@@ -312,14 +340,14 @@ impl Core {
         }
     }
 
-    async fn verify(self: Arc<Self>) -> std::result::Result<(), BindError> {
+    async fn verify(self: Arc<Self>, op: u32) -> std::result::Result<(), BindError> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());
         }
         let auth = self.auth_options(None)?;
         match &self.pool {
             Some(pool) => pool.verify(&auth).await?,
-            None => mailer_smtp::transport::verify(&self.connect, &auth).await?,
+            None => mailer_smtp::transport::verify(&self.connect_for(op), &auth).await?,
         }
         Ok(())
     }
@@ -562,7 +590,7 @@ impl NativeTransport {
         )]
         token_listener: Option<Function<TokenEventJs, ()>>,
         #[napi(
-            ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
+            ts_arg_type = "((level: string, tnx: string, id: string, message: string, op: number) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
@@ -595,28 +623,9 @@ impl NativeTransport {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
-        let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
-            let f: LogFn = Arc::new(move |entry: LogEntry| {
-                tsfn.call(
-                    (
-                        level_name(entry.level).to_string(),
-                        entry.tnx.to_string(),
-                        if entry.cid == 0 {
-                            String::new()
-                        } else {
-                            entry.cid.to_string()
-                        },
-                        entry.message,
-                    )
-                        .into(),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
-            });
-            f
-        });
-        connect.logger = smtp_log;
+        connect.logger = log_fn.clone().map(|tsfn| smtp_log_fn(tsfn, 0));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
-            log_fn.map(|tsfn| {
+            log_fn.clone().map(|tsfn| {
                 let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
                     tsfn.call(
                         (
@@ -624,6 +633,7 @@ impl NativeTransport {
                             "oauth2".to_string(),
                             String::new(),
                             line,
+                            0,
                         )
                             .into(),
                         ThreadsafeFunctionCallMode::NonBlocking,
@@ -680,6 +690,7 @@ impl NativeTransport {
                 provisioner_seq: AtomicU64::new(0),
                 events,
                 oauth_log,
+                log: log_fn,
             }),
         })
     }
@@ -813,10 +824,12 @@ impl NativeTransport {
         Ok(None)
     }
 
+    /// `op`: an id for this verify's log lines (see `smtp_log_fn`).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+    pub fn verify<'env>(&self, env: &'env Env, op: Option<u32>) -> Result<PromiseRaw<'env, bool>> {
         let core = self.core.clone();
-        let fut = async move { Ok(core.verify().await) };
+        let op = op.unwrap_or(0);
+        let fut = async move { Ok(core.verify(op).await) };
         env.spawn_future_with_callback(fut, |env, outcome| match outcome {
             Ok(()) => Ok(true),
             Err(e) => Err(reject(env, &e)),
