@@ -371,7 +371,7 @@ export interface SendMailOptions {
   maxRecipients?: number | undefined;
   dsn?: SMTPEnvelopeDsn | undefined;
   requireTLSExtensionEnabled?: boolean | undefined;
-  /** Per-message auth, merged over the transport's (not with `pool: true`). */
+  /** Per-message auth: only `type`, `user`, `pass`, `accessToken`, `refreshToken` and `expires` are merged over the transport's auth (as nodemailer); other keys are ignored. */
   auth?: SMTPTransportAuthOptions | undefined;
 }
 /** The `defaults` argument of `createTransport`. */

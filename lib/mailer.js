@@ -8,6 +8,9 @@ const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+
+/** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
+const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
@@ -468,8 +471,14 @@ class Mail extends EventEmitter {
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
-      // Per-message auth merges over the transport's auth (nodemailer example 5).
-      auth = sanitizeAuth(Object.assign({}, this.transporter.options.auth || {}, mailData.auth));
+      // Per-message auth merges over the transport's auth (nodemailer example 5), but only the
+      // keys that say who logs in and with what, as nodemailer's lib/smtp-transport/index.js:
+      // a message must not point the transport's client secret at another accessUrl.
+      auth = Object.assign({}, this.transporter.options.auth || {});
+      for (const key of MESSAGE_AUTH_KEYS) {
+        if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
+      }
+      auth = sanitizeAuth(auth);
       if (!this._ops) this._ops = this._pending.ops = new OpContexts();
     }
     // captured here, in the sendMail call's context (this runs synchronously in sendMail, or in

@@ -1,6 +1,7 @@
 //! `NativeTransport`: what `lib/mailer.js` drives. Converts JS values into the crates' types, runs
 //! the send on napi's tokio runtime and turns the outcome into nodemailer's `info` or error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use mailer_message::{ComposeOptions, MailData};
@@ -133,12 +134,14 @@ struct Core {
     config_error: Option<BindError>,
     options: JsTransportOptions,
     compose: ComposeOptions,
+    /// One token manager per user + credentials: the transport-level auth and every per-message
+    /// auth presenting the same credentials share a cache; other credentials never reach it.
     registry: TokenRegistry,
-    /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
-    transport_manager: RwLock<Option<Arc<TokenManager>>>,
     /// The transport-level auth, built on first use; cleared when the provisioner changes.
     transport_auth: RwLock<Option<Arc<AuthOptions>>>,
-    provisioner: Arc<RwLock<Option<Provisioner>>>,
+    /// The provisioning callback and its id (a new one for every `set_provisioner`).
+    provisioner: RwLock<Option<(u64, Provisioner)>>,
+    provisioner_seq: AtomicU64,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
     /// The user's logger, when logging is on (see `connect_for`).
@@ -178,25 +181,10 @@ impl Core {
     fn manager_for(
         &self,
         config: mailer_oauth2::OAuth2Config,
-        transport_level: bool,
     ) -> std::result::Result<Arc<TokenManager>, BindError> {
-        if transport_level {
-            if let Ok(guard) = self.transport_manager.read() {
-                if let Some(m) = guard.as_ref() {
-                    return Ok(m.clone());
-                }
-            }
-        }
-        let manager = self
-            .registry
+        self.registry
             .get_or_create(config, self.events.clone(), self.oauth_log.clone())
-            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))?;
-        if transport_level {
-            if let Ok(mut guard) = self.transport_manager.write() {
-                *guard = Some(manager.clone());
-            }
-        }
-        Ok(manager)
+            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))
     }
 
     /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
@@ -204,27 +192,27 @@ impl Core {
         &self,
         per_message: Option<JsAuth>,
     ) -> std::result::Result<AuthOptions, BindError> {
-        let transport_level = per_message.is_none();
         let js = per_message.or_else(|| self.options.auth.clone());
-        let has_provisioner = self
-            .provisioner
-            .read()
-            .map(|p| p.is_some())
-            .unwrap_or(false);
+        let provisioner = self.provisioner.read().ok().and_then(|p| p.clone());
         let method = self.options.auth_method.clone();
-        let (credentials, method) = match auth_spec(js.as_ref(), has_provisioner) {
+        let (credentials, method) = match auth_spec(js.as_ref(), provisioner.is_some()) {
             AuthSpec::None => (None, method),
             AuthSpec::Login {
                 user,
                 pass,
                 method: m,
             } => (Some(Credentials::Login { user, pass }), m.or(method)),
-            AuthSpec::OAuth2 { config, method: m } => {
+            AuthSpec::OAuth2 {
+                mut config,
+                method: m,
+            } => {
                 let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
-                let manager = self.manager_for(*config, transport_level)?;
+                // A token a callback produced is cached under that callback only.
+                config.provisioner_id = provisioner.as_ref().map_or(0, |(id, _)| *id);
+                let manager = self.manager_for(*config)?;
                 let provider = ManagedToken {
                     manager,
-                    provisioner: self.provisioner.clone(),
+                    provisioner: provisioner.map(|(_, p)| p),
                     provision_timeout,
                 };
                 (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
@@ -741,9 +729,9 @@ impl NativeTransport {
                 options,
                 compose,
                 registry: TokenRegistry::new(),
-                transport_manager: RwLock::new(None),
                 transport_auth: RwLock::new(None),
-                provisioner: Arc::new(RwLock::new(None)),
+                provisioner: RwLock::new(None),
+                provisioner_seq: AtomicU64::new(0),
                 events,
                 oauth_log,
                 log: log_fn,
@@ -762,14 +750,15 @@ impl NativeTransport {
                     .build_threadsafe_function::<FnArgs<(String, bool)>>()
                     .weak::<true>()
                     .build()?;
-                Some(provisioner_from_tsfn(Arc::new(tsfn)))
+                let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
+                Some((id, provisioner_from_tsfn(Arc::new(tsfn))))
             }
             None => None,
         };
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
-        // the auth settings depend on whether a provisioner exists
+        // the auth settings depend on the provisioner (its id is part of the token cache key)
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }

@@ -12,7 +12,8 @@
 //!
 //! **Per-message auth** (nodemailer ignores it and sends as the pool user, its issue #1875;
 //! here a message never travels under another identity). Every slot carries the identity of
-//! its connection: no auth, a login user (+ password), or an XOAUTH2 user, plus the forced
+//! its connection: no auth, a login user (+ password), or an XOAUTH2 user (+ the digest of the
+//! credentials behind its token, [`TokenProvider::credentials_digest`]), plus the forced
 //! method and `force_auth`. A slot only takes jobs of its own identity, except that a job
 //! whose identity has *no* slot at all may be taken by any slot that looks for work, which
 //! then retires its connection (QUIT) and opens one for that identity. A new job whose
@@ -118,6 +119,15 @@ fn retries_exhausted() -> SmtpError {
 
 // ---------------------------------------------------------------- identity
 
+/// False when the XOAUTH2 token the message's identity logged in with has expired: an
+/// authenticated session must not outlive it (a revoked refresh token would never be noticed).
+fn token_is_fresh(auth: &AuthOptions) -> bool {
+    match &auth.credentials {
+        Some(Credentials::XOAuth2(p)) => p.token_is_fresh(),
+        _ => true,
+    }
+}
+
 /// Who a connection is logged in as. Holds the password only to compare it; never printed.
 #[derive(Clone)]
 enum Who {
@@ -128,6 +138,7 @@ enum Who {
     },
     XOAuth2 {
         user: String,
+        digest: Option<[u8; 32]>,
         provider: Arc<dyn TokenProvider>,
     },
 }
@@ -154,6 +165,7 @@ impl Identity {
             },
             Some(Credentials::XOAuth2(p)) => Who::XOAuth2 {
                 user: p.user(),
+                digest: p.credentials_digest(),
                 provider: p.clone(),
             },
         };
@@ -180,8 +192,18 @@ impl Identity {
             (Who::Login { user, pass }, Some(Credentials::Login { user: u, pass: p })) => {
                 user == u && pass == p
             }
-            (Who::XOAuth2 { user, provider }, Some(Credentials::XOAuth2(p))) => {
-                Arc::ptr_eq(provider, p) || *user == p.user()
+            // The same user name is not enough: a message presenting other credentials for a
+            // logged-in user must log in with its own (and fail if they are bogus).
+            (
+                Who::XOAuth2 {
+                    user,
+                    digest,
+                    provider,
+                },
+                Some(Credentials::XOAuth2(p)),
+            ) => {
+                Arc::ptr_eq(provider, p)
+                    || (digest.is_some() && *digest == p.credentials_digest() && *user == p.user())
             }
             _ => false,
         }
@@ -464,7 +486,14 @@ impl Inner {
         let logger = self.logger.resource(id);
         let reusable = match live.take() {
             Some(mut l) => {
-                if l.conn.check_idle() {
+                if !token_is_fresh(&job.auth) {
+                    self.logger.log(Level::Debug, "pool", || {
+                        "The access token of this connection's login has expired, logging in again"
+                            .to_string()
+                    });
+                    tokio::spawn(l.conn.quit());
+                    None
+                } else if l.conn.check_idle() {
                     Some(l)
                 } else {
                     logger.log(
@@ -1512,6 +1541,9 @@ mod tests {
         fn user(&self) -> String {
             self.user.into()
         }
+        fn credentials_digest(&self) -> Option<[u8; 32]> {
+            Some([self.user.len() as u8; 32])
+        }
         fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             Box::pin(async { Ok("tok".to_string()) })
@@ -1679,6 +1711,30 @@ mod tests {
         assert!(carol.matches(&x(&p1)));
         assert!(carol.matches(&x(&p2)));
         assert!(!carol.matches(&x(&p3)));
+        // Same user, other credentials (or none known): not the same identity.
+        struct Other(Option<[u8; 32]>);
+        impl TokenProvider for Other {
+            fn user(&self) -> String {
+                "carol".into()
+            }
+            fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
+                Box::pin(async { Ok("bogus".to_string()) })
+            }
+            fn credentials_digest(&self) -> Option<[u8; 32]> {
+                self.0
+            }
+        }
+        let bogus: Arc<dyn TokenProvider> = Arc::new(Other(Some([9; 32])));
+        let unknown: Arc<dyn TokenProvider> = Arc::new(Other(None));
+        assert!(!carol.matches(&x(&bogus)));
+        assert!(!carol.matches(&x(&unknown)));
+        assert!(!Identity::of(&x(&unknown)).matches(&x(&p1)));
+        assert!(Identity::of(&x(&unknown)).matches(&x(&unknown)));
+        let same_digest: Arc<dyn TokenProvider> = Arc::new(Other(Some([5; 32])));
+        assert!(
+            carol.matches(&x(&same_digest)),
+            "carol: same user, same digest"
+        );
         assert!(!carol.matches(&login("carol")));
         let dbg = format!("{:?}", alice);
         assert!(dbg.contains("alice") && !dbg.contains("secret"), "{dbg}");
