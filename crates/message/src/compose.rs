@@ -2055,7 +2055,7 @@ impl Composed {
 
     /// The From header's addresses as a fresh MimeNode formats them (no forced text encoding),
     /// or None when there is no From header or it holds no address.
-    pub(crate) fn from_header(&self) -> Option<String> {
+    pub(crate) fn sender_header(&self) -> Option<String> {
         let (_, v) = self.root.headers.iter().find(|(k, _)| k == "From")?;
         let mut unique = Vec::new();
         let s = convert_addresses(&parse_addresses(v), &mut unique, None);

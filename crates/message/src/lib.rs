@@ -98,7 +98,7 @@ pub fn compile_with_from(
     opts: &ComposeOptions,
 ) -> Result<(Compiled, Option<String>), ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;
-    let from = composed.from_header();
+    let from = composed.sender_header();
     let (envelope, message_id, segments) = composed.into_segments();
     let compiled = Compiled {
         envelope,
