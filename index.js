@@ -4,6 +4,7 @@
 const native = require('./binding.js');
 const { Mail } = require('./lib/mailer');
 const { TransportOptionsHolder } = require('./lib/deep-imports');
+const ethereal = require('./lib/ethereal');
 
 const URL_RE = /^(smtps?|direct):/i;
 
@@ -26,11 +27,6 @@ function createTransport(transporter, defaults) {
     options = transporter || {};
   } else {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
-  }
-  for (const key of ['sendmail', 'SES']) {
-    if (options[key]) {
-      throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
-    }
   }
   // Refuse rather than ignore: a message sent unsigned or around the proxy the user asked for
   // would be worse than an error.
@@ -58,8 +54,8 @@ function getTestMessageUrl(info) {
   const props = new Map();
   for (const m of response.slice(open + 1, close).matchAll(/\b([A-Z0-9]+)=(\S+)/g)) props.set(m[1], m[2]);
   if (!props.has('STATUS') || !props.has('MSGID')) return false;
-  return `${(process.env.ETHEREAL_WEB || 'https://ethereal.email').replace(/\/+$/, '')}/message/${props.get('MSGID')}`;
+  return `${ethereal.webUrl()}/message/${props.get('MSGID')}`;
 }
 
-module.exports = { createTransport, getTestMessageUrl };
+module.exports = { createTransport, createTestAccount: ethereal.createTestAccount, getTestMessageUrl };
 module.exports.default = module.exports;

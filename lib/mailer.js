@@ -8,6 +8,7 @@ const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const others = require('./transports');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -294,9 +295,11 @@ class Mail extends EventEmitter {
       const wk = native.wellKnown(String(options.service));
       if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
     }
-    this.logger = getLogger(merged, { component: merged.component || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
+    // 'sendmail' | 'ses' | null
+    const other = others.otherTransport(merged);
+    this.logger = getLogger(merged, { component: merged.component || others.COMPONENTS[other] || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
 
-    this._streamMode = merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null;
+    this._streamMode = other || (merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null);
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
@@ -363,8 +366,9 @@ class Mail extends EventEmitter {
       this._native.setProvisioner(this._provisioner(merged.auth.provisionCallback));
     }
     this.transporter = {
-      name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
-      version: `${VERSION}[client:${VERSION}]`,
+      name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
+      // nodemailer's sendmail and SES transports have no separate client version
+      version: other ? VERSION : `${VERSION}[client:${VERSION}]`,
       options: merged,
       mailer: this,
     };
@@ -526,6 +530,7 @@ class Mail extends EventEmitter {
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
+    if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
     const out = await native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
@@ -556,6 +561,7 @@ class Mail extends EventEmitter {
   }
 
   verify(callback) {
+    if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.verifyOther(this._streamMode, this, callback);
     let promise;
     if (typeof callback !== 'function') {
       promise = new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ mod errors;
 mod options;
 mod tokens;
 pub mod transport;
+pub mod transports;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

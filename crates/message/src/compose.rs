@@ -2053,6 +2053,15 @@ impl Composed {
         }
     }
 
+    /// The From header's addresses as a fresh MimeNode formats them (no forced text encoding),
+    /// or None when there is no From header or it holds no address.
+    pub(crate) fn sender_header(&self) -> Option<String> {
+        let (_, v) = self.root.headers.iter().find(|(k, _)| k == "From")?;
+        let mut unique = Vec::new();
+        let s = convert_addresses(&parse_addresses(v), &mut unique, None);
+        (!s.is_empty()).then_some(s)
+    }
+
     pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>) {
         let mut out = Vec::new();
         let mut root = std::mem::replace(&mut self.root, Node::new(0, None, None));
