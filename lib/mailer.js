@@ -62,6 +62,17 @@ function dkimOptions(dkim) {
   return out;
 }
 
+/**
+ * nodemailer's line-ending transforms (lib/mime-node/le-windows.js, le-unix.js): any truthy
+ * `newline` other than 'win'/'windows'/'dos'/'\r\n' means unix, which drops every CR.
+ */
+function convertNewlines(message, newline) {
+  if (!newline) return message;
+  const text = message.toString('binary');
+  const windows = ['win', 'windows', 'dos', '\r\n'].includes(String(newline).toLowerCase());
+  return Buffer.from(windows ? text.replace(/\r?\n/g, '\r\n') : text.replace(/\r/g, ''), 'binary');
+}
+
 // Who hears a send's outcome: `settle(err, info)` is called exactly once. One small object per
 // send instead of a chain of closures: 10,000 sends in flight are 10,000 of these.
 class PromiseTarget {
@@ -404,16 +415,14 @@ class Mail extends EventEmitter {
     const out = await native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
+      rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
     });
-    let message = out.message;
-    const newline = String(o.newline || '').toLowerCase();
-    if (['unix', 'linux', 'lf', '\n'].includes(newline)) message = Buffer.from(message.toString('binary').replace(/\r\n/g, '\n'), 'binary');
-    else if (['win', 'windows', 'dos', '\r\n'].includes(newline)) {
-      message = Buffer.from(message.toString('binary').replace(/\r?\n/g, '\r\n'), 'binary');
-    }
+    // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
+    // the transport's on top (lib/stream-transport).
+    const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
     return { envelope: out.envelope, messageId: out.messageId, message: o.buffer ? message : Readable.from([message]) };
   }
 

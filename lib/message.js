@@ -228,7 +228,9 @@ function applyDefaults(data, defaults) {
   if (!defaults) return out;
   for (const key of Object.keys(defaults)) {
     if (key === '__proto__') continue;
-    if (!(key in out)) out[key] = defaults[key];
+    // an own-key test: `key in out` also matches Object.prototype's members and dropped
+    // defaults named `constructor` or `toString` (nodemailer's lib/mailer/mail-message.js)
+    if (!Object.prototype.hasOwnProperty.call(out, key)) out[key] = defaults[key];
     else if (key === 'headers' && out.headers && !Array.isArray(out.headers) && !Array.isArray(defaults.headers)) {
       out.headers = Object.assign({}, defaults.headers, out.headers);
     }

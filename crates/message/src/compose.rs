@@ -650,6 +650,7 @@ pub(crate) struct Composed {
     pub message_id: String,
     text_encoding: Option<char>,
     keep_bcc: bool,
+    raw_as_is: bool,
     boundary_base: String,
     header_key_map: Option<std::collections::HashMap<String, String>>,
 }
@@ -1445,6 +1446,7 @@ pub(crate) fn compose(
         message_id,
         text_encoding,
         keep_bcc: opts.keep_bcc,
+        raw_as_is: opts.raw_as_is,
         boundary_base,
         header_key_map,
     })
@@ -2020,7 +2022,7 @@ impl Composed {
 
     fn serialize(&self, node: &mut Node, is_root: bool, out: &mut Vec<Segment>) {
         if let Some(raw) = node.raw.take() {
-            push_source(out, raw, Enc::Lines);
+            push_source(out, raw, if self.raw_as_is { Enc::Raw } else { Enc::Lines });
             return;
         }
         let mut boundary = None;

@@ -33,6 +33,9 @@ pub struct ComposeOptions {
     pub keep_bcc: bool,
     pub disable_file_access: bool,
     pub disable_url_access: bool,
+    /// write a `raw` message's bytes unchanged (the stream transport does, as nodemailer's
+    /// lib/stream-transport; SMTP needs CRLF and normalises line breaks)
+    pub raw_as_is: bool,
 }
 
 /// SMTP envelope. `from` is empty when there is no sender (nodemailer's `false`).

@@ -1,0 +1,100 @@
+// Drop-in fidelity details, each checked side by side with nodemailer 10.6.1 where nodemailer is
+// the reference: per-message `newline`, defaults named like Object.prototype members.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const mailer = require('../index.js');
+const nodemailer = require('../node_modules/nodemailer');
+
+const RAW = 'Subject: x\nX-Mixed: y\r\n\r\nline one\rcr\nline two\r\n';
+
+async function streamed(mod, transportOpts, msg) {
+  const t = mod.createTransport({ streamTransport: true, buffer: true, ...transportOpts });
+  const info = await t.sendMail(msg);
+  return info.message.toString('latin1');
+}
+
+describe('per-message newline (streamTransport)', () => {
+  const transportValues = [undefined, 'windows', 'unix', '\n', '\r\n'];
+  const messageValues = [undefined, 'unix', 'windows', 'linux', 'dos', 'win', '\n', '\r\n', 'anything'];
+  for (const tnl of transportValues) {
+    for (const mnl of messageValues) {
+      test(`raw message, transport newline ${JSON.stringify(tnl)}, message newline ${JSON.stringify(mnl)}`, async () => {
+        const msg = () => ({ envelope: { from: 'a@example.com', to: 'b@example.com' }, raw: RAW, newline: mnl });
+        const [a, b] = await Promise.all([streamed(nodemailer, { newline: tnl }, msg()), streamed(mailer, { newline: tnl }, msg())]);
+        assert.equal(JSON.stringify(b), JSON.stringify(a));
+      });
+    }
+  }
+
+  for (const mnl of ['unix', '\n', 'windows', '\r\n']) {
+    test(`composed message with newline ${JSON.stringify(mnl)} (no transport newline)`, async () => {
+      const msg = () => ({
+        from: 'a@example.com',
+        to: 'b@example.com',
+        subject: 'x',
+        text: 'l1\nl2\r\nl3',
+        html: '<p>x</p>',
+        newline: mnl,
+        messageId: '<fixed@example.com>',
+        date: new Date(0),
+      });
+      const mask = (s) => s.replace(/_NmP-[0-9a-f]{16}-Part_/g, 'BOUNDARY');
+      const [a, b] = await Promise.all([streamed(nodemailer, {}, msg()), streamed(mailer, {}, msg())]);
+      assert.equal(JSON.stringify(mask(b)), JSON.stringify(mask(a)));
+      const unix = mnl === 'unix' || mnl === '\n';
+      assert.equal(b.includes('\r'), !unix);
+    });
+  }
+
+  test('a message newline from the transport defaults applies too', async () => {
+    const t = mailer.createTransport({ streamTransport: true, buffer: true }, { newline: 'unix' });
+    const info = await t.sendMail({ envelope: { from: 'a@example.com', to: 'b@example.com' }, raw: 'A: b\r\n\r\nc\r\n' });
+    assert.equal(info.message.toString(), 'A: b\n\nc\n');
+  });
+});
+
+describe('defaults named like Object.prototype members', () => {
+  const DEFAULTS = { constructor: 'C', toString: 'T', valueOf: 'V', hasOwnProperty: 'H', subject: 'S', headers: { constructor: 'HC', 'X-D': 'd' } };
+
+  async function seen(mod) {
+    const t = mod.createTransport({ streamTransport: true, buffer: true }, DEFAULTS);
+    let data;
+    t.use('compile', (mail, done) => {
+      data = mail.data;
+      done();
+    });
+    const info = await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
+    const pick = {};
+    for (const k of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'subject']) {
+      pick[k] = Object.prototype.hasOwnProperty.call(data, k) ? data[k] : '(not own)';
+    }
+    pick.headers = { ...data.headers };
+    return { pick, head: info.message.toString().split('\r\n\r\n')[0] };
+  }
+
+  test('are applied and visible to compile plugins, as in nodemailer', async () => {
+    const [a, b] = [await seen(nodemailer), await seen(mailer)];
+    assert.deepEqual(b.pick, a.pick);
+    assert.equal(b.pick.constructor, 'C');
+    assert.equal(b.pick.toString, 'T');
+    assert.equal(b.pick.headers.constructor, 'HC');
+    // the header named "constructor" reaches the message
+    assert.match(b.head, /^Constructor: HC$/m);
+    assert.match(a.head, /^Constructor: HC$/m);
+  });
+
+  test('a message value still wins over the default', async () => {
+    const t = mailer.createTransport({ streamTransport: true, buffer: true }, { constructor: 'C', subject: 'S' });
+    let data;
+    t.use('compile', (mail, done) => {
+      data = mail.data;
+      done();
+    });
+    await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x', constructor: 'mine', subject: 'mine too' });
+    assert.equal(data.constructor, 'mine');
+    assert.equal(data.subject, 'mine too');
+  });
+});
