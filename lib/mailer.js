@@ -7,6 +7,7 @@ const native = require('../binding.js');
 const { getLogger } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { coerceDsn } = require('./coerce');
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
@@ -55,7 +56,8 @@ function prepare(mailData) {
 
 /** DKIM options for Rust: private keys as PEM text (Buffers converted), or undefined. */
 function dkimOptions(dkim) {
-  if (!dkim || typeof dkim !== 'object') return dkim || undefined;
+  // nodemailer ignores a `dkim` that is not an object
+  if (!dkim || typeof dkim !== 'object') return undefined;
   const pem = (k) => (Buffer.isBuffer(k) || k instanceof Uint8Array ? Buffer.from(k).toString('utf8') : k);
   const out = Object.assign({}, dkim, { privateKey: pem(dkim.privateKey) });
   if (Array.isArray(dkim.keys)) out.keys = dkim.keys.map((k) => (k && typeof k === 'object' ? Object.assign({}, k, { privateKey: pem(k.privateKey) }) : k));
@@ -377,7 +379,7 @@ class Mail extends EventEmitter {
     }
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
-        ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
     if (this._pending.full() && !this._closed) {
       this._pending.hold(mail, buffers, auth, extras, target);

@@ -3,6 +3,7 @@
 // moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
 // collected into a Buffer. Composition itself happens in Rust.
 const { Readable } = require('node:stream');
+const { coerceMessage } = require('./coerce');
 
 const CONTENT_KEYS = ['content', 'raw'];
 const BODY_FIELDS = ['text', 'html', 'watchHtml', 'amp', 'raw', 'icalEvent'];
@@ -154,6 +155,7 @@ function prepareMailSync(data) {
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
   }
+  coerceMessage(mail);
   checkShape(mail);
   return { mail, buffers: p.buffers };
 }
