@@ -29,8 +29,8 @@ function createTransport(transporter, defaults) {
       throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
     }
   }
-  // Refuse rather than ignore: a message sent unsigned or around the proxy the user asked for
-  // would be worse than an error.
+  // Refuse rather than ignore: a message sent around a socket hook or custom auth the user set
+  // up would be worse than an error.
   for (const key of UNSUPPORTED_OPTIONS) {
     if (options[key] !== undefined && options[key] !== null && options[key] !== false) {
       throw Object.assign(new Error(`The "${key}" option is not supported by mailer-rs yet (see docs/compatibility.md)`), { code: 'ECONFIG' });
