@@ -1,5 +1,6 @@
 // Drop-in fidelity details, each checked side by side with nodemailer 10.6.1 where nodemailer is
-// the reference: per-message `newline`, defaults named like Object.prototype members.
+// the reference: per-message `newline`, defaults named like Object.prototype members, an
+// access token's lifetime counted from createTransport.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -7,6 +8,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const mailer = require('../index.js');
 const nodemailer = require('../node_modules/nodemailer');
+import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
+import { startMockOAuth } from './helpers/oauth.mjs';
 
 const RAW = 'Subject: x\nX-Mixed: y\r\n\r\nline one\rcr\nline two\r\n';
 
@@ -96,5 +99,61 @@ describe('defaults named like Object.prototype members', () => {
     await t.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x', constructor: 'mine', subject: 'mine too' });
     assert.equal(data.constructor, 'mine');
     assert.equal(data.subject, 'mine too');
+  });
+});
+
+describe('a supplied accessToken expires from createTransport', () => {
+  // smtp-server accepts only tokens the endpoint issued; 'stale-token' is never valid, so a send
+  // that used it would show a rejected AUTH attempt before the renewal.
+  async function setup() {
+    const oauth = await startMockOAuth();
+    const smtp = await startSmtpServer({ xoauth2: true, validTokens: oauth.issuedTokens });
+    const auth = (extra) => ({
+      type: 'OAuth2',
+      user: 'user@example.com',
+      clientId: 'id',
+      clientSecret: 'secret',
+      refreshToken: 'refresh',
+      accessUrl: oauth.tokenUrl,
+      accessToken: 'stale-token',
+      ...extra,
+    });
+    const transport = (extra) => mailer.createTransport({ host: '127.0.0.1', port: smtp.port, tls: { ca: CERTS.ca }, auth: auth(extra) });
+    return { oauth, smtp, transport, close: async () => (await smtp.close(), await oauth.close()) };
+  }
+  const msg = { from: 'user@example.com', to: 'rcpt@example.com', subject: 'x', text: 'y' };
+
+  // (the `expires` case held before too: it is absolute; `timeout` counted from the first send)
+  for (const [label, extra, wait] of [
+    ['timeout of 1 s, send after 1.3 s', () => ({ timeout: 1 }), 1300],
+    ['expires 200 ms from creation, send after 500 ms', () => ({ expires: Date.now() + 200 }), 500],
+  ]) {
+    test(`${label}: the first AUTH uses a fresh token, no rejected attempt`, async () => {
+      const s = await setup();
+      try {
+        const t = s.transport(extra());
+        await new Promise((r) => setTimeout(r, wait));
+        await t.sendMail(msg);
+        assert.equal(s.smtp.authAttempts.length, 1, JSON.stringify(s.smtp.authAttempts));
+        assert.equal(s.smtp.authAttempts[0].ok, true);
+        assert.notEqual(s.smtp.authAttempts[0].accessToken, 'stale-token');
+        assert.equal(s.oauth.tokenRequests.length, 1);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  test('a token still valid is used without a request', async () => {
+    const s = await setup();
+    try {
+      s.oauth.issuedTokens.add('stale-token');
+      const t = s.transport({ timeout: 60 });
+      await t.sendMail(msg);
+      assert.equal(s.smtp.authAttempts[0].accessToken, 'stale-token');
+      assert.equal(s.oauth.tokenRequests.length, 0);
+    } finally {
+      await s.close();
+    }
   });
 });

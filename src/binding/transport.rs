@@ -674,25 +674,38 @@ impl NativeTransport {
                 Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
             f
         });
+        let core = Arc::new(Core {
+            connect,
+            pool,
+            config_error,
+            options,
+            compose,
+            registry: TokenRegistry::new(),
+            transport_manager: RwLock::new(None),
+            transport_auth: RwLock::new(None),
+            provisioner: Arc::new(RwLock::new(None)),
+            events,
+            oauth_log,
+        });
+        // A supplied access token's `timeout` runs from createTransport, as in nodemailer
+        // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
+        // the first send. An error here is reported by that send.
+        if let AuthSpec::OAuth2 { config, .. } = auth_spec(core.options.auth.as_ref(), false) {
+            if config
+                .access_token
+                .as_deref()
+                .is_some_and(|t| !t.is_empty())
+            {
+                let _ = core.manager_for(*config, true);
+            }
+        }
         Ok(NativeTransport {
             completions: Arc::new(Completions {
                 pending: Arc::new(Mutex::new(Pending::default())),
                 tsfn: Arc::new(completions),
                 saturated,
             }),
-            core: Arc::new(Core {
-                connect,
-                pool,
-                config_error,
-                options,
-                compose,
-                registry: TokenRegistry::new(),
-                transport_manager: RwLock::new(None),
-                transport_auth: RwLock::new(None),
-                provisioner: Arc::new(RwLock::new(None)),
-                events,
-                oauth_log,
-            }),
+            core,
         })
     }
 
