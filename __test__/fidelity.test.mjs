@@ -8,6 +8,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const mailer = require('../index.js');
 const nodemailer = require('../node_modules/nodemailer');
+const { simpleParser } = require('mailparser');
+// mailparser's own decoder (it leaves unknown headers encoded)
+const libmime = require('libmime');
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startMockOAuth } from './helpers/oauth.mjs';
 
@@ -155,5 +158,49 @@ describe('a supplied accessToken expires from createTransport', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('stricter than nodemailer: header lines and encoded-word look-alikes', () => {
+  const TOKEN = 'a'.repeat(1200);
+  const headOf = (raw) => raw.toString('latin1').split('\r\n\r\n')[0];
+  const maxLine = (raw) => Math.max(...headOf(raw).split('\r\n').map((l) => Buffer.byteLength(l, 'latin1')));
+  const field = (p, name) => libmime.decodeWords(String(p.headers.get(name)));
+
+  test('a 1,200-character token in a subject or header: no line over 998 octets, text intact (over SMTP)', async () => {
+    const srv = await startSmtpServer({});
+    try {
+      const msg = () => ({ from: 'a@example.com', to: 'b@example.com', subject: `x ${TOKEN} y`, headers: { 'X-Long': TOKEN }, text: 'body' });
+      // nodemailer writes the token on one 1,201-octet line
+      const ref = await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail(msg());
+      assert.ok(maxLine(ref.message) > 998);
+      await mailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true }).sendMail(msg());
+      const raw = srv.messages[0].raw;
+      assert.ok(maxLine(raw) <= 998, `longest header line ${maxLine(raw)}`);
+      const p = await simpleParser(raw);
+      assert.equal(p.subject, `x ${TOKEN} y`);
+      assert.equal(field(p, 'x-long'), TOKEN);
+      // the short values are written as nodemailer writes them
+      assert.match(headOf(raw), /^From: a@example\.com$/m);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  for (const subject of ['=?UTF-8?Q?x?=', 'hello =?UTF-8?B?aGk=?= there', 'price=?utf-8?q?free?=']) {
+    test(`a subject that looks like an encoded word reaches the reader as written: ${subject}`, async () => {
+      const info = await mailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@example.com', to: 'b@example.com', subject, text: 'x' });
+      const p = await simpleParser(info.message);
+      assert.equal(p.subject, subject);
+      const ref = await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@example.com', to: 'b@example.com', subject, text: 'x' });
+      // nodemailer passes a valid one through and the reader decodes it
+      if (subject === '=?UTF-8?Q?x?=') assert.equal((await simpleParser(ref.message)).subject, 'x');
+    });
+  }
+
+  test('a header value that looks like an encoded word is encoded too', async () => {
+    const info = await mailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@example.com', to: 'b@example.com', headers: { 'X-Tag': '=?UTF-8?Q?x?=' }, text: 'x' });
+    const p = await simpleParser(info.message);
+    assert.equal(field(p, 'x-tag'), '=?UTF-8?Q?x?=');
   });
 });

@@ -1827,6 +1827,29 @@ fn sanitize_prepared(v: &str) -> String {
     out
 }
 
+/// Headers whose value [`Composed::encode_header_value`] writes as unstructured text (RFC 5322
+/// 3.2.5), where encoded words may stand for any of it.
+fn is_unstructured(key: &str) -> bool {
+    !matches!(
+        key,
+        "From"
+            | "Sender"
+            | "To"
+            | "Cc"
+            | "Bcc"
+            | "Reply-To"
+            | "Message-ID"
+            | "In-Reply-To"
+            | "Content-ID"
+            | "References"
+            | "Date"
+            | "Content-Type"
+            | "Content-Disposition"
+            | "Content-Transfer-Encoding"
+            | "MIME-Version"
+    )
+}
+
 fn single_line(s: &str) -> String {
     s.replace("\r\n", " ").replace(['\r', '\n'], " ")
 }
@@ -1969,14 +1992,24 @@ impl Composed {
                 "Bcc" if !self.keep_bcc => continue,
                 _ => {}
             }
-            let value = self.encode_header_value(&key, &val, text);
+            let value = self.encode_header_value(&key, &val, text.clone());
             if value.trim().is_empty() {
                 continue;
             }
-            lines.push(enc::fold_lines(
-                &format!("{}: {value}", self.shown_key(&key)),
-                76,
-            ));
+            let mut folded = enc::fold_lines(&format!("{}: {value}", self.shown_key(&key)), 76);
+            if enc::has_overlong_line(&folded) && is_unstructured(&key) {
+                // A word too long to fold (nodemailer writes the line as it comes, over 998
+                // octets): encoded words split it into folds a reader joins back (RFC 2047 2).
+                let text = single_line(&text);
+                let forced = self.text_encoding;
+                let word = enc::encode_word(
+                    &text,
+                    forced.unwrap_or_else(|| enc::detect_text_encoding(&text)),
+                    52,
+                );
+                folded = enc::fold_lines(&format!("{}: {word}", self.shown_key(&key)), 76);
+            }
+            lines.push(folded);
         }
         lines.join("\r\n")
     }
