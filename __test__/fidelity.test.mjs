@@ -204,3 +204,94 @@ describe('stricter than nodemailer: header lines and encoded-word look-alikes', 
     assert.equal(field(p, 'x-tag'), '=?UTF-8?Q?x?=');
   });
 });
+
+describe('8-bit content is never sent undeclared (RFC 6152)', () => {
+  const INNER = Buffer.from('From: x@example.com\r\nSubject: inner\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nhällo wörld\r\n');
+  const msg = () => ({
+    from: 'a@example.com',
+    to: 'b@example.com',
+    subject: 'forwarded',
+    text: 'see attached',
+    // as an attachment: mailparser reads an inline message/rfc822 part into the text
+    attachments: [{ filename: 'fwd.eml', contentType: 'message/rfc822', contentDisposition: 'attachment', content: INNER }],
+  });
+  const has8bit = (buf) => buf.some((b) => b >= 0x80);
+
+  for (const pool of [false, true]) {
+    test(`server with 8BITMIME: BODY=8BITMIME declared, part sent as is${pool ? ' (pool)' : ''}`, async () => {
+      const srv = await startSmtpServer({});
+      try {
+        const t = mailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true, pool });
+        await t.sendMail(msg());
+        t.close();
+        const m = srv.messages[0];
+        assert.equal(m.envelope.mailFrom.args.BODY, '8BITMIME');
+        assert.ok(has8bit(m.raw));
+        const p = await simpleParser(m.raw);
+        assert.ok(p.attachments[0].content.equals(INNER));
+      } finally {
+        await srv.close();
+      }
+    });
+
+    test(`server without 8BITMIME: the part is base64, no 8-bit byte on the wire${pool ? ' (pool)' : ''}`, async () => {
+      const srv = await startSmtpServer({ hide8BITMIME: true });
+      try {
+        const t = mailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true, pool });
+        await t.sendMail(msg());
+        t.close();
+        const m = srv.messages[0];
+        assert.ok(!m.envelope.mailFrom.args || !m.envelope.mailFrom.args.BODY, JSON.stringify(m.envelope.mailFrom));
+        assert.ok(!has8bit(m.raw), 'an 8-bit byte reached a server without 8BITMIME');
+        assert.match(m.raw.toString('latin1'), /Content-Type: message\/rfc822[^\r]*\r\nContent-Transfer-Encoding: base64/);
+        const p = await simpleParser(m.raw);
+        assert.ok(p.attachments[0].content.equals(INNER));
+      } finally {
+        await srv.close();
+      }
+    });
+  }
+
+  test('nodemailer sends the same message without BODY=8BITMIME (the difference this fixes)', async () => {
+    const srv = await startSmtpServer({});
+    try {
+      await nodemailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true }).sendMail(msg());
+      assert.ok(!srv.messages[0].envelope.mailFrom.args || !srv.messages[0].envelope.mailFrom.args.BODY);
+      assert.ok(has8bit(srv.messages[0].raw));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a raw message with 8-bit bytes is declared where the server offers 8BITMIME', async () => {
+    const srv = await startSmtpServer({});
+    try {
+      const raw = 'From: a@example.com\r\nTo: b@example.com\r\nSubject: r\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n';
+      await mailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true }).sendMail({ envelope: { from: 'a@example.com', to: 'b@example.com' }, raw });
+      assert.equal(srv.messages[0].envelope.mailFrom.args.BODY, '8BITMIME');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('ASCII content keeps its MAIL FROM as before (no BODY parameter)', async () => {
+    const srv = await startSmtpServer({});
+    try {
+      await mailer.createTransport({ host: '127.0.0.1', port: srv.port, ignoreTLS: true }).sendMail({
+        from: 'a@example.com',
+        to: 'b@example.com',
+        text: 'x',
+        attachments: [{ contentType: 'message/rfc822', content: 'Subject: ascii\r\n\r\nonly ascii\r\n' }],
+      });
+      assert.ok(!srv.messages[0].envelope.mailFrom.args || !srv.messages[0].envelope.mailFrom.args.BODY);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('streamTransport output is unchanged (the part as is, as nodemailer writes it)', async () => {
+    const info = await mailer.createTransport({ streamTransport: true, buffer: true }).sendMail(msg());
+    assert.match(info.message.toString('latin1'), /Content-Type: message\/rfc822[^\r]*\r\nContent-Transfer-Encoding: 8bit/);
+    assert.ok(has8bit(info.message));
+  });
+});

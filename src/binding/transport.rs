@@ -276,9 +276,11 @@ impl Core {
             from: composed.from,
             to: composed.to,
             size,
-            use_8bit_mime,
+            // 8-bit content is never sent undeclared (RFC 6152)
+            use_8bit_mime: use_8bit_mime || body.is_eight_bit(),
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
+            seven_bit: body.seven_bit_switch(),
         };
         Ok(Prepared {
             envelope,

@@ -651,6 +651,8 @@ pub(crate) struct Composed {
     text_encoding: Option<char>,
     keep_bcc: bool,
     raw_as_is: bool,
+    /// set while serialising: a raw message with 8-bit bytes
+    eight_bit: std::cell::Cell<bool>,
     boundary_base: String,
     header_key_map: Option<std::collections::HashMap<String, String>>,
 }
@@ -1447,6 +1449,7 @@ pub(crate) fn compose(
         text_encoding,
         keep_bcc: opts.keep_bcc,
         raw_as_is: opts.raw_as_is,
+        eight_bit: std::cell::Cell::new(false),
         boundary_base,
         header_key_map,
     })
@@ -2055,25 +2058,48 @@ impl Composed {
 
     fn serialize(&self, node: &mut Node, is_root: bool, out: &mut Vec<Segment>) {
         if let Some(raw) = node.raw.take() {
+            if has_8bit(&raw) {
+                self.eight_bit.set(true);
+            }
             push_source(out, raw, if self.raw_as_is { Enc::Raw } else { Enc::Lines });
             return;
         }
         let mut boundary = None;
         let mut content_type = String::new();
         let headers = self.build_headers(node, is_root, &mut boundary, &mut content_type);
-        out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n"))));
         let te = node.transfer_encoding(self.text_encoding);
-        if let Some(content) = node.content.take() {
-            let encoding = match te.as_deref() {
-                Some("base64") => Enc::Base64,
-                Some("quoted-printable") => Enc::Qp {
-                    binary: !content_type.starts_with("text/"),
-                },
-                // binary content must reach the reader unchanged
-                Some("binary") => Enc::Raw,
-                _ => Enc::Lines,
-            };
-            push_source(out, content, encoding);
+        match node.content.take() {
+            Some(content) => {
+                let encoding = match te.as_deref() {
+                    Some("base64") => Enc::Base64,
+                    Some("quoted-printable") => Enc::Qp {
+                        binary: !content_type.starts_with("text/"),
+                    },
+                    // binary content must reach the reader unchanged
+                    Some("binary") => Enc::Raw,
+                    _ => Enc::Lines,
+                };
+                if matches!(te.as_deref(), Some("8bit" | "binary")) && has_8bit(&content) {
+                    // 8-bit bytes (e.g. a message/rfc822 attachment, which nodemailer labels
+                    // 8bit): as is where the server offers 8BITMIME, else base64 (RFC 6152)
+                    let content = match content {
+                        Source::Str(s) => Source::Bytes(Bytes::from(s.into_bytes())),
+                        other => other,
+                    };
+                    let mut eight = vec![Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n")))];
+                    push_source(&mut eight, content.clone(), encoding);
+                    let mut seven = vec![Segment::Bytes(Bytes::from(format!(
+                        "{}\r\n\r\n",
+                        with_base64_cte(&headers)
+                    )))];
+                    push_source(&mut seven, content, Enc::Base64);
+                    out.push(Segment::Choice { eight, seven });
+                } else {
+                    out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n"))));
+                    push_source(out, content, encoding);
+                }
+            }
+            None => out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n")))),
         }
         if let Some(b) = boundary {
             let mut children = std::mem::take(&mut node.children);
@@ -2088,12 +2114,41 @@ impl Composed {
         }
     }
 
-    pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>) {
+    /// The envelope, the Message-ID, the body's segments and whether they hold 8-bit bytes
+    /// with no 7-bit form.
+    pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>, bool) {
         let mut out = Vec::new();
         let mut root = std::mem::replace(&mut self.root, Node::new(0, None, None));
         self.serialize(&mut root, true, &mut out);
-        (self.envelope, self.message_id, out)
+        (self.envelope, self.message_id, out, self.eight_bit.get())
     }
+}
+
+/// In-memory content with bytes outside 7-bit text (RFC 6152: NUL or over 127). Files and URLs
+/// are not read ahead: they keep their declared encoding.
+fn has_8bit(src: &Source) -> bool {
+    let bytes = match src {
+        Source::Str(s) => s.as_bytes(),
+        Source::Bytes(b) => b,
+        _ => return false,
+    };
+    bytes.iter().any(|&b| b == 0 || b >= 0x80)
+}
+
+/// The header block with its Content-Transfer-Encoding line set to base64.
+fn with_base64_cte(headers: &str) -> String {
+    headers
+        .split("\r\n")
+        .map(|line| {
+            let name_end = line.find(':').unwrap_or(0);
+            if line[..name_end].eq_ignore_ascii_case("content-transfer-encoding") {
+                format!("{}: base64", &line[..name_end])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {

@@ -1066,7 +1066,10 @@ mod tests {
         for lookalike in ["=?UTF-8?Q?x?=", "a =?utf-8?b?aGk=?= b", "x=?UTF-8?Q?y?=z"] {
             let out = encode_header_text(lookalike, None);
             assert!(out.starts_with("=?UTF-8?Q?"), "{lookalike}: {out}");
-            assert!(!out.contains("=?UTF-8?Q?x?=") && !out.contains("?b?"), "{out}");
+            assert!(
+                !out.contains("=?UTF-8?Q?x?=") && !out.contains("?b?"),
+                "{out}"
+            );
         }
         assert_eq!(encode_header_text("a=?b", None), "a=?b");
         assert_eq!(

@@ -83,11 +83,11 @@ pub fn compile(
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;
-    let (envelope, message_id, segments) = composed.into_segments();
+    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
     Ok(Compiled {
         envelope,
         message_id,
-        body: MessageBody::new(segments),
+        body: MessageBody::new(segments).with_eight_bit(eight_bit),
     })
 }
 
