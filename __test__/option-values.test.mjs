@@ -134,6 +134,7 @@ const TABLE = [
   M('subject as a Buffer', { subject: Buffer.from('buffer subject') }),
   M('subject null', { subject: null }),
   M('subject true', { subject: true }),
+  M('subject as a BigInt', { subject: 10n }),
   M('from as a number', { from: 5 }),
   M('from name as a number', { from: { name: 5, address: 'sender@example.com' } }),
   M('from address as a number', { from: { name: 'n', address: 5 } }),
@@ -163,6 +164,7 @@ const TABLE = [
   M('text as a number', { text: 5 }),
   M('text true', { text: true }),
   M('text as an object without content', { text: { a: 1 } }),
+  M('text as a Symbol', { text: Symbol('x') }),
   M('html as a number', { html: 5 }),
   M('html as an array', { html: ['<p>x</p>'] }),
   M('text content as a number', { text: { content: 5 } }),
@@ -237,6 +239,7 @@ const DIFFERENT = new Map([
   ['attachment filename as a number', INTERNAL_TYPEERROR],
   ['attachment cid as a number', INTERNAL_TYPEERROR],
   ['attachment path as a number', INTERNAL_TYPEERROR],
+  ['text as a Symbol', INTERNAL_TYPEERROR],
 ]);
 
 // Rows that still differ and belong to another part of the work (TLS error codes): mailer-rs's

@@ -28,7 +28,12 @@ function streamError(what) {
 
 /** A content value nodemailer can read: text, bytes, a stream, or an object that points to one. */
 function checkContent(v, what, allowContentKey) {
-  if (v === undefined || v === null || v === false || v === '') return;
+  // falsy values are no content, as nodemailer reads them
+  if (v === null || v === undefined || (!v && typeof v !== 'symbol')) return;
+  if (typeof v === 'symbol' || typeof v === 'function') {
+    // nodemailer fails inside Node's stream code (ERR_INVALID_ARG_TYPE)
+    throw Object.assign(new Error(`Invalid message: ${what} content is a ${typeof v}`), { code: 'EMESSAGE', command: 'API' });
+  }
   if (typeof v === 'string' || isBytes(v) || isBufferRef(v)) return;
   if (isScalar(v) || Array.isArray(v) || typeof v !== 'object') throw streamError(what);
   if (typeof v.pipe === 'function') return;

@@ -155,8 +155,9 @@ function prepareMailSync(data) {
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
   }
-  coerceMessage(mail);
+  // the shape first: a circular or absurdly deep value must not reach the coercion's walk
   checkShape(mail);
+  coerceMessage(mail);
   return { mail, buffers: p.buffers };
 }
 
