@@ -12,6 +12,7 @@ const others = require('./transports');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
+const { coerceDsn } = require('./coerce');
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
@@ -60,11 +61,23 @@ function prepare(mailData) {
 
 /** DKIM options for Rust: private keys as PEM text (Buffers converted), or undefined. */
 function dkimOptions(dkim) {
-  if (!dkim || typeof dkim !== 'object') return dkim || undefined;
+  // nodemailer ignores a `dkim` that is not an object
+  if (!dkim || typeof dkim !== 'object') return undefined;
   const pem = (k) => (Buffer.isBuffer(k) || k instanceof Uint8Array ? Buffer.from(k).toString('utf8') : k);
   const out = Object.assign({}, dkim, { privateKey: pem(dkim.privateKey) });
   if (Array.isArray(dkim.keys)) out.keys = dkim.keys.map((k) => (k && typeof k === 'object' ? Object.assign({}, k, { privateKey: pem(k.privateKey) }) : k));
   return out;
+}
+
+/**
+ * nodemailer's line-ending transforms (lib/mime-node/le-windows.js, le-unix.js): any truthy
+ * `newline` other than 'win'/'windows'/'dos'/'\r\n' means unix, which drops every CR.
+ */
+function convertNewlines(message, newline) {
+  if (!newline) return message;
+  const text = message.toString('binary');
+  const windows = ['win', 'windows', 'dos', '\r\n'].includes(String(newline).toLowerCase());
+  return Buffer.from(windows ? text.replace(/\r?\n/g, '\r\n') : text.replace(/\r/g, ''), 'binary');
 }
 
 // Who hears a send's outcome: `settle(err, info)` is called exactly once. One small object per
@@ -490,7 +503,7 @@ class Mail extends EventEmitter {
     if (this._ops && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
-        ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
     if (this._pending.full() && !this._closed) {
       this._pending.hold(mail, buffers, auth, extras, target);
@@ -534,16 +547,14 @@ class Mail extends EventEmitter {
     const out = await native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
+      rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
     });
-    let message = out.message;
-    const newline = String(o.newline || '').toLowerCase();
-    if (['unix', 'linux', 'lf', '\n'].includes(newline)) message = Buffer.from(message.toString('binary').replace(/\r\n/g, '\n'), 'binary');
-    else if (['win', 'windows', 'dos', '\r\n'].includes(newline)) {
-      message = Buffer.from(message.toString('binary').replace(/\r?\n/g, '\r\n'), 'binary');
-    }
+    // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
+    // the transport's on top (lib/stream-transport).
+    const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
     return { envelope: out.envelope, messageId: out.messageId, message: o.buffer ? message : Readable.from([message]) };
   }
 

@@ -38,6 +38,7 @@ struct JsComposeOptions {
     keep_bcc: bool,
     disable_file_access: bool,
     disable_url_access: bool,
+    raw_as_is: bool,
 }
 
 /// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
@@ -143,6 +144,7 @@ pub(super) fn compose_options(
         keep_bcc: o.keep_bcc,
         disable_file_access: o.disable_file_access,
         disable_url_access: o.disable_url_access,
+        raw_as_is: o.raw_as_is,
     })
 }
 

@@ -291,11 +291,13 @@ impl Core {
             from: composed.from,
             to: composed.to,
             size,
-            use_8bit_mime,
+            // 8-bit content is never sent undeclared (RFC 6152)
+            use_8bit_mime: use_8bit_mime || body.is_eight_bit(),
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
             // for the "Sending message" record; no copy when logging is off
             message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
+            seven_bit: body.seven_bit_switch(),
         };
         Ok(Prepared {
             envelope,
@@ -716,26 +718,39 @@ impl NativeTransport {
                 Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
             f
         });
+        let core = Arc::new(Core {
+            connect,
+            pool,
+            config_error,
+            options,
+            compose,
+            registry: TokenRegistry::new(),
+            transport_auth: RwLock::new(None),
+            provisioner: RwLock::new(None),
+            provisioner_seq: AtomicU64::new(0),
+            events,
+            oauth_log,
+            log: log_fn,
+        });
+        // A supplied access token's `timeout` runs from createTransport, as in nodemailer
+        // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
+        // the first send. An error here is reported by that send.
+        if let AuthSpec::OAuth2 { config, .. } = auth_spec(core.options.auth.as_ref(), false) {
+            if config
+                .access_token
+                .as_deref()
+                .is_some_and(|t| !t.is_empty())
+            {
+                let _ = core.manager_for(*config);
+            }
+        }
         Ok(NativeTransport {
             completions: Arc::new(Completions {
                 pending: Arc::new(Mutex::new(Pending::default())),
                 tsfn: Arc::new(completions),
                 saturated,
             }),
-            core: Arc::new(Core {
-                connect,
-                pool,
-                config_error,
-                options,
-                compose,
-                registry: TokenRegistry::new(),
-                transport_auth: RwLock::new(None),
-                provisioner: RwLock::new(None),
-                provisioner_seq: AtomicU64::new(0),
-                events,
-                oauth_log,
-                log: log_fn,
-            }),
+            core,
         })
     }
 

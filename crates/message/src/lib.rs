@@ -35,6 +35,9 @@ pub struct ComposeOptions {
     pub keep_bcc: bool,
     pub disable_file_access: bool,
     pub disable_url_access: bool,
+    /// write a `raw` message's bytes unchanged (the stream transport does, as nodemailer's
+    /// lib/stream-transport; SMTP needs CRLF and normalises line breaks)
+    pub raw_as_is: bool,
 }
 
 /// SMTP envelope. `from` is empty when there is no sender (nodemailer's `false`).
@@ -82,11 +85,11 @@ pub fn compile(
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;
-    let (envelope, message_id, segments) = composed.into_segments();
+    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
     Ok(Compiled {
         envelope,
         message_id,
-        body: MessageBody::new(segments),
+        body: MessageBody::new(segments).with_eight_bit(eight_bit),
     })
 }
 
@@ -99,11 +102,11 @@ pub fn compile_with_from(
 ) -> Result<(Compiled, Option<String>), ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;
     let from = composed.sender_header();
-    let (envelope, message_id, segments) = composed.into_segments();
+    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
     let compiled = Compiled {
         envelope,
         message_id,
-        body: MessageBody::new(segments),
+        body: MessageBody::new(segments).with_eight_bit(eight_bit),
     };
     Ok((compiled, from))
 }
