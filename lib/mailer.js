@@ -126,17 +126,24 @@ class InFlight {
     this.head = 0;
   }
 
-  add(id, target) {
+  add(id, target, owner) {
     this.map.set(id, target);
+    // While sends are in flight the transporter stays reachable (from the native completion
+    // callback, through this map): its events, provisioning callback and backlog are needed
+    // until the last one settles. Idle, nothing native holds it.
+    this.owner = owner;
     if (!this.timer) this.timer = setInterval(() => {}, 0x7fffffff);
   }
 
   take(id) {
     const target = this.map.get(id);
     this.map.delete(id);
-    if (this.map.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
+    if (this.map.size === 0) {
+      this.owner = null;
+      if (this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
     }
     return target;
   }
@@ -154,8 +161,8 @@ class InFlight {
     this.backlog.push(mail, buffers, auth, extras, target);
   }
 
-  /** Moves waiting sends into Rust while the window has room, in order. */
-  release(send) {
+  /** Moves waiting sends into Rust (through `owner._send`) while the window has room, in order. */
+  release(owner) {
     const b = this.backlog;
     while (this.head < b.length && this.map.size < this.window) {
       const h = this.head;
@@ -167,7 +174,7 @@ class InFlight {
       b[h] = b[h + 1] = b[h + 2] = b[h + 3] = b[h + 4] = undefined;
       this.head += 5;
       try {
-        send(mail, buffers, auth, extras, target);
+        owner._send(mail, buffers, auth, extras, target);
       } catch (err) {
         // e.g. a getter in the message that throws while Rust reads it: that send fails, the
         // others go on (this runs from the outcome callback, where a throw would be fatal)
@@ -194,6 +201,58 @@ class InFlight {
   }
 }
 
+/**
+ * The functions the native transport calls from its threadsafe functions. Those hold their
+ * function through a GC root, so these reach the transporter only through a WeakRef (or through
+ * `pending` while sends are in flight): a transporter nobody uses is collected, with its native
+ * state. Made here, outside the Mail constructor, because closures made in one scope share it:
+ * a callback next to one that captured `this` would hold the transporter too.
+ */
+function nativeCallbacks(mail, pending, logging, pool) {
+  const ref = new WeakRef(mail);
+  const onToken = (ev) => {
+    const me = ref.deref();
+    if (me) me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
+  };
+  const onLog = logging
+    ? (level, tnx, id, message) => {
+        const me = ref.deref();
+        if (!me || !me.logger) return;
+        const entry = { tnx };
+        if (id) entry.cid = id;
+        (me.logger[level] || me.logger.info)(entry, '%s', message);
+      }
+    : null;
+  // The pool calls this when it can take more messages (nodemailer's 'idle').
+  // Not while sends wait in JS: they are about to refill the pool's queue.
+  const onIdle = pool
+    ? () => {
+        const me = ref.deref();
+        if (me && me._pending.waiting() === 0) me.emit('idle');
+      }
+    : null;
+  const onProvision = (user, renew) => {
+    const me = ref.deref();
+    if (me && me._provision) return me._provision(user, renew);
+    return Promise.resolve({ error: 'The provisioning callback is no longer available' });
+  };
+  const onComplete = (batch) => {
+    const owner = pending.owner; // before the takes below let go of it
+    for (let i = 0; i < batch.length; i += STRIDE) {
+      const entry = pending.take(batch[i]);
+      if (!entry) continue;
+      if (batch[i + 1]) entry.settle(batch[i + 1]);
+      else entry.settle(null, infoAt(batch, i));
+    }
+    if (pending.waiting() > 0) {
+      const me = owner || ref.deref();
+      if (me) pending.release(me);
+      else pending.failWaiting();
+    }
+  };
+  return { onToken, onLog, onIdle, onProvision, onComplete };
+}
+
 // Sends in Rust at once per pooled transport: enough that the connections never wait for JS
 // to top the queue up (it does so on every batch of outcomes), few enough to cost nothing.
 const WINDOW_PER_CONNECTION = 20;
@@ -218,54 +277,17 @@ class Mail extends EventEmitter {
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
-    const self = new WeakRef(this);
-    // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
-    // would keep it (and its sockets) alive forever.
-    const onToken = (ev) => {
-      const me = self.deref();
-      if (me) me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
-    };
-    let onLog = null;
-    if (this.logger) {
-      const logger = this.logger;
-      onLog = (level, tnx, id, message) => {
-        const entry = { tnx };
-        if (id) entry.cid = id;
-        (logger[level] || logger.info)(entry, '%s', message);
-      };
-    }
-    // The pool calls this when it can take more messages (nodemailer's 'idle').
-    // Not while sends wait in JS: they are about to refill the pool's queue.
-    const onIdle = merged.pool
-      ? () => {
-          const me = self.deref();
-          if (me && me._pending.waiting() === 0) me.emit('idle');
-        }
-      : null;
-    // Outcomes of sends arrive here by id (one native callback for the whole transport).
-    // The keep-alive timer lives with the pending map, not on the transporter: a transporter the
-    // caller dropped mid-send may be collected, and its last send must still release the timer.
+    // Outcomes of sends arrive by id (one native callback for the whole transport).
     const maxConnections = Number(merged.maxConnections) > 0 ? Number(merged.maxConnections) : 5;
     const pending = new InFlight(merged.pool ? Math.max(MIN_WINDOW, Math.min(maxConnections, 10000) * WINDOW_PER_CONNECTION) : 0);
     this._pending = pending;
     this._nextId = 1;
-    const onComplete = (batch) => {
-      for (let i = 0; i < batch.length; i += STRIDE) {
-        const entry = pending.take(batch[i]);
-        if (!entry) continue;
-        if (batch[i + 1]) entry.settle(batch[i + 1]);
-        else entry.settle(null, infoAt(batch, i));
-      }
-      if (pending.waiting() > 0) {
-        const me = self.deref();
-        if (me) pending.release(me._sendNative);
-        else pending.failWaiting();
-      }
-    };
-    this._sendNative = (mail, buffers, auth, extras, target) => this._send(mail, buffers, auth, extras, target);
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
+    this._provision = null;
+    const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
+    this._onProvision = cb.onProvision;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
-      this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
+      this._setProvisioner(merged.auth.provisionCallback);
     }
     this.transporter = {
       name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
@@ -273,6 +295,12 @@ class Mail extends EventEmitter {
       options: merged,
       mailer: this,
     };
+  }
+
+  // The native side calls a fixed trampoline (see nativeCallbacks); the user's callback stays here.
+  _setProvisioner(fn) {
+    this._provision = fn ? adaptProvisioner(fn) : null;
+    this._native.setProvisioner(fn ? this._onProvision : null);
   }
 
   getVersionString() {
@@ -285,7 +313,7 @@ class Mail extends EventEmitter {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;
       const fn = typeof value === 'function' ? value : typeof fallback === 'function' ? fallback : null;
-      this._native.setProvisioner(fn ? adaptProvisioner(fn) : null);
+      this._setProvisioner(fn);
     }
     return this.meta;
   }
@@ -380,7 +408,7 @@ class Mail extends EventEmitter {
     if (this._nextId > 0xffffffff) this._nextId = 1;
     const error = this._native.send(mail, buffers, auth, extras, id);
     if (error) return target.settle(error);
-    this._pending.add(id, target);
+    this._pending.add(id, target, this);
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -462,7 +490,7 @@ class Mail extends EventEmitter {
     this._native.close();
     // waiting sends fail like the pool's own queue: handed over now, refused at once
     this._pending.window = Infinity;
-    this._pending.release(this._sendNative);
+    this._pending.release(this);
   }
 }
 

@@ -17,18 +17,16 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
+use super::callbacks::{provision_tsfn, Callbacks, Hub, JsFns, LogArgs, ProvisionArgs};
 use super::errors::{reject, to_js_error_array, BindError};
 use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
+use super::runtime;
 use super::tokens::{
-    event_sink_from_tsfn, provisioner_from_tsfn, ManagedToken, ProvisionFn, ProvisionResult,
-    TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
+    event_sink, provisioner, ManagedToken, ProvisionResult, TokenEventJs, PROVISION_TIMEOUT,
 };
 
-type LogArgs = FnArgs<(String, String, String, String)>;
-type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
+type ProvisionArg = Function<'static, ProvisionArgs, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
-
-type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 /// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
 /// `rateDelta` 1000 ms, `rateLimit` off.
@@ -58,15 +56,6 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
             .map(|v| v as u32),
     }
 }
-
-type LoggerFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, String)>,
-    (),
-    FnArgs<(String, String, String, String)>,
-    Status,
-    false,
-    true,
->;
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
@@ -302,14 +291,13 @@ impl Core {
             Some(pool) => {
                 let reply: mailer_smtp::pool::Reply =
                     Box::new(move |res, env| done.push(Completion::of(id, res, env, message_id)));
-                // a slot the pool opens for this message is spawned on napi's runtime
-                napi::bindgen_prelude::within_runtime_if_available(|| {
-                    pool.submit(auth, envelope, super::body::factory(body), reply)
-                });
+                // a slot the pool opens for this message is spawned on the addon's runtime
+                let _rt = runtime::handle().enter();
+                pool.submit(auth, envelope, super::body::factory(body), reply);
             }
             None => {
                 let core = self.clone();
-                napi::bindgen_prelude::spawn(async move {
+                runtime::spawn(async move {
                     // Boxed: the connection state machine is kilobytes.
                     let res = Box::pin(mailer_smtp::transport::send_once(
                         &core.connect,
@@ -399,7 +387,11 @@ fn level_name(l: Level) -> &'static str {
 #[napi]
 pub struct NativeTransport {
     core: Arc<Core>,
-    completions: Arc<Completions>,
+    hub: Arc<Hub>,
+    fns: Mutex<JsFns>,
+    /// The transport's share of its callbacks while it is open (see `callbacks.rs`): taken by
+    /// `close()`, made again by the next send or verify.
+    open: Mutex<Option<Arc<Completions>>>,
 }
 
 /// One finished send.
@@ -440,7 +432,9 @@ impl Completion {
 /// the rest of the JS side of a send.
 pub struct Completions {
     pending: Arc<Mutex<Pending>>,
-    tsfn: Arc<CompletionFn>,
+    /// Held by every send in flight: the transport's threadsafe functions live until the last
+    /// one that may need them has settled.
+    callbacks: Arc<Callbacks>,
     /// Whether the transport has more queued work than it can start now.
     saturated: Option<Box<dyn Fn() -> bool + Send + Sync>>,
 }
@@ -468,6 +462,22 @@ const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 const BATCH_MAX: usize = 64;
 
 impl Completions {
+    fn new(core: &Core, callbacks: Arc<Callbacks>) -> Completions {
+        // Weak: the pool's queued jobs hold the completions; a strong reference back would keep
+        // a dropped transport's pool open.
+        let saturated: Option<Box<dyn Fn() -> bool + Send + Sync>> = core.pool.as_ref().map(|p| {
+            let weak = Arc::downgrade(p);
+            let f: Box<dyn Fn() -> bool + Send + Sync> =
+                Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
+            f
+        });
+        Completions {
+            pending: Arc::new(Mutex::new(Pending::default())),
+            callbacks,
+            saturated,
+        }
+    }
+
     fn push(&self, c: Completion) {
         let saturated = self.saturated.as_ref().is_some_and(|f| f());
         let mut timer = None;
@@ -497,11 +507,11 @@ impl Completions {
             }
         };
         if call {
-            call_js(&self.tsfn, &self.pending);
+            call_js(&self.callbacks, &self.pending);
         }
         if let Some((rt, generation)) = timer {
             let pending = self.pending.clone();
-            let tsfn = self.tsfn.clone();
+            let callbacks = self.callbacks.clone();
             rt.spawn(async move {
                 tokio::time::sleep(BATCH_DELAY).await;
                 let due = {
@@ -513,15 +523,15 @@ impl Completions {
                     due
                 };
                 if due {
-                    call_js(&tsfn, &pending);
+                    call_js(&callbacks, &pending);
                 }
             });
         }
     }
 }
 
-fn call_js(tsfn: &CompletionFn, pending: &Arc<Mutex<Pending>>) {
-    tsfn.call(
+fn call_js(callbacks: &Callbacks, pending: &Arc<Mutex<Pending>>) {
+    callbacks.completion.call(
         Batch(pending.clone()),
         ThreadsafeFunctionCallMode::NonBlocking,
     );
@@ -559,7 +569,7 @@ impl ToNapiValue for Batch {
     }
 }
 
-type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
+pub type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
 
 #[napi]
 impl NativeTransport {
@@ -580,37 +590,25 @@ impl NativeTransport {
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
         #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
     ) -> Result<Self> {
-        let completions: CompletionFn = on_complete
-            .build_threadsafe_function::<Batch>()
-            .weak::<true>()
-            .build()?;
         let options: JsTransportOptions = env.from_js_value(options)?;
-        let log_fn: Option<Arc<LoggerFn>> = match logger {
-            Some(f) => Some(Arc::new(
-                f.build_threadsafe_function::<LogArgs>()
-                    .weak::<true>()
-                    .build()?,
-            )),
-            None => None,
+        let hub = Arc::new(Hub::default());
+        let fns = JsFns {
+            token: token_listener.map(|f| f.create_ref()).transpose()?,
+            log: logger.map(|f| f.create_ref()).transpose()?,
+            idle: idle_listener.map(|f| f.create_ref()).transpose()?,
+            complete: on_complete.create_ref()?,
+            provision: None,
         };
-        let events: Option<EventSink> = match token_listener {
-            Some(f) => {
-                let tsfn: TokenListenerFn = f
-                    .build_threadsafe_function::<TokenEventJs>()
-                    .weak::<true>()
-                    .build()?;
-                Some(event_sink_from_tsfn(Arc::new(tsfn)))
-            }
-            None => None,
-        };
+        let events: Option<EventSink> = fns.token.as_ref().map(|_| event_sink(hub.clone()));
         let (mut connect, config_error) = match connect_options(&options) {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
-        let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
+        let smtp_log: Option<LogFn> = fns.log.as_ref().map(|_| {
+            let hub = hub.clone();
             let f: LogFn = Arc::new(move |entry: LogEntry| {
-                tsfn.call(
-                    (
+                if let Some(c) = hub.get() {
+                    c.log((
                         level_name(entry.level).to_string(),
                         entry.tnx.to_string(),
                         if entry.cid == 0 {
@@ -619,30 +617,25 @@ impl NativeTransport {
                             entry.cid.to_string()
                         },
                         entry.message,
-                    )
-                        .into(),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
+                    ));
+                }
             });
             f
         });
         connect.logger = smtp_log;
-        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
-            log_fn.map(|tsfn| {
-                let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
-                    tsfn.call(
-                        (
-                            "debug".to_string(),
-                            "oauth2".to_string(),
-                            String::new(),
-                            line,
-                        )
-                            .into(),
-                        ThreadsafeFunctionCallMode::NonBlocking,
-                    );
-                });
-                f
-            })
+        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
+            let hub = hub.clone();
+            let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
+                if let Some(c) = hub.get() {
+                    c.log((
+                        "debug".to_string(),
+                        "oauth2".to_string(),
+                        String::new(),
+                        line,
+                    ));
+                }
+            });
+            Some(f)
         } else {
             None
         };
@@ -651,49 +644,66 @@ impl NativeTransport {
             ..Default::default()
         };
         let connect = Arc::new(connect);
+        // A pool says it is idle right after it is made (nodemailer's first 'idle'): its
+        // callbacks are opened now rather than on the first send.
+        let mut opened = None;
         let pool = if options.pool {
-            let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = match idle_listener {
-                Some(f) => {
-                    let tsfn: IdleFn =
-                        f.build_threadsafe_function::<()>().weak::<true>().build()?;
-                    Some(Arc::new(move || {
-                        tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
-                    }))
-                }
-                None => None,
+            let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = if fns.idle.is_some() {
+                let callbacks = Arc::new(fns.open(&env)?);
+                hub.set(&callbacks);
+                opened = Some(callbacks);
+                let hub = hub.clone();
+                Some(Arc::new(move || {
+                    if let Some(c) = hub.get() {
+                        c.idle();
+                    }
+                }))
+            } else {
+                None
             };
             Some(Pool::new(connect.clone(), pool_options(&options), on_idle))
         } else {
             None
         };
-        // Weak: the pool's queued jobs hold the completions; a strong reference back would keep
-        // a dropped transport's pool open.
-        let saturated: Option<Box<dyn Fn() -> bool + Send + Sync>> = pool.as_ref().map(|p| {
-            let weak = Arc::downgrade(p);
-            let f: Box<dyn Fn() -> bool + Send + Sync> =
-                Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
-            f
+        let core = Arc::new(Core {
+            connect,
+            pool,
+            config_error,
+            options,
+            compose,
+            registry: TokenRegistry::new(),
+            transport_manager: RwLock::new(None),
+            transport_auth: RwLock::new(None),
+            provisioner: Arc::new(RwLock::new(None)),
+            events,
+            oauth_log,
         });
+        let open = opened.map(|callbacks| Arc::new(Completions::new(&core, callbacks)));
         Ok(NativeTransport {
-            completions: Arc::new(Completions {
-                pending: Arc::new(Mutex::new(Pending::default())),
-                tsfn: Arc::new(completions),
-                saturated,
-            }),
-            core: Arc::new(Core {
-                connect,
-                pool,
-                config_error,
-                options,
-                compose,
-                registry: TokenRegistry::new(),
-                transport_manager: RwLock::new(None),
-                transport_auth: RwLock::new(None),
-                provisioner: Arc::new(RwLock::new(None)),
-                events,
-                oauth_log,
-            }),
+            core,
+            hub,
+            fns: Mutex::new(fns),
+            open: Mutex::new(open),
         })
+    }
+
+    /// The transport's callbacks, opened if `close()` released them (or they were never
+    /// needed yet); every send and verify holds them until it settles.
+    fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = open.as_ref() {
+            return Ok(c.clone());
+        }
+        let callbacks = Arc::new(
+            self.fns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .open(env)?,
+        );
+        self.hub.set(&callbacks);
+        let c = Arc::new(Completions::new(&self.core, callbacks));
+        *open = Some(c.clone());
+        Ok(c)
     }
 
     /// Sets (or clears) the provisioning callback: `(user, renew) => Promise<{accessToken, expires} | {error}>`.
@@ -701,16 +711,22 @@ impl NativeTransport {
         ts_args_type = "cb: ((user: string, renew: boolean) => Promise<{ accessToken?: string, expires?: number, error?: string }>) | null"
     )]
     pub fn set_provisioner(&self, cb: Option<ProvisionArg>) -> Result<()> {
-        let provisioner = match cb {
-            Some(f) => {
-                let tsfn: ProvisionFn = f
-                    .build_threadsafe_function::<FnArgs<(String, bool)>>()
-                    .weak::<true>()
-                    .build()?;
-                Some(provisioner_from_tsfn(Arc::new(tsfn)))
-            }
-            None => None,
-        };
+        let reference = cb.as_ref().map(|f| f.create_ref()).transpose()?;
+        // the callbacks open now (if any) call the new function from now on
+        if let Some(open) = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
+            open.callbacks.set_provision(tsfn);
+        }
+        let provisioner = reference.as_ref().map(|_| provisioner(self.hub.clone()));
+        self.fns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .provision = reference;
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
@@ -773,7 +789,7 @@ impl NativeTransport {
         // it once, as nodemailer does.
         let buffers: Vec<bytes::Bytes> =
             buffers.into_iter().map(bytes::Bytes::from_owner).collect();
-        let done = self.completions.clone();
+        let done = self.lease(env)?;
         let large = data.inline_len() > LARGE_INLINE;
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
@@ -793,7 +809,7 @@ impl NativeTransport {
         // A large message is composed on the blocking pool (encoding megabytes of text here
         // would stall Node's event loop: 60-90 ms for 20 MB); signing reads the whole body.
         let core = self.core.clone();
-        napi::bindgen_prelude::spawn(async move {
+        runtime::spawn(async move {
             let prepared = async {
                 let compiled = if large {
                     let c = core.clone();
@@ -825,11 +841,17 @@ impl NativeTransport {
     }
 
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+    pub fn verify<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let core = self.core.clone();
-        let fut = async move { Ok(core.verify().await) };
-        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-            Ok(()) => Ok(true),
+        // logs and token requests reach JS while it runs
+        let lease = self.lease(env)?;
+        let fut = async move {
+            let outcome = core.verify().await;
+            drop(lease);
+            outcome
+        };
+        runtime::promise(env, fut, |env, outcome| match outcome {
+            Ok(()) => unsafe { ToNapiValue::to_napi_value(env.raw(), true) },
             Err(e) => Err(reject(env, &e)),
         })
     }
@@ -855,10 +877,16 @@ impl NativeTransport {
     }
 
     /// Pool: QUIT idle connections, close busy ones after their message, fail queued messages.
+    /// Any transport: gives up its share of the threadsafe functions, which are released once
+    /// the sends still in flight have settled (no handle stays open after `close()`).
     #[napi]
     pub fn close(&self) {
         if let Some(pool) = &self.core.pool {
             pool.close();
         }
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 }
