@@ -390,8 +390,11 @@ pub struct NativeTransport {
     hub: Arc<Hub>,
     fns: Mutex<JsFns>,
     /// The transport's share of its callbacks while it is open (see `callbacks.rs`): taken by
-    /// `close()`, made again by the next send or verify.
+    /// `close()`. After `close()`, a send or verify (allowed, as in nodemailer) opens callbacks
+    /// that only it and the others in flight hold: `closed` keeps them out of `open`.
     open: Mutex<Option<Arc<Completions>>>,
+    closed: std::sync::atomic::AtomicBool,
+    after_close: Mutex<std::sync::Weak<Completions>>,
 }
 
 /// One finished send.
@@ -684,6 +687,8 @@ impl NativeTransport {
             hub,
             fns: Mutex::new(fns),
             open: Mutex::new(open),
+            closed: Default::default(),
+            after_close: Mutex::new(std::sync::Weak::new()),
         })
     }
 
@@ -694,6 +699,16 @@ impl NativeTransport {
         if let Some(c) = open.as_ref() {
             return Ok(c.clone());
         }
+        let closed = self.closed.load(std::sync::atomic::Ordering::Relaxed);
+        let mut after_close = self
+            .after_close
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if closed {
+            if let Some(c) = after_close.upgrade() {
+                return Ok(c);
+            }
+        }
         let callbacks = Arc::new(
             self.fns
                 .lock()
@@ -702,7 +717,11 @@ impl NativeTransport {
         );
         self.hub.set(&callbacks);
         let c = Arc::new(Completions::new(&self.core, callbacks));
-        *open = Some(c.clone());
+        if closed {
+            *after_close = Arc::downgrade(&c);
+        } else {
+            *open = Some(c.clone());
+        }
         Ok(c)
     }
 
@@ -884,6 +903,8 @@ impl NativeTransport {
         if let Some(pool) = &self.core.pool {
             pool.close();
         }
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.open
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
