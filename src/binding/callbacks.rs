@@ -18,7 +18,19 @@ use napi::Env;
 use super::tokens::{ProvisionFn, ProvisionResult, TokenEventJs, TokenListenerFn};
 use super::transport::{Batch, CompletionFn};
 
-pub type LogArgs = FnArgs<(String, String, String, String)>;
+/// `(level, tnx, source, fields, template, args, op)`; `fields` is flat `[key, value, …]`, a key
+/// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
+/// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
+/// run the user's logger in that call's async context.
+pub type LogArgs = FnArgs<(
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    Vec<String>,
+    u32,
+)>;
 pub type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
 pub type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 pub type ProvisionArgs = FnArgs<(String, bool)>;
@@ -34,9 +46,9 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-    pub fn log(&self, args: (String, String, String, String)) {
+    pub fn log(&self, args: LogArgs) {
         if let Some(f) = &self.log {
-            f.call(args.into(), ThreadsafeFunctionCallMode::NonBlocking);
+            f.call(args, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 

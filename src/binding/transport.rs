@@ -1,6 +1,7 @@
 //! `NativeTransport`: what `lib/mailer.js` drives. Converts JS values into the crates' types, runs
 //! the send on napi's tokio runtime and turns the outcome into nodemailer's `info` or error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use mailer_message::{ComposeOptions, MailData};
@@ -8,7 +9,7 @@ use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
 use mailer_smtp::auth::{AuthOptions, Credentials};
 use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
-use mailer_smtp::log::{Level, LogEntry, LogFn};
+use mailer_smtp::log::{Field, Level, LogEntry, LogFn, Source};
 use mailer_smtp::options::ConnectOptions;
 use mailer_smtp::pool::{Pool, PoolOptions};
 use napi::bindgen_prelude::*;
@@ -55,6 +56,16 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
             .filter(|v| v.is_finite() && *v >= 0.0)
             .map(|v| v as u32),
     }
+}
+
+/// The SMTP engine's log sink for the connections of call `op` (0: shared connections): the
+/// transport's logger, if its callbacks are open.
+fn smtp_log_fn(hub: Arc<Hub>, op: u32) -> LogFn {
+    Arc::new(move |entry: LogEntry| {
+        if let Some(c) = hub.get() {
+            c.log(log_args(entry, op));
+        }
+    })
 }
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
@@ -110,14 +121,20 @@ struct Core {
     config_error: Option<BindError>,
     options: JsTransportOptions,
     compose: ComposeOptions,
+    /// One token manager per user + credentials: the transport-level auth and every per-message
+    /// auth presenting the same credentials share a cache; other credentials never reach it.
     registry: TokenRegistry,
-    /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
-    transport_manager: RwLock<Option<Arc<TokenManager>>>,
     /// The transport-level auth, built on first use; cleared when the provisioner changes.
     transport_auth: RwLock<Option<Arc<AuthOptions>>>,
-    provisioner: Arc<RwLock<Option<Provisioner>>>,
+    /// The provisioning callback and its id (a new one for every `set_provisioner`).
+    provisioner: RwLock<Option<(u64, Provisioner)>>,
+    provisioner_seq: AtomicU64,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
+    /// The transport's callbacks (the user's logger among them), when open (see `connect_for`).
+    hub: Arc<Hub>,
+    /// Whether the user gave a logger.
+    logging: bool,
 }
 
 /// A composed message with everything the engine needs.
@@ -137,28 +154,25 @@ pub struct Outcome {
 }
 
 impl Core {
+    /// The connection options for one send's or verify's own connection: with logging on,
+    /// its log lines carry `op`.
+    fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
+        if self.logging && op != 0 {
+            let mut c = (*self.connect).clone();
+            c.logger = Some(smtp_log_fn(self.hub.clone(), op));
+            Arc::new(c)
+        } else {
+            self.connect.clone()
+        }
+    }
+
     fn manager_for(
         &self,
         config: mailer_oauth2::OAuth2Config,
-        transport_level: bool,
     ) -> std::result::Result<Arc<TokenManager>, BindError> {
-        if transport_level {
-            if let Ok(guard) = self.transport_manager.read() {
-                if let Some(m) = guard.as_ref() {
-                    return Ok(m.clone());
-                }
-            }
-        }
-        let manager = self
-            .registry
+        self.registry
             .get_or_create(config, self.events.clone(), self.oauth_log.clone())
-            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))?;
-        if transport_level {
-            if let Ok(mut guard) = self.transport_manager.write() {
-                *guard = Some(manager.clone());
-            }
-        }
-        Ok(manager)
+            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))
     }
 
     /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
@@ -166,27 +180,27 @@ impl Core {
         &self,
         per_message: Option<JsAuth>,
     ) -> std::result::Result<AuthOptions, BindError> {
-        let transport_level = per_message.is_none();
         let js = per_message.or_else(|| self.options.auth.clone());
-        let has_provisioner = self
-            .provisioner
-            .read()
-            .map(|p| p.is_some())
-            .unwrap_or(false);
+        let provisioner = self.provisioner.read().ok().and_then(|p| p.clone());
         let method = self.options.auth_method.clone();
-        let (credentials, method) = match auth_spec(js.as_ref(), has_provisioner) {
+        let (credentials, method) = match auth_spec(js.as_ref(), provisioner.is_some()) {
             AuthSpec::None => (None, method),
             AuthSpec::Login {
                 user,
                 pass,
                 method: m,
             } => (Some(Credentials::Login { user, pass }), m.or(method)),
-            AuthSpec::OAuth2 { config, method: m } => {
+            AuthSpec::OAuth2 {
+                mut config,
+                method: m,
+            } => {
                 let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
-                let manager = self.manager_for(*config, transport_level)?;
+                // A token a callback produced is cached under that callback only.
+                config.provisioner_id = provisioner.as_ref().map_or(0, |(id, _)| *id);
+                let manager = self.manager_for(*config)?;
                 let provider = ManagedToken {
                     manager,
-                    provisioner: self.provisioner.clone(),
+                    provisioner: provisioner.map(|(_, p)| p),
                     provision_timeout,
                 };
                 (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
@@ -268,6 +282,8 @@ impl Core {
             use_8bit_mime,
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
+            // for the "Sending message" record; no copy when logging is off
+            message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
         };
         Ok(Prepared {
             envelope,
@@ -296,14 +312,11 @@ impl Core {
                 pool.submit(auth, envelope, super::body::factory(body), reply);
             }
             None => {
-                let core = self.clone();
+                let connect = self.connect_for(id);
                 runtime::spawn(async move {
                     // Boxed: the connection state machine is kilobytes.
                     let res = Box::pin(mailer_smtp::transport::send_once(
-                        &core.connect,
-                        &auth,
-                        &envelope,
-                        body,
+                        &connect, &auth, &envelope, body,
                     ))
                     .await;
                     done.push(Completion::of(id, res, envelope, message_id));
@@ -312,14 +325,14 @@ impl Core {
         }
     }
 
-    async fn verify(self: Arc<Self>) -> std::result::Result<(), BindError> {
+    async fn verify(self: Arc<Self>, op: u32) -> std::result::Result<(), BindError> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());
         }
         let auth = self.auth_options(None)?;
         match &self.pool {
             Some(pool) => pool.verify(&auth).await?,
-            None => mailer_smtp::transport::verify(&self.connect, &auth).await?,
+            None => mailer_smtp::transport::verify(&self.connect_for(op), &auth).await?,
         }
         Ok(())
     }
@@ -372,6 +385,50 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
     out.set(base + 11, o.envelope_to)?;
     out.set(base + 12, o.message_id)?;
     Ok(())
+}
+
+/// An engine record as the JS logger adapter (lib/logger.js) takes it.
+fn log_args(entry: LogEntry, op: u32) -> LogArgs {
+    let source = match entry.source {
+        Source::Connection => "connection",
+        Source::Transport => "transport",
+        Source::Pool => "pool",
+    };
+    let mut fields = Vec::with_capacity(2 * entry.fields.len() + 4);
+    if !entry.sid.is_empty() {
+        fields.push("sid".to_string());
+        fields.push(entry.sid.to_string());
+    }
+    for f in entry.fields {
+        match f {
+            Field::Str(k, v) => {
+                fields.push(k.to_string());
+                fields.push(v);
+            }
+            Field::Num(k, v) => {
+                fields.push(format!("#{k}"));
+                fields.push(v.to_string());
+            }
+            Field::Bool(k, v) => {
+                fields.push(format!("?{k}"));
+                fields.push(v.to_string());
+            }
+        }
+    }
+    if entry.cid != 0 && !fields.iter().any(|k| k == "#cid") {
+        fields.push("#cid".to_string());
+        fields.push(entry.cid.to_string());
+    }
+    (
+        level_name(entry.level).to_string(),
+        entry.tnx.to_string(),
+        source.to_string(),
+        fields,
+        entry.template.to_string(),
+        entry.args,
+        op,
+    )
+        .into()
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -587,7 +644,7 @@ impl NativeTransport {
         )]
         token_listener: Option<Function<TokenEventJs, ()>>,
         #[napi(
-            ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
+            ts_arg_type = "((level: string, tnx: string, source: string, fields: string[], template: string, args: string[], op: number) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
@@ -607,35 +664,23 @@ impl NativeTransport {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
-        let smtp_log: Option<LogFn> = fns.log.as_ref().map(|_| {
-            let hub = hub.clone();
-            let f: LogFn = Arc::new(move |entry: LogEntry| {
-                if let Some(c) = hub.get() {
-                    c.log((
-                        level_name(entry.level).to_string(),
-                        entry.tnx.to_string(),
-                        if entry.cid == 0 {
-                            String::new()
-                        } else {
-                            entry.cid.to_string()
-                        },
-                        entry.message,
-                    ));
-                }
-            });
-            f
-        });
-        connect.logger = smtp_log;
+        connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
             let hub = hub.clone();
             let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
                 if let Some(c) = hub.get() {
-                    c.log((
-                        "debug".to_string(),
-                        "oauth2".to_string(),
-                        String::new(),
-                        line,
-                    ));
+                    c.log(
+                        (
+                            "debug".to_string(),
+                            "oauth2".to_string(),
+                            "transport".to_string(),
+                            Vec::new(),
+                            "%s".to_string(),
+                            vec![line],
+                            0,
+                        )
+                            .into(),
+                    );
                 }
             });
             Some(f)
@@ -646,6 +691,7 @@ impl NativeTransport {
             hostname: options.hostname.clone(),
             ..Default::default()
         };
+        let logging = connect.logger.is_some();
         let connect = Arc::new(connect);
         // A pool says it is idle right after it is made (nodemailer's first 'idle'): its
         // callbacks are opened now rather than on the first send.
@@ -675,11 +721,13 @@ impl NativeTransport {
             options,
             compose,
             registry: TokenRegistry::new(),
-            transport_manager: RwLock::new(None),
             transport_auth: RwLock::new(None),
-            provisioner: Arc::new(RwLock::new(None)),
+            provisioner: RwLock::new(None),
+            provisioner_seq: AtomicU64::new(0),
             events,
             oauth_log,
+            hub: hub.clone(),
+            logging,
         });
         let open = opened.map(|callbacks| Arc::new(Completions::new(&core, callbacks)));
         Ok(NativeTransport {
@@ -741,7 +789,10 @@ impl NativeTransport {
             let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
             open.callbacks.set_provision(tsfn);
         }
-        let provisioner = reference.as_ref().map(|_| provisioner(self.hub.clone()));
+        let provisioner = reference.as_ref().map(|_| {
+            let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
+            (id, provisioner(self.hub.clone()))
+        });
         self.fns
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -749,7 +800,7 @@ impl NativeTransport {
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
-        // the auth settings depend on whether a provisioner exists
+        // the auth settings depend on the provisioner (its id is part of the token cache key)
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }
@@ -859,13 +910,15 @@ impl NativeTransport {
         Ok(None)
     }
 
+    /// `op`: an id for this verify's log lines (see `smtp_log_fn`).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    pub fn verify<'env>(&self, env: &'env Env, op: Option<u32>) -> Result<Object<'env>> {
         let core = self.core.clone();
+        let op = op.unwrap_or(0);
         // logs and token requests reach JS while it runs
         let lease = self.lease(env)?;
         let fut = async move {
-            let outcome = core.verify().await;
+            let outcome = core.verify(op).await;
             drop(lease);
             outcome
         };
@@ -905,9 +958,18 @@ impl NativeTransport {
         }
         self.closed
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.open
+        let lease = self
+            .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        // A pool's connections say QUIT after this: their log lines still reach the logger,
+        // and the callbacks are released when the last one has ended.
+        if let (Some(pool), Some(lease)) = (self.core.pool.clone(), lease) {
+            runtime::spawn(async move {
+                pool.closed().await;
+                drop(lease);
+            });
+        }
     }
 }
