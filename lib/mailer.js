@@ -222,17 +222,24 @@ class InFlight {
     this.ops = null;
   }
 
-  add(id, target) {
+  add(id, target, owner) {
     this.map.set(id, target);
+    // While sends are in flight the transporter stays reachable (from the native completion
+    // callback, through this map): its events, provisioning callback and backlog are needed
+    // until the last one settles. Idle, nothing native holds it.
+    this.owner = owner;
     if (!this.timer) this.timer = setInterval(() => {}, 0x7fffffff);
   }
 
   take(id) {
     const target = this.map.get(id);
     this.map.delete(id);
-    if (this.map.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
+    if (this.map.size === 0) {
+      this.owner = null;
+      if (this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
     }
     return target;
   }
@@ -250,8 +257,8 @@ class InFlight {
     this.backlog.push(mail, buffers, auth, extras, target);
   }
 
-  /** Moves waiting sends into Rust while the window has room, in order. */
-  release(send) {
+  /** Moves waiting sends into Rust (through `owner._send`) while the window has room, in order. */
+  release(owner) {
     const b = this.backlog;
     while (this.head < b.length && this.map.size < this.window) {
       const h = this.head;
@@ -263,7 +270,7 @@ class InFlight {
       b[h] = b[h + 1] = b[h + 2] = b[h + 3] = b[h + 4] = undefined;
       this.head += 5;
       try {
-        send(mail, buffers, auth, extras, target);
+        owner._send(mail, buffers, auth, extras, target);
       } catch (err) {
         // e.g. a getter in the message that throws while Rust reads it: that send fails, the
         // others go on (this runs from the outcome callback, where a throw would be fatal)
@@ -288,6 +295,63 @@ class InFlight {
     this.backlog = [];
     this.head = 0;
   }
+}
+
+/**
+ * The functions the native transport calls from its threadsafe functions. Those hold their
+ * function through a GC root, so these reach the transporter only through a WeakRef (or through
+ * `pending` while sends are in flight): a transporter nobody uses is collected, with its native
+ * state. Made here, outside the Mail constructor, because closures made in one scope share it:
+ * a callback next to one that captured `this` would hold the transporter too.
+ */
+function nativeCallbacks(mail, pending, logging, pool) {
+  const ref = new WeakRef(mail);
+  const emitToken = (me, ev) => me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
+  const onToken = (ev) => {
+    const me = ref.deref();
+    if (me) inOldest(me._ops, emitToken, [me, ev]);
+  };
+  // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
+  // context of the call whose socket it is); 0 for the pool's shared connections.
+  const onLog = logging
+    ? (level, tnx, source, fields, template, args, op) => {
+        const me = ref.deref();
+        if (!me || !me._logWrite) return;
+        const res = op && me._ops && me._ops.get(op);
+        if (res) res.runInAsyncScope(me._logWrite, null, level, tnx, source, fields, template, args);
+        else me._logWrite(level, tnx, source, fields, template, args);
+      }
+    : null;
+  // The pool calls this when it can take more messages (nodemailer's 'idle').
+  // Not while sends wait in JS: they are about to refill the pool's queue.
+  const onIdle = pool
+    ? () => {
+        const me = ref.deref();
+        if (me && me._pending.waiting() === 0) me.emit('idle');
+      }
+    : null;
+  const onProvision = (user, renew) => {
+    const me = ref.deref();
+    if (me && me._provision) return me._provision(user, renew);
+    return Promise.resolve({ error: 'The provisioning callback is no longer available' });
+  };
+  const onComplete = (batch) => {
+    const owner = pending.owner; // before the takes below let go of it
+    const ops = pending.ops;
+    for (let i = 0; i < batch.length; i += STRIDE) {
+      const entry = pending.take(batch[i]);
+      if (!entry) continue;
+      if (ops) ops.retire(batch[i]);
+      if (batch[i + 1]) entry.settle(batch[i + 1]);
+      else entry.settle(null, infoAt(batch, i));
+    }
+    if (pending.waiting() > 0) {
+      const me = owner || ref.deref();
+      if (me) pending.release(me);
+      else pending.failWaiting();
+    }
+  };
+  return { onToken, onLog, onIdle, onProvision, onComplete };
 }
 
 // Sends in Rust at once per pooled transport: enough that the connections never wait for JS
@@ -322,61 +386,21 @@ class Mail extends EventEmitter {
     const auth = merged.auth;
     const oauth = !!(auth && (String(auth.type || '').toLowerCase() === 'oauth2' || auth.provisionCallback || auth.accessToken || auth.refreshToken));
     this._ops = this.logger || oauth ? new OpContexts() : null;
-    const self = new WeakRef(this);
-    // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
-    // would keep it (and its sockets) alive forever.
-    const emitToken = (me, ev) => me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
-    const onToken = (ev) => {
-      const me = self.deref();
-      if (me) inOldest(me._ops, emitToken, [me, ev]);
-    };
-    let onLog = null;
-    if (this.logger) {
-      const write = engineLogSink(this.logger, merged);
-      // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
-      // context of the call whose socket it is); 0 for the pool's shared connections.
-      onLog = (level, tnx, source, fields, template, args, op) => {
-        const me = op ? self.deref() : null;
-        const res = me && me._ops && me._ops.get(op);
-        if (res) res.runInAsyncScope(write, null, level, tnx, source, fields, template, args);
-        else write(level, tnx, source, fields, template, args);
-      };
-    }
-    // The pool calls this when it can take more messages (nodemailer's 'idle').
-    // Not while sends wait in JS: they are about to refill the pool's queue.
-    const onIdle = merged.pool
-      ? () => {
-          const me = self.deref();
-          if (me && me._pending.waiting() === 0) me.emit('idle');
-        }
-      : null;
-    // Outcomes of sends arrive here by id (one native callback for the whole transport).
-    // The keep-alive timer lives with the pending map, not on the transporter: a transporter the
-    // caller dropped mid-send may be collected, and its last send must still release the timer.
+    // The engine's log records as nodemailer's logger calls (read through a WeakRef by the
+    // native callback, see nativeCallbacks).
+    this._logWrite = this.logger ? engineLogSink(this.logger, merged) : null;
+    // Outcomes of sends arrive by id (one native callback for the whole transport).
     const maxConnections = Number(merged.maxConnections) > 0 ? Number(merged.maxConnections) : 5;
     const pending = new InFlight(merged.pool ? Math.max(MIN_WINDOW, Math.min(maxConnections, 10000) * WINDOW_PER_CONNECTION) : 0);
     this._pending = pending;
     pending.ops = this._ops;
     this._nextId = 1;
-    const onComplete = (batch) => {
-      const ops = pending.ops;
-      for (let i = 0; i < batch.length; i += STRIDE) {
-        const entry = pending.take(batch[i]);
-        if (!entry) continue;
-        if (ops) ops.retire(batch[i]);
-        if (batch[i + 1]) entry.settle(batch[i + 1]);
-        else entry.settle(null, infoAt(batch, i));
-      }
-      if (pending.waiting() > 0) {
-        const me = self.deref();
-        if (me) pending.release(me._sendNative);
-        else pending.failWaiting();
-      }
-    };
-    this._sendNative = (mail, buffers, auth, extras, target) => this._send(mail, buffers, auth, extras, target);
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
+    this._provision = null;
+    const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
+    this._onProvision = cb.onProvision;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
-      this._native.setProvisioner(this._provisioner(merged.auth.provisionCallback));
+      this._setProvisioner(merged.auth.provisionCallback);
     }
     this.transporter = {
       name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
@@ -389,6 +413,12 @@ class Mail extends EventEmitter {
     if (this.logger) this.logger.debug({ component: merged.component || 'mail', tnx: 'create' }, 'Creating transport: %s', this.getVersionString());
   }
 
+  // The native side calls a fixed trampoline (see nativeCallbacks); the user's callback stays here.
+  _setProvisioner(fn) {
+    this._provision = fn ? this._provisioner(fn) : null;
+    this._native.setProvisioner(fn ? this._onProvision : null);
+  }
+
   getVersionString() {
     return `mailer-rs (${VERSION}; +https://github.com/mailer-rs/mailer-rs; ${this.transporter.name}/${this.transporter.version})`;
   }
@@ -399,7 +429,7 @@ class Mail extends EventEmitter {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;
       const fn = typeof value === 'function' ? value : typeof fallback === 'function' ? fallback : null;
-      this._native.setProvisioner(fn ? this._provisioner(fn) : null);
+      this._setProvisioner(fn);
     }
     return this.meta;
   }
@@ -522,7 +552,7 @@ class Mail extends EventEmitter {
       if (ops) ops.retire(id);
       return target.settle(error);
     }
-    this._pending.add(id, target);
+    this._pending.add(id, target, this);
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -619,7 +649,7 @@ class Mail extends EventEmitter {
     this._native.close();
     // waiting sends fail like the pool's own queue: handed over now, refused at once
     this._pending.window = Infinity;
-    this._pending.release(this._sendNative);
+    this._pending.release(this);
   }
 }
 

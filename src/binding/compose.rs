@@ -3,7 +3,7 @@
 
 use mailer_message::{ComposeOptions, MailData};
 use napi::bindgen_prelude::*;
-use napi::Env;
+use napi::{Env, JsValue};
 use napi_derive::napi;
 use serde::Deserialize;
 
@@ -52,7 +52,7 @@ pub fn compile_message<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<
         (MailData, ComposeOptions, Option<serde_json::Value>),
         BindError,
@@ -68,26 +68,23 @@ pub fn compile_message<'env>(
     // shared with JS, not copied (see NativeTransport::send)
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts, dkim) = parsed?;
-            let compiled = mailer_message::compile(data, buffers, &opts)?;
-            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
-            let bytes = compiled
-                .body
-                .to_vec()
-                .await
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
-            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
-        }
-        .await)
+        let (data, opts, dkim) = parsed?;
+        let compiled = mailer_message::compile(data, buffers, &opts)?;
+        let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+        let bytes = compiled
+            .body
+            .to_vec()
+            .await
+            .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+        Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, bytes)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", Buffer::from(bytes))?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
@@ -103,7 +100,7 @@ pub fn normalize_json<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
         // `Json` keeps key order, which nodemailer's output depends on.
         let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
@@ -113,20 +110,17 @@ pub fn normalize_json<'env>(
     })();
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts) = parsed?;
-            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
-            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
-        }
-        .await)
+        let (data, opts) = parsed?;
+        let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+        Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, json)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", json)?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })

@@ -82,42 +82,38 @@ pub fn sendmail_send<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed = parse(env, mail, options);
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts, extra) = parsed?;
-            let compiled =
-                mailer_message::compile(data, buffers, &opts).map_err(BindError::from)?;
-            let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
-            let sendmail = Sendmail {
-                path: extra
-                    .path
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| "sendmail".to_string()),
-                args: extra.args,
-            };
-            let newline = Newline::from_sendmail_option(extra.newline.as_deref());
-            let envelope = compiled.envelope;
-            sendmail
-                .send(
-                    &envelope.from,
-                    &envelope.to,
-                    LineEndings::new(compiled.body, newline),
-                )
-                .await
-                .map_err(PipeError::Sendmail)?;
-            Ok::<_, PipeError>((envelope, compiled.message_id))
-        }
-        .await)
+        let (data, opts, extra) = parsed?;
+        let compiled = mailer_message::compile(data, buffers, &opts).map_err(BindError::from)?;
+        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let sendmail = Sendmail {
+            path: extra
+                .path
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "sendmail".to_string()),
+            args: extra.args,
+        };
+        let newline = Newline::from_sendmail_option(extra.newline.as_deref());
+        let envelope = compiled.envelope;
+        sendmail
+            .send(
+                &envelope.from,
+                &envelope.to,
+                LineEndings::new(compiled.body, newline),
+            )
+            .await
+            .map_err(PipeError::Sendmail)?;
+        Ok::<_, PipeError>((envelope, compiled.message_id))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(PipeError::Compose(e)) => Err(reject(env, &e)),
         Err(PipeError::Sendmail(e)) => Err(match sendmail_error(env, &e) {
@@ -139,26 +135,23 @@ pub fn compose_raw<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed = parse(env, mail, options);
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts, extra) = parsed?;
-            let (compiled, from) = mailer_message::compile_with_from(data, buffers, &opts)?;
-            let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
-            let mut body = LineEndings::new(compiled.body, Newline::Windows);
-            let mut bytes = Vec::new();
-            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
-                let chunk = chunk
-                    .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok::<_, BindError>((compiled.envelope, compiled.message_id, from, bytes))
+        let (data, opts, extra) = parsed?;
+        let (compiled, from) = mailer_message::compile_with_from(data, buffers, &opts)?;
+        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let mut body = LineEndings::new(compiled.body, Newline::Windows);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            let chunk = chunk
+                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            bytes.extend_from_slice(&chunk);
         }
-        .await)
+        Ok::<_, BindError>((compiled.envelope, compiled.message_id, from, bytes))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, from, bytes)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
@@ -168,7 +161,7 @@ pub fn compose_raw<'env>(
                 None => out.set("from", Null)?,
             }
             out.set("message", Buffer::from(bytes))?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
@@ -182,7 +175,7 @@ pub fn ethereal_request<'env>(
     env: &'env Env,
     api_url: String,
     api_key: Option<String>,
-) -> Result<PromiseRaw<'env, String>> {
+) -> Result<Object<'env>> {
     let body =
         serde_json::json!({ "requestor": "mailer-rs", "version": env!("CARGO_PKG_VERSION") });
     let req = mailer_message::UrlRequest {
@@ -195,13 +188,14 @@ pub fn ethereal_request<'env>(
         reject_unauthorized: true,
     };
     let fut = async move {
-        Ok(
-            mailer_message::http_post(&req, "application/json", body.to_string().into_bytes())
-                .await,
-        )
+        mailer_message::http_post(&req, "application/json", body.to_string().into_bytes()).await
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // SAFETY: env is the live JS environment this callback runs in.
+            unsafe { ToNapiValue::to_napi_value(env.raw(), text) }
+        }
         Err(e) => {
             let bind = BindError::new(e.code, e.message.clone());
             let mut obj = to_js_error(env, &bind)?;
