@@ -44,7 +44,8 @@ function sanitizeTls(tls, servername) {
   // Node also takes `key: [{ pem, passphrase }]`; one client key is used (the first)
   const key = Array.isArray(tls.key) ? tls.key[0] : tls.key;
   return {
-    rejectUnauthorized: rejectUnauthorized === undefined ? true : !!rejectUnauthorized,
+    // as Node's tls.connect: only `false` turns verification off (0 or 'false' do not)
+    rejectUnauthorized: rejectUnauthorized !== false,
     ca: toTextList(tls.ca),
     servername: toText(tls.servername || servername),
     minVersion: toText(tls.minVersion),
@@ -148,7 +149,8 @@ function sanitizeAuth(auth) {
 function sanitizeTransportOptions(o) {
   const out = {
     host: o.host === undefined ? undefined : String(o.host),
-    port: num(o.port),
+    // nodemailer: `Number(port) || default`; out-of-range values fail at connect time
+    port: Number(o.port) || undefined,
     secure: o.secure === undefined ? undefined : !!o.secure,
     name: o.name === undefined ? undefined : String(o.name),
     localAddress: o.localAddress === undefined ? undefined : String(o.localAddress),
