@@ -7,7 +7,7 @@ const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, ignoredTlsKeys, identityChecker } = require('./options');
 const others = require('./transports');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
@@ -398,7 +398,12 @@ class Mail extends EventEmitter {
     this._provision = null;
     const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
     this._onProvision = cb.onProvision;
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete);
+    const ignoredTls = ignoredTlsKeys(merged.tls);
+    if (this.logger && ignoredTls.length) {
+      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
+    }
+    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._setProvisioner(merged.auth.provisionCallback);
     }

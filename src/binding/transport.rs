@@ -29,6 +29,27 @@ use super::tokens::{
 type ProvisionArg = Function<'static, ProvisionArgs, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
+type IdentityArgs = FnArgs<(String, Vec<Buffer>)>;
+/// `(servername, chain) => reason | null`: lib/mailer.js calls the user's `checkServerIdentity`
+/// with Node's peer certificate object built from the DER chain.
+type IdentityFn =
+    ThreadsafeFunction<IdentityArgs, Option<String>, IdentityArgs, Status, false, true>;
+
+/// The engine's identity check, answered by JS through `tsfn`. A callback that cannot be
+/// reached (the transporter is gone) refuses: the check is never skipped.
+fn identity_check(tsfn: Arc<IdentityFn>) -> mailer_smtp::options::IdentityCheck {
+    mailer_smtp::options::IdentityCheck(Arc::new(move |host: String, chain: Vec<Vec<u8>>| {
+        let tsfn = tsfn.clone();
+        Box::pin(async move {
+            let chain: Vec<Buffer> = chain.into_iter().map(Buffer::from).collect();
+            match tsfn.call_async_catch((host, chain).into()).await {
+                Ok(answer) => answer,
+                Err(e) => Some(format!("checkServerIdentity failed: {}", e.reason)),
+            }
+        })
+    }))
+}
+
 /// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
 /// `rateDelta` 1000 ms, `rateLimit` off.
 fn pool_options(o: &JsTransportOptions) -> PoolOptions {
@@ -651,6 +672,8 @@ impl NativeTransport {
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
         #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
+        #[napi(ts_arg_type = "((servername: string, chain: Buffer[]) => string | null) | null")]
+        check_server_identity: Option<Function<IdentityArgs, Option<String>>>,
     ) -> Result<Self> {
         let options: JsTransportOptions = env.from_js_value(options)?;
         let hub = Arc::new(Hub::default());
@@ -666,6 +689,14 @@ impl NativeTransport {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
+        connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
+        if let Some(f) = check_server_identity {
+            let tsfn: IdentityFn = f
+                .build_threadsafe_function::<IdentityArgs>()
+                .weak::<true>()
+                .build()?;
+            connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
+        }
         connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
             let hub = hub.clone();

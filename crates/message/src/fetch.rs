@@ -82,6 +82,7 @@ fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
         ca_replaces_roots: true,
         min_version: None,
         client_cert: None,
+        skip_hostname: false,
     })
     .map_err(tls_config_error)?
     .as_ref()
