@@ -11,7 +11,10 @@ const pkg = require('../package.json');
 
 const VERSION = pkg.version;
 // Message-level keys forced from the transport options onto every message (nodemailer §2.5).
-const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey'];
+const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
+// The sandbox flags: set in `defaults` they are transport configuration too, so a message may
+// switch them on but never off (nodemailer's MailMessage).
+const SANDBOX_KEYS = ['disableFileAccess', 'disableUrlAccess'];
 
 /** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
 function adaptProvisioner(fn) {
@@ -331,6 +334,11 @@ class Mail extends EventEmitter {
     const mailData = applyDefaults(data, this._defaults);
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
+    }
+    for (const key of SANDBOX_KEYS) {
+      if (!Object.prototype.hasOwnProperty.call(this.options, key) && Object.prototype.hasOwnProperty.call(this._defaults, key)) {
+        mailData[key] = mailData[key] || this._defaults[key];
+      }
     }
     const plugins = this._userPlugins.compile.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
