@@ -93,6 +93,23 @@ describe('point 3: long recipient lists', () => {
     }
   });
 
+  test('long lists of strings (they cross to Rust as one string) give nodemailer\'s envelope and headers', { timeout: 120_000 }, async () => {
+    const odd = ['', 'Name, With Comma <comma@example.com>', 'G: g1@example.com, g2@example.com;', 'a@example.com; b@example.com', 'user5@example.com', 'Ünï <u@jõgeva.ee>'];
+    const to = [...many(1500), ...odd];
+    const msgs = [
+      { from: 'f@example.com', to, cc: many(1200, 'cc'), bcc: [...many(1001, 'user')].reverse(), text: 'x' },
+      // an entry with a NUL: the list goes as it is
+      { from: 'f@example.com', to: [...many(1100), 'nul\0@example.com'], text: 'x' },
+      { from: 'f@example.com', to: 'x@example.com', envelope: { from: 'e@example.com', to: [...many(1100, 'env'), ...odd], bcc: many(1001, 'env') }, text: 'x' },
+    ];
+    for (const msg of msgs) {
+      const [a, b] = await Promise.all([nodemailer, mailer].map((m) => m.createTransport({ streamTransport: true, buffer: true }).sendMail(structuredClone(msg))));
+      assert.deepEqual(b.envelope, a.envelope);
+      const [pa, pb] = [await simpleParser(a.message), await simpleParser(b.message)];
+      for (const k of ['to', 'cc', 'bcc']) assert.deepEqual(pb[k] && pb[k].value, pa[k] && pa[k].value, k);
+    }
+  });
+
   test('100,001 recipients: EMAXRECIPIENTS (nodemailer\'s code and message) before any connection', { timeout: 180_000 }, async () => {
     const srv = await startSmtpServer();
     try {

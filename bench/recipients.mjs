@@ -3,6 +3,7 @@
 //
 //   node bench/recipients.mjs                       # 40k, 80k, 100k, 150k; both libraries; 3 runs
 //   node bench/recipients.mjs --counts 100000 --runs 5 --libs mailer-rs
+//   node bench/recipients.mjs --libs none,mailer-rs,nodemailer   # with the machine's noise floor
 //
 // Each run is a fresh `node` process (no JIT or heap left over from the run before) that sends
 // one message with N distinct recipients (`to`, an array of strings) over SMTP to a receiver in
@@ -50,7 +51,13 @@ if (args[0] === '--server') {
   srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
 } else if (args[0] === '--client') {
   const [, lib, count, port] = args;
-  const mod = lib === 'nodemailer' ? require('nodemailer') : require('../index.js');
+  // `none`: the same process doing nothing for 500 ms, the noise floor of the machine
+  const mod =
+    lib === 'none'
+      ? { createTransport: () => ({ sendMail: () => new Promise((r) => setTimeout(r, 500)), close() {} }) }
+      : lib === 'nodemailer'
+        ? require('nodemailer')
+        : require('../index.js');
   const to = Array.from({ length: Number(count) }, (_, i) => `user${i}@example.com`);
   const t = mod.createTransport({ host: '127.0.0.1', port: Number(port), ignoreTLS: true });
   const h = monitorEventLoopDelay({ resolution: 10 });

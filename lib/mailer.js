@@ -48,8 +48,8 @@ function adaptProvisioner(fn) {
 }
 
 /** prepareMailSync, plus the user's normalizeHeaderKey callback turned into a name map. */
-function prepare(mailData) {
-  const out = prepareMailSync(mailData);
+function prepare(mailData, join) {
+  const out = prepareMailSync(mailData, join);
   if (typeof mailData.normalizeHeaderKey === 'function') {
     out.mail.headerKeyMap = headerKeyMap(mailData, mailData.normalizeHeaderKey, native.normalizeHeaderKey);
   }
@@ -355,7 +355,7 @@ class Mail extends EventEmitter {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
     if (this._streamMode) {
-      const { mail, buffers } = prepare(mailData);
+      const { mail, buffers } = prepare(mailData, this._streamMode !== 'json');
       return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
     }
     return new Promise((resolve, reject) => this._submit(mailData, new PromiseTarget(resolve, reject)));

@@ -6,11 +6,33 @@ use std::fmt;
 
 /// An address field: `"a@b, Name <c@d>"`, `{name, address}`, or a (nested) list of those.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(from = "AddressWire")]
 pub enum AddressInput {
+    Text(String),
+    List(Vec<AddressInput>),
+    Object {
+        name: Option<String>,
+        address: Option<String>,
+        group: Option<Vec<AddressInput>>,
+    },
+}
+
+/// How an address field arrives. Besides the user's shapes, a long list of plain strings may
+/// come as one string, the entries separated by NUL (`{ "$addressList": "a@b\0c@d" }`, see
+/// `lib/message.js`): reading 100,000 array entries one by one through napi would hold Node's
+/// thread ~0.1 s. No entry can contain NUL (the JS side joins only lists without one), so
+/// splitting gives back exactly the list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AddressWire {
     Text(String),
     // before Object: an untagged struct variant would also accept a sequence
     List(Vec<AddressInput>),
+    // before Object, which has no required field
+    Joined {
+        #[serde(rename = "$addressList")]
+        joined: String,
+    },
     Object {
         #[serde(default)]
         name: Option<String>,
@@ -19,6 +41,30 @@ pub enum AddressInput {
         #[serde(default)]
         group: Option<Vec<AddressInput>>,
     },
+}
+
+impl From<AddressWire> for AddressInput {
+    fn from(w: AddressWire) -> Self {
+        match w {
+            AddressWire::Text(t) => AddressInput::Text(t),
+            AddressWire::List(l) => AddressInput::List(l),
+            AddressWire::Joined { joined } => AddressInput::List(
+                joined
+                    .split('\0')
+                    .map(|s| AddressInput::Text(s.to_string()))
+                    .collect(),
+            ),
+            AddressWire::Object {
+                name,
+                address,
+                group,
+            } => AddressInput::Object {
+                name,
+                address,
+                group,
+            },
+        }
+    }
 }
 
 /// Body content: a string, a Buffer passed out of band, or a descriptor object.
@@ -497,6 +543,27 @@ mod tests {
         .unwrap();
         assert_eq!(d.inline_len(), 5 + 3 + 10 + 2);
         assert_eq!(MailData::default().inline_len(), 0);
+    }
+
+    #[test]
+    fn a_joined_address_list_is_the_list() {
+        let joined: MailData =
+            serde_json::from_str(r#"{"to": {"$addressList": "a@x\u0000\u0000B <b@x>, c@x"}}"#)
+                .unwrap();
+        let plain: MailData =
+            serde_json::from_str(r#"{"to": ["a@x", "", "B <b@x>, c@x"]}"#).unwrap();
+        assert_eq!(joined.to, plain.to);
+        // an object with other keys is still an address object
+        let o: MailData =
+            serde_json::from_str(r#"{"to": {"name": "N", "address": "n@x"}}"#).unwrap();
+        assert_eq!(
+            o.to,
+            Some(AddressInput::Object {
+                name: Some("N".into()),
+                address: Some("n@x".into()),
+                group: None
+            })
+        );
     }
 
     #[test]
