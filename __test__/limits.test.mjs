@@ -274,6 +274,16 @@ describe('point 4: the sandbox flags in defaults are one-way', () => {
     });
   }
 
+  test('a message may always close the sandbox for itself, even under a transport option false (nodemailer lets that option reopen it)', async () => {
+    for (const [topts, defaults] of [
+      [{ streamTransport: true, buffer: true, disableFileAccess: false }, {}],
+      [{ streamTransport: true, buffer: true, disableFileAccess: false }, { disableFileAccess: false }],
+    ]) {
+      const r = await outcome(mailer.createTransport(topts, defaults).sendMail({ from: 'a@example.com', to: 'b@example.com', disableFileAccess: true, attachments: [{ path: file }] }));
+      assert.equal(r.code, 'EFILEACCESS', JSON.stringify([topts, defaults]));
+    }
+  });
+
   test('defaults off, the message switches the sandbox on: refused; transport option on, message off: refused', async () => {
     for (const [topts, defaults, msgFlags] of [
       [{ streamTransport: true, buffer: true }, {}, { disableFileAccess: true }],

@@ -12,8 +12,9 @@ const pkg = require('../package.json');
 const VERSION = pkg.version;
 // Message-level keys forced from the transport options onto every message (nodemailer §2.5).
 const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
-// The sandbox flags: set in `defaults` they are transport configuration too, so a message may
-// switch them on but never off (nodemailer's MailMessage).
+// The sandbox flags are one-way: set in `defaults` they are transport configuration too, so a
+// message may switch them on but never off (nodemailer's MailMessage); a message may always
+// switch them on for itself.
 const SANDBOX_KEYS = ['disableFileAccess', 'disableUrlAccess'];
 
 /** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
@@ -336,7 +337,11 @@ class Mail extends EventEmitter {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
     for (const key of SANDBOX_KEYS) {
-      if (!Object.prototype.hasOwnProperty.call(this.options, key) && Object.prototype.hasOwnProperty.call(this._defaults, key)) {
+      if (Object.prototype.hasOwnProperty.call(this.options, key)) {
+        // a transport option `false` does not reopen what the message closed for itself
+        // (nodemailer's forced copy would)
+        mailData[key] = this.options[key] || data[key];
+      } else if (Object.prototype.hasOwnProperty.call(this._defaults, key)) {
         mailData[key] = mailData[key] || this._defaults[key];
       }
     }
