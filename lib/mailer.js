@@ -17,7 +17,11 @@ const pkg = require('../package.json');
 
 const VERSION = pkg.version;
 // Message-level keys forced from the transport options onto every message (nodemailer §2.5).
-const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey'];
+const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
+// The sandbox flags are one-way: set in `defaults` they are transport configuration too, so a
+// message may switch them on but never off (nodemailer's MailMessage); a message may always
+// switch them on for itself.
+const SANDBOX_KEYS = ['disableFileAccess', 'disableUrlAccess'];
 
 /** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
 function adaptProvisioner(fn) {
@@ -51,8 +55,8 @@ function adaptProvisioner(fn) {
 }
 
 /** prepareMailSync, plus the user's normalizeHeaderKey callback turned into a name map. */
-function prepare(mailData) {
-  const out = prepareMailSync(mailData);
+function prepare(mailData, join) {
+  const out = prepareMailSync(mailData, join);
   if (typeof mailData.normalizeHeaderKey === 'function') {
     out.mail.headerKeyMap = headerKeyMap(mailData, mailData.normalizeHeaderKey, native.normalizeHeaderKey);
   }
@@ -494,6 +498,15 @@ class Mail extends EventEmitter {
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
+    for (const key of SANDBOX_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(this.options, key)) {
+        // a transport option `false` does not reopen what the message closed for itself
+        // (nodemailer's forced copy would)
+        mailData[key] = this.options[key] || data[key];
+      } else if (Object.prototype.hasOwnProperty.call(this._defaults, key)) {
+        mailData[key] = mailData[key] || this._defaults[key];
+      }
+    }
     const plugins = this._userPlugins.compile.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
       this._sendAsync(mailData).then(
@@ -509,7 +522,7 @@ class Mail extends EventEmitter {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
     if (this._streamMode) {
-      const { mail, buffers } = prepare(mailData);
+      const { mail, buffers } = prepare(mailData, this._streamMode !== 'json');
       return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
     }
     return new Promise((resolve, reject) => this._submit(mailData, new PromiseTarget(resolve, reject)));

@@ -361,9 +361,6 @@ impl Core {
     }
 }
 
-/// Messages with more string content than this are composed off the JS thread.
-const LARGE_INLINE: usize = 256 * 1024;
-
 /// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
 /// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
 /// messageTime, messageSize, response, envelope.from, envelope.to, messageId.
@@ -905,7 +902,7 @@ impl NativeTransport {
         let buffers: Vec<bytes::Bytes> =
             buffers.into_iter().map(bytes::Bytes::from_owner).collect();
         let done = self.lease(env)?;
-        let large = data.inline_len() > LARGE_INLINE;
+        let large = super::compose::is_large(&data);
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
             // the common case: composed here, queued here, no task
@@ -922,7 +919,8 @@ impl NativeTransport {
             };
         }
         // A large message is composed on the blocking pool (encoding megabytes of text here
-        // would stall Node's event loop: 60-90 ms for 20 MB); signing reads the whole body.
+        // would stall Node's event loop: 60-90 ms for 20 MB; so would 100,000 recipients);
+        // signing reads the whole body.
         let core = self.core.clone();
         runtime::spawn(async move {
             let prepared = async {
