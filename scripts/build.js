@@ -4,9 +4,12 @@
 //   node scripts/build.js            `prepare` hook (npm install / npm ci in a clone, npm pack): a host
 //                                    build, skipped when the addon is already built.
 //                                    MAILER_RS_FORCE_BUILD=1 rebuilds; MAILER_RS_DEBUG_BUILD=1 builds debug.
-//   node scripts/build.js --release  `npm run build:release`: what is published for linux-x64-gnu.
-//                                    napi's glibc 2.17 cross toolchain, LTO, the glibc floor checked,
-//                                    the .node copied into npm/linux-x64-gnu/ with its THIRD-PARTY file.
+//   node scripts/build.js --release [--target <triple>]
+//                                    `npm run build:release`: what is published for a target (default
+//                                    x86_64-unknown-linux-gnu). Linux gnu: napi's glibc 2.17 cross
+//                                    toolchain and the glibc floor checked; musl: cargo-zigbuild; macOS,
+//                                    Windows: their own host. LTO; the .node is copied into
+//                                    npm/<platform>/ with THIRD-PARTY.md (licences of the linked crates).
 //
 // The published package has no install script: the binary comes from the platform package
 // (@mailer-rs/binding-<platform>, an optionalDependency) and binding.js loads it.
@@ -45,41 +48,64 @@ function hostBuild() {
   run(napi, args);
 }
 
+// napi's platform name for each target of package.json's napi.targets, and how it is built.
+const RELEASE_TARGETS = {
+  'x86_64-unknown-linux-gnu': { platform: 'linux-x64-gnu', how: 'napi-cross' },
+  'aarch64-unknown-linux-gnu': { platform: 'linux-arm64-gnu', how: 'napi-cross' },
+  'x86_64-unknown-linux-musl': { platform: 'linux-x64-musl', how: 'zig' },
+  'aarch64-unknown-linux-musl': { platform: 'linux-arm64-musl', how: 'zig' },
+  'x86_64-apple-darwin': { platform: 'darwin-x64', how: 'native' },
+  'aarch64-apple-darwin': { platform: 'darwin-arm64', how: 'native' },
+  'x86_64-pc-windows-msvc': { platform: 'win32-x64-msvc', how: 'native' },
+  'aarch64-pc-windows-msvc': { platform: 'win32-arm64-msvc', how: 'native' },
+};
+const GLIBC_FLOOR = '2.17';
+
 function releaseBuild() {
   requireNapi();
-  const triple = 'x86_64-unknown-linux-gnu';
-  const platform = 'linux-x64-gnu';
+  const i = process.argv.indexOf('--target');
+  const triple = i > 0 ? process.argv[i + 1] : 'x86_64-unknown-linux-gnu';
+  const spec = RELEASE_TARGETS[triple];
+  if (!spec) fail(`no release recipe for ${triple}`);
+  const { platform, how } = spec;
   const file = `mailer-rs.${platform}.node`;
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    fail('the linux-x64-gnu release build runs on a Linux x64 host (napi cross toolchain)');
-  }
-  ensureCrossToolchain(triple);
   // Its own target directory: the cross compiler and sysroot change the C dependencies' (ring,
   // mimalloc) build, and sharing target/ would rebuild them on every switch with the host build.
   const args = [
-    'build', '--platform', '--release', '--use-napi-cross', '--target', triple,
+    'build', '--platform', '--release', '--target', triple,
     '--target-dir', path.join('target', 'napi-cross'), '--js', 'binding.js', '--dts', 'binding.d.ts',
   ];
-  // C code (ring, mimalloc) is compiled by clang against the toolchain's glibc 2.17 sysroot (napi
-  // adds --sysroot/--gcc-toolchain for a clang TARGET_CC); the toolchain's own gcc 4.8.5 links. That
-  // gcc cannot compile mimalloc 3 (no <stdatomic.h>, no -Wdate-time).
   const env = { ...process.env };
-  env.TARGET_CC = env.TARGET_CC || 'clang';
-  env.TARGET_CXX = env.TARGET_CXX || 'clang++';
-  if (spawnSync(env.TARGET_CC, ['--version'], { stdio: 'ignore' }).status !== 0) {
-    fail(`${env.TARGET_CC} not found: the release build compiles C with clang (apt-get install clang)`);
+  if (how === 'napi-cross') {
+    if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) fail(`${triple} is built on a Linux x64 or arm64 host`);
+    ensureCrossToolchain(triple);
+    args.push('--use-napi-cross');
+    // C code (ring, mimalloc) is compiled by clang against the toolchain's glibc 2.17 sysroot (napi
+    // adds --sysroot/--gcc-toolchain for a clang TARGET_CC); the toolchain's own gcc 4.8.5 links.
+    // That gcc cannot compile mimalloc 3 (no <stdatomic.h>, no -Wdate-time).
+    env.TARGET_CC = env.TARGET_CC || 'clang';
+    env.TARGET_CXX = env.TARGET_CXX || 'clang++';
+    if (spawnSync(env.TARGET_CC, ['--version'], { stdio: 'ignore' }).status !== 0) {
+      fail(`${env.TARGET_CC} not found: the release build compiles C with clang (apt-get install clang)`);
+    }
+  } else if (how === 'zig') {
+    args.push('--cross-compile'); // cargo-zigbuild; needs zig on PATH
   }
-  console.log(`mailer-rs: release build (TARGET_CC=${env.TARGET_CC} napi ${args.join(' ')})`);
+  console.log(`mailer-rs: release build (${how === 'napi-cross' ? `TARGET_CC=${env.TARGET_CC} ` : ''}napi ${args.join(' ')})`);
   run(napi, args, env);
 
   const built = path.join(root, file);
-  const glibc = maxGlibc(built);
-  if (compareVersions(glibc, '2.17') > 0) fail(`${file} needs GLIBC_${glibc}; the release floor is 2.17`);
+  let floor = '';
+  if (triple.endsWith('-linux-gnu')) {
+    const glibc = maxGlibc(built);
+    if (compareVersions(glibc, GLIBC_FLOOR) > 0) fail(`${file} needs GLIBC_${glibc}; the release floor is ${GLIBC_FLOOR}`);
+    floor = `, highest GLIBC_ symbol version ${glibc}`;
+  }
   const dest = path.join(root, 'npm', platform, file);
   fs.copyFileSync(built, dest);
   run(process.execPath, [path.join(__dirname, 'third-party.js'), '--target', triple, '--out', path.join('npm', platform, 'THIRD-PARTY.md')]);
   const size = fs.statSync(dest).size;
-  console.log(`mailer-rs: ${path.relative(root, dest)}: ${size} bytes (${(size / 1048576).toFixed(2)} MiB), highest GLIBC_ symbol version ${glibc}`);
+  console.log(`mailer-rs: ${path.relative(root, dest)}: ${size} bytes (${(size / 1048576).toFixed(2)} MiB)${floor}`);
 }
 
 // napi's --use-napi-cross downloads the toolchain package whose version equals
@@ -116,10 +142,11 @@ function ensureCrossToolchain(triple) {
 }
 
 // The highest GLIBC_x.y symbol version the addon references: the oldest glibc it loads on.
+// readelf reads any ELF machine (objdump -T needs binutils for the target's architecture).
 function maxGlibc(file) {
-  const out = execFileSync('objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 64 * 1048576 });
+  const out = execFileSync('readelf', ['-W', '--version-info', file], { encoding: 'utf8', maxBuffer: 64 * 1048576 });
   const versions = [...out.matchAll(/GLIBC_(\d+(?:\.\d+)+)/g)].map((m) => m[1]);
-  if (versions.length === 0) fail(`no GLIBC_ symbol versions in objdump -T ${file}`);
+  if (versions.length === 0) fail(`no GLIBC_ symbol versions in readelf --version-info ${file}`);
   return versions.sort(compareVersions).pop();
 }
 

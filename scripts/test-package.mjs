@@ -110,6 +110,12 @@ async function main() {
   check('npm install of the two tarballs (offline, no Rust on PATH)', () => {
     if (install.status !== 0) throw new Error(`npm install exited ${install.status}:\n${installOut}`);
   });
+  check('the installed loader asks for every platform package of napi.targets', () => {
+    const loader = fs.readFileSync(path.join(app, 'node_modules', 'mailer-rs', 'binding.js'), 'utf8');
+    for (const p of platformsOf(rootPkg)) {
+      if (!loader.includes(`require('${rootPkg.napi.packageName}-${p}')`)) throw new Error(`binding.js does not require ${rootPkg.napi.packageName}-${p}`);
+    }
+  });
   check('no install-script warning, no install scripts in the installed package', () => {
     if (/install script|allowScripts|allow-scripts/i.test(installOut)) throw new Error(`npm printed:\n${installOut}`);
     const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'mailer-rs', 'package.json'), 'utf8'));
@@ -210,7 +216,14 @@ function platformsOf(pkg) {
   return pkg.napi.targets.map((t) => {
     const p = PLATFORMS[t];
     if (!p) throw new Error(`no platform name for the target ${t}`);
-    if (!fs.existsSync(path.join(root, 'npm', p, 'package.json'))) throw new Error(`npm/${p}/package.json missing (napi create-npm-dirs)`);
+    const file = path.join(root, 'npm', p, 'package.json');
+    if (!fs.existsSync(file)) throw new Error(`npm/${p}/package.json missing (napi create-npm-dirs)`);
+    const pkgJson = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const want = { name: `${pkg.napi.packageName}-${p}`, version: pkg.version, main: `${pkg.napi.binaryName}.${p}.node` };
+    for (const [k, v] of Object.entries(want)) {
+      if (pkgJson[k] !== v) throw new Error(`npm/${p}/package.json: ${k} is ${JSON.stringify(pkgJson[k])}, expected ${JSON.stringify(v)}`);
+    }
+    if (!pkgJson.files.includes(want.main)) throw new Error(`npm/${p}/package.json: files lacks ${want.main}`);
     return p;
   });
 }
