@@ -13,7 +13,8 @@
 //   - tsc (this repository's typescript, strict, module nodenext) compiles programs against the
 //     installed types.
 // The platform package carries npm/linux-x64-gnu/mailer-rs.linux-x64-gnu.node when
-// `npm run build:release` made it, else the local build next to binding.js; it says which.
+// `npm run build:release` made it (and no newer local build exists), else the local build next to
+// binding.js; it says which.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -83,8 +84,12 @@ async function main() {
   const rootTgz = path.join(work, packTarball(path.join(stage, 'package'), work));
 
   // 2. The platform tarball.
+  // The release build unless a local build is newer (a release binary left from an older commit
+  // would lack what the JS of this one calls).
   const released = path.join(root, 'npm', platform, nodeFile);
-  const binary = fs.existsSync(released) ? released : path.join(root, nodeFile);
+  const local = path.join(root, nodeFile);
+  const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : -1);
+  const binary = mtime(released) >= mtime(local) && mtime(released) > 0 ? released : local;
   if (!fs.existsSync(binary)) throw new Error(`no ${nodeFile}: run \`npm install\` (builds it) or \`npm run build:release\``);
   const glibc = maxGlibc(binary);
   const st = fs.statSync(binary);
