@@ -371,7 +371,7 @@ export interface SendMailOptions {
   maxRecipients?: number | undefined;
   dsn?: SMTPEnvelopeDsn | undefined;
   requireTLSExtensionEnabled?: boolean | undefined;
-  /** Per-message auth, merged over the transport's (not with `pool: true`). */
+  /** Per-message auth: only `type`, `user`, `pass`, `accessToken`, `refreshToken` and `expires` are merged over the transport's auth (as nodemailer); other keys are ignored. */
   auth?: SMTPTransportAuthOptions | undefined;
 }
 /** The `defaults` argument of `createTransport`. */
@@ -585,6 +585,24 @@ type NodemailerError_ = NodemailerError;
 // ---------------------------------------------------------------------------------------------
 // Functions
 
+/** Creates a transporter from a transport object of `mailer-rs/lib/smtp-pool`, `lib/smtp-transport`,
+ *  `lib/stream-transport` or `lib/json-transport` (`createTransport(new SMTPPool(options))`). */
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/smtp-pool.js')>,
+  defaults?: MailDefaults
+): Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/smtp-transport.js')>,
+  defaults?: MailDefaults
+): Mail<SMTPSentMessageInfo, SMTPTransportOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/stream-transport.js')>,
+  defaults?: MailDefaults
+): Mail<StreamSentMessageInfo, StreamTransportOptions>;
+export declare function createTransport(
+  transport: InstanceType<typeof import('./lib/nodemailer/json-transport.js')>,
+  defaults?: MailDefaults
+): Mail<JSONSentMessageInfo, JSONTransportOptions>;
 /** Creates a transporter: options or an `smtp(s)://` URL, plus message `defaults`. */
 export declare function createTransport(
   options: SMTPPoolOptions & { pool: true },

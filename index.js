@@ -3,6 +3,7 @@
 // `require('mailer-rs')` and keep the rest of the code.
 const native = require('./binding.js');
 const { Mail } = require('./lib/mailer');
+const { TransportOptionsHolder } = require('./lib/deep-imports');
 
 const URL_RE = /^(smtps?|direct):/i;
 
@@ -11,6 +12,8 @@ const URL_RE = /^(smtps?|direct):/i;
  */
 function createTransport(transporter, defaults) {
   let options;
+  // `createTransport(new SMTPPool(options))` with a class from `mailer-rs/lib/smtp-pool` etc.
+  if (transporter instanceof TransportOptionsHolder) transporter = transporter.toTransportOptions();
   if (typeof transporter === 'string' && URL_RE.test(transporter)) {
     options = native.parseConnectionUrl(transporter);
   } else if (transporter && typeof transporter === 'object' && typeof transporter.send === 'function') {

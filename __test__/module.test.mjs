@@ -37,7 +37,10 @@ test('import("mailer-rs"): default and named exports, the same objects as requir
 });
 
 test('internal files are not reachable through the exports map', () => {
-  assert.throws(() => require('mailer-rs/lib/mailer.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  // `mailer-rs/lib/*` maps to nodemailer's deep modules (lib/nodemailer/), never to the internal lib/ files.
+  for (const internal of ['mailer-rs/lib/mailer.js', 'mailer-rs/lib/options', 'mailer-rs/lib/deep-imports']) {
+    assert.throws(() => require(internal), { code: 'MODULE_NOT_FOUND' }, internal);
+  }
   assert.throws(() => require('mailer-rs/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 });
 
@@ -87,7 +90,7 @@ test('npm pack ships only what users need', () => {
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
-  const allowed = [/^README\.md$/, /^LICENSE/, /^package\.json$/, /^index\.(js|mjs|d\.ts)$/, /^binding\.js$/, /^lib\/[\w-]+\.js$/, /^scripts\/build\.js$/];
+  const allowed = [/^README\.md$/, /^LICENSE/, /^package\.json$/, /^index\.(js|mjs|d\.ts)$/, /^binding\.js$/, /^lib\/[\w-]+\.js$/, /^lib\/nodemailer\/[\w-]+\.(js|d\.ts)$/, /^scripts\/build\.js$/];
   const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
   assert.deepEqual(unexpected, [], 'files outside the allow-list would be published');
   for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'lib/mailer.js', 'package.json', 'scripts/build.js']) {

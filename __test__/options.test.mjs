@@ -200,9 +200,10 @@ describe('logging', () => {
       const text = lines.map((l) => l.text).join('\n');
       assert.ok(lines.some((l) => l.entry.tnx === 'client' && /^EHLO /.test(l.text)), 'client lines logged');
       assert.ok(lines.some((l) => l.entry.tnx === 'server' && /^250/.test(l.text)), 'server lines logged');
-      const cids = new Set(lines.filter((l) => l.entry.tnx === 'client').map((l) => l.entry.cid));
-      assert.equal(cids.size, 2, 'each connection has its own cid');
-      assert.ok([...cids].every((c) => typeof c === 'string' && c.length > 0));
+      // nodemailer's `sid`: a random id per connection
+      const sids = new Set(lines.filter((l) => l.entry.tnx === 'client').map((l) => l.entry.sid));
+      assert.equal(sids.size, 2, 'each connection has its own sid');
+      assert.ok([...sids].every((c) => typeof c === 'string' && /^[A-Za-z0-9]{6,}$/.test(c)));
       assert.match(text, /AUTH PLAIN AGFsaWNlAC8qIHNlY3JldCAqLw==/, 'PLAIN payload replaced by /* secret */ before encoding');
       for (const secret of ['pa55-w0rd-secret', 'client-secret-value', 'refresh-token-value', tokens[0], Buffer.from('\0alice\0pa55-w0rd-secret').toString('base64')]) {
         assert.ok(secret && !text.includes(secret), `secret leaked: ${secret}`);

@@ -33,4 +33,32 @@ function getLogger(options, defaults) {
   return logger;
 }
 
-module.exports = { getLogger, LEVELS };
+// nodemailer's module that writes each engine record: its default `component`.
+const SOURCE_COMPONENTS = { connection: 'smtp-connection', transport: 'smtp-transport', pool: 'smtp-pool' };
+
+/**
+ * The engine's log callback: `(level, tnx, source, fields, template, args)` becomes nodemailer's
+ * `logger[level]({ component, sid, tnx, ...fields }, template, ...args)`. `fields` is flat
+ * `[key, value, …]`; a `#key` holds a number, a `?key` a boolean.
+ */
+function engineLogSink(logger, options) {
+  const transportComponent = options.pool ? 'smtp-pool' : 'smtp-transport';
+  return (level, tnx, source, fields, template, args) => {
+    const entry = { component: options.component || (source === 'transport' ? transportComponent : SOURCE_COMPONENTS[source]) };
+    let i = 0;
+    if (fields[0] === 'sid') {
+      entry.sid = fields[1];
+      i = 2;
+    }
+    entry.tnx = tnx;
+    for (; i < fields.length; i += 2) {
+      const key = fields[i];
+      if (key[0] === '#') entry[key.slice(1)] = Number(fields[i + 1]);
+      else if (key[0] === '?') entry[key.slice(1)] = fields[i + 1] === 'true';
+      else entry[key] = fields[i + 1];
+    }
+    (logger[level] || logger.info)(entry, template, ...args);
+  };
+}
+
+module.exports = { getLogger, engineLogSink, LEVELS };

@@ -2,11 +2,15 @@
 // The transporter object nodemailer users know (`Mail`): an EventEmitter with sendMail/verify/close/
 // isIdle/set/get/use. It adapts callbacks and promises and hands everything else to the Rust core.
 const { EventEmitter } = require('node:events');
+const { AsyncResource } = require('node:async_hooks');
 const { Readable } = require('node:stream');
 const native = require('../binding.js');
-const { getLogger } = require('./logger');
+const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+
+/** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
+const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
@@ -68,6 +72,8 @@ class PromiseTarget {
   constructor(resolve, reject) {
     this.resolve = resolve;
     this.reject = reject;
+    // the sendMail call's context, kept only when OpContexts needs it
+    this.ctx = null;
   }
 
   settle(err, info) {
@@ -76,17 +82,91 @@ class PromiseTarget {
   }
 }
 
-// Callbacks run on a later tick, outside any promise chain or batch loop: a throwing callback
-// is an uncaught exception (as in nodemailer), never an unhandled rejection, a second call or a
-// lost outcome for the sends after it.
-class CallbackTarget {
-  constructor(cb) {
+// A callback runs in the async context of its sendMail call (AsyncLocalStorage, OpenTelemetry),
+// not in the one where the transporter was created, which is where outcomes arrive from Rust:
+// the target is the AsyncResource that carries it. It runs on a later tick, outside any promise
+// chain or batch loop, so a throw never becomes an unhandled rejection, a second call or a lost
+// outcome for the sends after it.
+// A callback that throws is treated as nodemailer treats it (lib/smtp-transport/index.js,
+// lib/smtp-pool/index.js): the error is logged at error level and sending goes on, except when a
+// non-pooled transport reports a failed send, where the throw is an uncaught exception.
+class CallbackTarget extends AsyncResource {
+  // `policy`: { pooled, logger } of the transporter; never the transporter itself, which a
+  // send in flight must not keep alive (see InFlight)
+  constructor(cb, policy) {
+    super('mailer-rs:sendMail');
     this.cb = cb;
+    this.policy = policy;
+    this.ctx = null;
   }
 
   settle(err, info) {
-    process.nextTick(this.cb, err || null, info);
+    process.nextTick(runCallback, this, err || null, info);
   }
+}
+
+function runCallback(target, err, info) {
+  target.runInAsyncScope(callGuarded, null, target, err, info);
+  target.emitDestroy();
+}
+
+function callGuarded(target, err, info) {
+  const { pooled, logger } = target.policy;
+  if (err && !pooled) {
+    target.cb(err, info);
+    return;
+  }
+  try {
+    target.cb(err, info);
+  } catch (thrown) {
+    if (!logger) return;
+    const e = thrown instanceof Error ? thrown : new Error(String(thrown));
+    const id = info && info.messageId;
+    if (id) logger.error({ err: e, tnx: 'callback' }, 'Callback error for %s: %s', id, e.message);
+    else logger.error({ err: e, tnx: 'callback' }, 'Callback error: %s', e.message);
+  }
+}
+
+/**
+ * The async contexts of the sends and verifies in flight, by id (AsyncResources of their own,
+ * holding no callback: the last few are kept after the call settled), when something needs them
+ * beyond their own callback: the logger (a send's or verify's own connection logs under its
+ * id), the provisioning callback and `token` events (run in the context of the oldest call in
+ * flight, the one whose token request they most likely are).
+ */
+class OpContexts {
+  constructor() {
+    this.live = new Map();
+    // A connection still logs (QUIT, close) after its send settled: the last few are kept.
+    this.recent = new Map();
+  }
+
+  add(id, res) {
+    this.live.set(id, res);
+  }
+
+  get(id) {
+    return this.live.get(id) || this.recent.get(id);
+  }
+
+  oldest() {
+    for (const res of this.live.values()) return res;
+    return null;
+  }
+
+  retire(id) {
+    const res = this.live.get(id);
+    if (!res) return;
+    this.live.delete(id);
+    this.recent.set(id, res);
+    if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value);
+  }
+}
+
+/** Runs `fn(...args)` in the context of `ops`' oldest call in flight, or where it is called. */
+function inOldest(ops, fn, args) {
+  const res = ops && ops.oldest();
+  return res ? res.runInAsyncScope(fn, null, ...args) : fn(...args);
 }
 
 // Outcomes arrive from Rust in flat batches, STRIDE values per send (src/binding/transport.rs):
@@ -124,6 +204,8 @@ class InFlight {
     this.window = window;
     this.backlog = [];
     this.head = 0;
+    // the transporter's OpContexts, if it keeps them
+    this.ops = null;
   }
 
   add(id, target) {
@@ -218,20 +300,30 @@ class Mail extends EventEmitter {
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
+    this._policy = { pooled: !!merged.pool, logger: this.logger };
+    // Contexts of calls in flight, kept only when a logger or OAuth2 callbacks need them (the
+    // send and verify callbacks carry their own): a pooled send costs nothing more without.
+    const auth = merged.auth;
+    const oauth = !!(auth && (String(auth.type || '').toLowerCase() === 'oauth2' || auth.provisionCallback || auth.accessToken || auth.refreshToken));
+    this._ops = this.logger || oauth ? new OpContexts() : null;
     const self = new WeakRef(this);
     // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
     // would keep it (and its sockets) alive forever.
+    const emitToken = (me, ev) => me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
     const onToken = (ev) => {
       const me = self.deref();
-      if (me) me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
+      if (me) inOldest(me._ops, emitToken, [me, ev]);
     };
     let onLog = null;
     if (this.logger) {
-      const logger = this.logger;
-      onLog = (level, tnx, id, message) => {
-        const entry = { tnx };
-        if (id) entry.cid = id;
-        (logger[level] || logger.info)(entry, '%s', message);
+      const write = engineLogSink(this.logger, merged);
+      // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
+      // context of the call whose socket it is); 0 for the pool's shared connections.
+      onLog = (level, tnx, source, fields, template, args, op) => {
+        const me = op ? self.deref() : null;
+        const res = me && me._ops && me._ops.get(op);
+        if (res) res.runInAsyncScope(write, null, level, tnx, source, fields, template, args);
+        else write(level, tnx, source, fields, template, args);
       };
     }
     // The pool calls this when it can take more messages (nodemailer's 'idle').
@@ -248,11 +340,14 @@ class Mail extends EventEmitter {
     const maxConnections = Number(merged.maxConnections) > 0 ? Number(merged.maxConnections) : 5;
     const pending = new InFlight(merged.pool ? Math.max(MIN_WINDOW, Math.min(maxConnections, 10000) * WINDOW_PER_CONNECTION) : 0);
     this._pending = pending;
+    pending.ops = this._ops;
     this._nextId = 1;
     const onComplete = (batch) => {
+      const ops = pending.ops;
       for (let i = 0; i < batch.length; i += STRIDE) {
         const entry = pending.take(batch[i]);
         if (!entry) continue;
+        if (ops) ops.retire(batch[i]);
         if (batch[i + 1]) entry.settle(batch[i + 1]);
         else entry.settle(null, infoAt(batch, i));
       }
@@ -265,7 +360,7 @@ class Mail extends EventEmitter {
     this._sendNative = (mail, buffers, auth, extras, target) => this._send(mail, buffers, auth, extras, target);
     this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
-      this._native.setProvisioner(adaptProvisioner(merged.auth.provisionCallback));
+      this._native.setProvisioner(this._provisioner(merged.auth.provisionCallback));
     }
     this.transporter = {
       name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
@@ -273,6 +368,8 @@ class Mail extends EventEmitter {
       options: merged,
       mailer: this,
     };
+    // nodemailer's lib/mailer records carry component 'mail'.
+    if (this.logger) this.logger.debug({ component: merged.component || 'mail', tnx: 'create' }, 'Creating transport: %s', this.getVersionString());
   }
 
   getVersionString() {
@@ -285,13 +382,22 @@ class Mail extends EventEmitter {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;
       const fn = typeof value === 'function' ? value : typeof fallback === 'function' ? fallback : null;
-      this._native.setProvisioner(fn ? adaptProvisioner(fn) : null);
+      this._native.setProvisioner(fn ? this._provisioner(fn) : null);
     }
     return this.meta;
   }
 
   get(key) {
     return this.meta.get(key);
+  }
+
+  // The provisioning callback runs in the context of the call that needs the token (the oldest
+  // in flight: the first send, or the verify, that found no valid token).
+  _provisioner(fn) {
+    if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+    const adapted = adaptProvisioner(fn);
+    const ops = this._ops;
+    return (user, renew) => inOldest(ops, adapted, [user, renew]);
   }
 
   use(step, plugin) {
@@ -309,7 +415,7 @@ class Mail extends EventEmitter {
   sendMail(data, callback) {
     let target;
     let promise;
-    if (typeof callback === 'function') target = new CallbackTarget(callback);
+    if (typeof callback === 'function') target = new CallbackTarget(callback, this._policy);
     else promise = new Promise((resolve, reject) => (target = new PromiseTarget(resolve, reject)));
     try {
       this._dispatch(data || {}, target);
@@ -322,6 +428,10 @@ class Mail extends EventEmitter {
   // The common message (no plugins, no Readable content, SMTP) goes to Rust synchronously: no
   // async frames or extra promises per message. Anything else takes the async path.
   _dispatch(data, target) {
+    if (this.logger) {
+      const { name, version } = this.transporter;
+      this.logger.debug({ component: this.options.component || 'mail', tnx: 'transport', name, version, action: 'send' }, 'Sending mail using %s/%s', name, version);
+    }
     if (this._noMerge && this._userPlugins.compile.length === 0 && !this._streamMode && !hasStreams(data)) {
       // nothing to merge and nothing that modifies it: the message is read, never written
       // (prepare copies what it sends), so no copy of it here
@@ -361,9 +471,19 @@ class Mail extends EventEmitter {
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
     let auth = null;
     if (mailData.auth && typeof mailData.auth === 'object') {
-      // Per-message auth merges over the transport's auth (nodemailer example 5).
-      auth = sanitizeAuth(Object.assign({}, this.transporter.options.auth || {}, mailData.auth));
+      // Per-message auth merges over the transport's auth (nodemailer example 5), but only the
+      // keys that say who logs in and with what, as nodemailer's lib/smtp-transport/index.js:
+      // a message must not point the transport's client secret at another accessUrl.
+      auth = Object.assign({}, this.transporter.options.auth || {});
+      for (const key of MESSAGE_AUTH_KEYS) {
+        if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
+      }
+      auth = sanitizeAuth(auth);
+      if (!this._ops) this._ops = this._pending.ops = new OpContexts();
     }
+    // captured here, in the sendMail call's context (this runs synchronously in sendMail, or in
+    // a continuation of its promise chain)
+    if (this._ops && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
         ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
@@ -378,8 +498,13 @@ class Mail extends EventEmitter {
   _send(mail, buffers, auth, extras, target) {
     const id = this._nextId++;
     if (this._nextId > 0xffffffff) this._nextId = 1;
+    const ops = this._ops;
+    if (ops) ops.add(id, target.ctx);
     const error = this._native.send(mail, buffers, auth, extras, id);
-    if (error) return target.settle(error);
+    if (error) {
+      if (ops) ops.retire(id);
+      return target.settle(error);
+    }
     this._pending.add(id, target);
   }
 
@@ -438,9 +563,24 @@ class Mail extends EventEmitter {
       });
     }
     const cb = callback;
-    this._native.verify().then(
-      () => process.nextTick(cb, null, true),
-      (err) => process.nextTick(cb, err)
+    // The callback runs where verify() was called (a continuation of the native promise), and a
+    // throw from it is an uncaught exception, as in nodemailer (lib/smtp-transport/index.js).
+    let id = 0;
+    const ops = this._ops;
+    if (ops) {
+      id = this._nextId++;
+      if (this._nextId > 0xffffffff) this._nextId = 1;
+      ops.add(id, new AsyncResource('mailer-rs:verify'));
+    }
+    this._native.verify(id).then(
+      () => {
+        if (ops) ops.retire(id);
+        process.nextTick(cb, null, true);
+      },
+      (err) => {
+        if (ops) ops.retire(id);
+        process.nextTick(cb, err);
+      }
     );
     return promise;
   }

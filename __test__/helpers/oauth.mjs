@@ -21,7 +21,13 @@
 //     that accepts only grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with an RS256
 //     assertion signed by the matching private key and the expected claims.
 //
-// Both take { https: true } to serve TLS with the committed localhost certificate
+// (c) startStrictOAuth({ clients, grants }): a refresh-token endpoint that checks credentials the
+//     way Google does (oauth2-mock-server accepts any refresh token): the client id and secret must
+//     match, the refresh token must be known and not revoked, and each access token is bound to
+//     the user its refresh token was granted for (issuedTokens: Map token → user, which
+//     startSmtpServer's `validTokens` accepts to check the XOAUTH2 user too).
+//
+// All take { https: true } to serve TLS with the committed localhost certificate
 // (clients then need the CA, see CERTS.ca in smtp.mjs).
 
 import crypto from 'node:crypto';
@@ -289,6 +295,67 @@ export async function startJwtBearerEndpoint(opts) {
         tokenRequests,
         issuedTokens,
         rejections,
+        close() {
+            closing ||= closeServer(server, []);
+            return closing;
+        }
+    };
+}
+
+/**
+ * A strict 3LO refresh-token endpoint on 127.0.0.1 (random port).
+ * @param {{ clients: Record<string, string>, grants: Record<string, string>, expiresIn?: number,
+ *           https?: boolean }} opts  clients: clientId → clientSecret; grants: refreshToken → user
+ * @returns {Promise<{ port, server, tokenUrl, tokenRequests, issuedTokens: Map<string, string>,
+ *   expiresIn: number, revoke(refreshToken), close() }>}  tokenRequests: [{ body, headers, answer }]
+ *   (answer: 'ok', 'invalid_client' or 'invalid_grant')
+ */
+export async function startStrictOAuth(opts) {
+    const tokenRequests = [];
+    const issuedTokens = new Map();
+    const revoked = new Set();
+    const state = { expiresIn: opts.expiresIn ?? 3600 };
+    const server = createServer(!!opts.https, async (req, res) => {
+        const raw = await readBody(req);
+        const body = { ...querystring.parse(raw) };
+        const record = { body, headers: { ...req.headers }, answer: 'ok' };
+        tokenRequests.push(record);
+        const refuse = (status, error, description) => {
+            record.answer = error;
+            sendJson(res, status, description ? { error, error_description: description } : { error });
+        };
+        if (req.method !== 'POST' || new URL(req.url, 'http://x').pathname !== '/token' || body.grant_type !== 'refresh_token') {
+            return refuse(400, 'unsupported_grant_type');
+        }
+        if (!Object.hasOwn(opts.clients, body.client_id) || opts.clients[body.client_id] !== body.client_secret) {
+            return refuse(401, 'invalid_client', 'The OAuth client was not found.');
+        }
+        const user = Object.hasOwn(opts.grants, body.refresh_token) ? opts.grants[body.refresh_token] : undefined;
+        if (user === undefined || revoked.has(body.refresh_token)) {
+            return refuse(400, 'invalid_grant', 'Token has been expired or revoked.');
+        }
+        const accessToken = 'ya29.' + crypto.randomBytes(18).toString('base64url');
+        issuedTokens.set(accessToken, user);
+        return sendJson(res, 200, { access_token: accessToken, expires_in: state.expiresIn, token_type: 'Bearer' });
+    });
+    const port = await listen(server);
+    let closing = null;
+    return {
+        port,
+        server,
+        tokenUrl: `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}/token`,
+        tokenRequests,
+        issuedTokens,
+        get expiresIn() {
+            return state.expiresIn;
+        },
+        set expiresIn(value) {
+            state.expiresIn = value;
+        },
+        /** The refresh token stops working; access tokens already issued stay valid (as Google). */
+        revoke(refreshToken) {
+            revoked.add(refreshToken);
+        },
         close() {
             closing ||= closeServer(server, []);
             return closing;

@@ -11,7 +11,8 @@
 //   xoauth2       enable XOAUTH2; accepts only tokens currently in `validTokens`
 //                 and rejects others the way Gmail does (334 JSON challenge, then 535)
 //   validTokens   a Set shared with the test (e.g. startMockOAuth().issuedTokens);
-//                 a new Set if not given
+//                 a new Set if not given; or a Map token → user (startStrictOAuth().issuedTokens):
+//                 then a token is accepted only for the user it was issued to (exact string)
 //   authMethods   override the advertised mechanisms
 //   authOptional  default: true when neither users nor xoauth2 is set, else false
 //   onMessage     (message) => Error | undefined; returning an Error rejects the DATA
@@ -106,7 +107,8 @@ export async function startSmtpServer(opts = {}) {
 
             if (auth.method === 'XOAUTH2') {
                 attempt.accessToken = auth.accessToken;
-                if (xoauth2 && validTokens.has(auth.accessToken)) {
+                const valid = validTokens instanceof Map ? validTokens.get(auth.accessToken) === auth.username : validTokens.has(auth.accessToken);
+                if (xoauth2 && valid) {
                     attempt.ok = true;
                     return callback(null, { user: auth.username });
                 }

@@ -5,11 +5,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+// Under node10 resolution TypeScript has no self-reference through `exports`: the programs find
+// mailer-rs in a node_modules folder, as an installed package (with its `typesVersions` for the
+// deep `mailer-rs/lib/*` imports).
+const link = path.join(here, 'node_modules', 'mailer-rs');
+if (!fs.existsSync(link)) {
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.symlinkSync(path.join(here, '..', '..'), link, 'dir');
+}
 
 function compile(config) {
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(here, config), '--pretty', 'false'], { cwd: here, encoding: 'utf8' });

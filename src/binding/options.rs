@@ -223,6 +223,8 @@ pub fn auth_spec(auth: Option<&JsAuth>, has_provisioner: bool) -> AuthSpec {
             tls_reject_unauthorized: tls.reject_unauthorized.unwrap_or(true),
             tls_ca: tls.ca.unwrap_or_default(),
             has_provisioner: has_provisioner || a.has_provision_callback.unwrap_or(false),
+            // the transport fills in the callback it will use
+            provisioner_id: 0,
         };
         return AuthSpec::OAuth2 {
             config: Box::new(config),

@@ -1,7 +1,7 @@
 //! The bridge between the SMTP engine's `TokenProvider` and the OAuth2 token manager, and the JS
 //! callbacks it reaches through threadsafe functions (the provisioning callback, `token` events).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -120,11 +120,12 @@ pub fn event_sink_from_tsfn(tsfn: Arc<TokenListenerFn>) -> EventSink {
     })
 }
 
-/// An SMTP `TokenProvider` backed by a shared token manager; the provisioning callback is read at
-/// send time, so `transporter.set('oauth2_provision_cb', …)` after `createTransport` takes effect.
+/// An SMTP `TokenProvider` backed by a shared token manager. The provisioning callback is the
+/// one installed when the auth was built (its id is part of the manager's key); the transport
+/// rebuilds its auth when `transporter.set('oauth2_provision_cb', …)` installs another.
 pub struct ManagedToken {
     pub manager: Arc<TokenManager>,
-    pub provisioner: Arc<RwLock<Option<Provisioner>>>,
+    pub provisioner: Option<Provisioner>,
     pub provision_timeout: Duration,
 }
 
@@ -133,15 +134,18 @@ impl TokenProvider for ManagedToken {
         self.manager.user().to_string()
     }
 
+    fn credentials_digest(&self) -> Option<[u8; 32]> {
+        Some(*self.manager.key().digest())
+    }
+
+    fn token_is_fresh(&self) -> bool {
+        self.manager.token_is_fresh()
+    }
+
     fn token(&self, renew: bool) -> BoxFuture<'static, std::result::Result<String, SmtpError>> {
         let manager = self.manager.clone();
         let limit = self.provision_timeout;
-        let provisioner = self
-            .provisioner
-            .read()
-            .ok()
-            .and_then(|p| p.clone())
-            .map(|p| with_timeout(p, limit));
+        let provisioner = self.provisioner.clone().map(|p| with_timeout(p, limit));
         Box::pin(async move {
             manager
                 .get_token(renew, provisioner)

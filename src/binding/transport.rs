@@ -1,6 +1,7 @@
 //! `NativeTransport`: what `lib/mailer.js` drives. Converts JS values into the crates' types, runs
 //! the send on napi's tokio runtime and turns the outcome into nodemailer's `info` or error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use mailer_message::{ComposeOptions, MailData};
@@ -8,7 +9,7 @@ use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
 use mailer_smtp::auth::{AuthOptions, Credentials};
 use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
-use mailer_smtp::log::{Level, LogEntry, LogFn};
+use mailer_smtp::log::{Field, Level, LogEntry, LogFn, Source};
 use mailer_smtp::options::ConnectOptions;
 use mailer_smtp::pool::{Pool, PoolOptions};
 use napi::bindgen_prelude::*;
@@ -24,7 +25,19 @@ use super::tokens::{
     TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
 };
 
-type LogArgs = FnArgs<(String, String, String, String)>;
+/// `(level, tnx, source, fields, template, args, op)`; `fields` is flat `[key, value, …]`, a key
+/// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
+/// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
+/// run the user's logger in that call's async context.
+type LogArgs = FnArgs<(
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    Vec<String>,
+    u32,
+)>;
 type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
@@ -59,14 +72,14 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
     }
 }
 
-type LoggerFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, String)>,
-    (),
-    FnArgs<(String, String, String, String)>,
-    Status,
-    false,
-    true,
->;
+type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
+
+/// The SMTP engine's log sink for the connections of call `op` (0: shared connections).
+fn smtp_log_fn(tsfn: Arc<LoggerFn>, op: u32) -> LogFn {
+    Arc::new(move |entry: LogEntry| {
+        tsfn.call(log_args(entry, op), ThreadsafeFunctionCallMode::NonBlocking);
+    })
+}
 
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
@@ -121,14 +134,18 @@ struct Core {
     config_error: Option<BindError>,
     options: JsTransportOptions,
     compose: ComposeOptions,
+    /// One token manager per user + credentials: the transport-level auth and every per-message
+    /// auth presenting the same credentials share a cache; other credentials never reach it.
     registry: TokenRegistry,
-    /// The transport-level OAuth2 manager, made on first use and kept (its cache outlives sends).
-    transport_manager: RwLock<Option<Arc<TokenManager>>>,
     /// The transport-level auth, built on first use; cleared when the provisioner changes.
     transport_auth: RwLock<Option<Arc<AuthOptions>>>,
-    provisioner: Arc<RwLock<Option<Provisioner>>>,
+    /// The provisioning callback and its id (a new one for every `set_provisioner`).
+    provisioner: RwLock<Option<(u64, Provisioner)>>,
+    provisioner_seq: AtomicU64,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
+    /// The user's logger, when logging is on (see `connect_for`).
+    log: Option<Arc<LoggerFn>>,
 }
 
 /// A composed message with everything the engine needs.
@@ -148,28 +165,26 @@ pub struct Outcome {
 }
 
 impl Core {
+    /// The connection options for one send's or verify's own connection: with logging on,
+    /// its log lines carry `op`.
+    fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
+        match &self.log {
+            Some(tsfn) if op != 0 => {
+                let mut c = (*self.connect).clone();
+                c.logger = Some(smtp_log_fn(tsfn.clone(), op));
+                Arc::new(c)
+            }
+            _ => self.connect.clone(),
+        }
+    }
+
     fn manager_for(
         &self,
         config: mailer_oauth2::OAuth2Config,
-        transport_level: bool,
     ) -> std::result::Result<Arc<TokenManager>, BindError> {
-        if transport_level {
-            if let Ok(guard) = self.transport_manager.read() {
-                if let Some(m) = guard.as_ref() {
-                    return Ok(m.clone());
-                }
-            }
-        }
-        let manager = self
-            .registry
+        self.registry
             .get_or_create(config, self.events.clone(), self.oauth_log.clone())
-            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))?;
-        if transport_level {
-            if let Ok(mut guard) = self.transport_manager.write() {
-                *guard = Some(manager.clone());
-            }
-        }
-        Ok(manager)
+            .map_err(|e| BindError::new("EAUTH", e.message).with_command("AUTH XOAUTH2"))
     }
 
     /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
@@ -177,27 +192,27 @@ impl Core {
         &self,
         per_message: Option<JsAuth>,
     ) -> std::result::Result<AuthOptions, BindError> {
-        let transport_level = per_message.is_none();
         let js = per_message.or_else(|| self.options.auth.clone());
-        let has_provisioner = self
-            .provisioner
-            .read()
-            .map(|p| p.is_some())
-            .unwrap_or(false);
+        let provisioner = self.provisioner.read().ok().and_then(|p| p.clone());
         let method = self.options.auth_method.clone();
-        let (credentials, method) = match auth_spec(js.as_ref(), has_provisioner) {
+        let (credentials, method) = match auth_spec(js.as_ref(), provisioner.is_some()) {
             AuthSpec::None => (None, method),
             AuthSpec::Login {
                 user,
                 pass,
                 method: m,
             } => (Some(Credentials::Login { user, pass }), m.or(method)),
-            AuthSpec::OAuth2 { config, method: m } => {
+            AuthSpec::OAuth2 {
+                mut config,
+                method: m,
+            } => {
                 let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
-                let manager = self.manager_for(*config, transport_level)?;
+                // A token a callback produced is cached under that callback only.
+                config.provisioner_id = provisioner.as_ref().map_or(0, |(id, _)| *id);
+                let manager = self.manager_for(*config)?;
                 let provider = ManagedToken {
                     manager,
-                    provisioner: self.provisioner.clone(),
+                    provisioner: provisioner.map(|(_, p)| p),
                     provision_timeout,
                 };
                 (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
@@ -279,6 +294,8 @@ impl Core {
             use_8bit_mime,
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
+            // for the "Sending message" record; no copy when logging is off
+            message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
         };
         Ok(Prepared {
             envelope,
@@ -308,14 +325,11 @@ impl Core {
                 });
             }
             None => {
-                let core = self.clone();
+                let connect = self.connect_for(id);
                 napi::bindgen_prelude::spawn(async move {
                     // Boxed: the connection state machine is kilobytes.
                     let res = Box::pin(mailer_smtp::transport::send_once(
-                        &core.connect,
-                        &auth,
-                        &envelope,
-                        body,
+                        &connect, &auth, &envelope, body,
                     ))
                     .await;
                     done.push(Completion::of(id, res, envelope, message_id));
@@ -324,14 +338,14 @@ impl Core {
         }
     }
 
-    async fn verify(self: Arc<Self>) -> std::result::Result<(), BindError> {
+    async fn verify(self: Arc<Self>, op: u32) -> std::result::Result<(), BindError> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());
         }
         let auth = self.auth_options(None)?;
         match &self.pool {
             Some(pool) => pool.verify(&auth).await?,
-            None => mailer_smtp::transport::verify(&self.connect, &auth).await?,
+            None => mailer_smtp::transport::verify(&self.connect_for(op), &auth).await?,
         }
         Ok(())
     }
@@ -384,6 +398,50 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
     out.set(base + 11, o.envelope_to)?;
     out.set(base + 12, o.message_id)?;
     Ok(())
+}
+
+/// An engine record as the JS logger adapter (lib/logger.js) takes it.
+fn log_args(entry: LogEntry, op: u32) -> LogArgs {
+    let source = match entry.source {
+        Source::Connection => "connection",
+        Source::Transport => "transport",
+        Source::Pool => "pool",
+    };
+    let mut fields = Vec::with_capacity(2 * entry.fields.len() + 4);
+    if !entry.sid.is_empty() {
+        fields.push("sid".to_string());
+        fields.push(entry.sid.to_string());
+    }
+    for f in entry.fields {
+        match f {
+            Field::Str(k, v) => {
+                fields.push(k.to_string());
+                fields.push(v);
+            }
+            Field::Num(k, v) => {
+                fields.push(format!("#{k}"));
+                fields.push(v.to_string());
+            }
+            Field::Bool(k, v) => {
+                fields.push(format!("?{k}"));
+                fields.push(v.to_string());
+            }
+        }
+    }
+    if entry.cid != 0 && !fields.iter().any(|k| k == "#cid") {
+        fields.push("#cid".to_string());
+        fields.push(entry.cid.to_string());
+    }
+    (
+        level_name(entry.level).to_string(),
+        entry.tnx.to_string(),
+        source.to_string(),
+        fields,
+        entry.template.to_string(),
+        entry.args,
+        op,
+    )
+        .into()
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -574,7 +632,7 @@ impl NativeTransport {
         )]
         token_listener: Option<Function<TokenEventJs, ()>>,
         #[napi(
-            ts_arg_type = "((level: string, tnx: string, id: string, message: string) => void) | null"
+            ts_arg_type = "((level: string, tnx: string, source: string, fields: string[], template: string, args: string[], op: number) => void) | null"
         )]
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
@@ -607,35 +665,19 @@ impl NativeTransport {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
-        let smtp_log: Option<LogFn> = log_fn.clone().map(|tsfn| {
-            let f: LogFn = Arc::new(move |entry: LogEntry| {
-                tsfn.call(
-                    (
-                        level_name(entry.level).to_string(),
-                        entry.tnx.to_string(),
-                        if entry.cid == 0 {
-                            String::new()
-                        } else {
-                            entry.cid.to_string()
-                        },
-                        entry.message,
-                    )
-                        .into(),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
-            });
-            f
-        });
-        connect.logger = smtp_log;
+        connect.logger = log_fn.clone().map(|tsfn| smtp_log_fn(tsfn, 0));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
-            log_fn.map(|tsfn| {
+            log_fn.clone().map(|tsfn| {
                 let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
                     tsfn.call(
                         (
                             "debug".to_string(),
                             "oauth2".to_string(),
-                            String::new(),
-                            line,
+                            "transport".to_string(),
+                            Vec::new(),
+                            "%s".to_string(),
+                            vec![line],
+                            0,
                         )
                             .into(),
                         ThreadsafeFunctionCallMode::NonBlocking,
@@ -687,11 +729,12 @@ impl NativeTransport {
                 options,
                 compose,
                 registry: TokenRegistry::new(),
-                transport_manager: RwLock::new(None),
                 transport_auth: RwLock::new(None),
-                provisioner: Arc::new(RwLock::new(None)),
+                provisioner: RwLock::new(None),
+                provisioner_seq: AtomicU64::new(0),
                 events,
                 oauth_log,
+                log: log_fn,
             }),
         })
     }
@@ -707,14 +750,15 @@ impl NativeTransport {
                     .build_threadsafe_function::<FnArgs<(String, bool)>>()
                     .weak::<true>()
                     .build()?;
-                Some(provisioner_from_tsfn(Arc::new(tsfn)))
+                let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
+                Some((id, provisioner_from_tsfn(Arc::new(tsfn))))
             }
             None => None,
         };
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
-        // the auth settings depend on whether a provisioner exists
+        // the auth settings depend on the provisioner (its id is part of the token cache key)
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }
@@ -824,10 +868,12 @@ impl NativeTransport {
         Ok(None)
     }
 
+    /// `op`: an id for this verify's log lines (see `smtp_log_fn`).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+    pub fn verify<'env>(&self, env: &'env Env, op: Option<u32>) -> Result<PromiseRaw<'env, bool>> {
         let core = self.core.clone();
-        let fut = async move { Ok(core.verify().await) };
+        let op = op.unwrap_or(0);
+        let fut = async move { Ok(core.verify(op).await) };
         env.spawn_future_with_callback(fut, |env, outcome| match outcome {
             Ok(()) => Ok(true),
             Err(e) => Err(reject(env, &e)),

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use crate::{DEFAULT_ACCESS_URL, DEFAULT_SCOPE};
 
 /// Default HTTP timeout for token requests. nodemailer has none; a hung token endpoint would
@@ -41,6 +43,10 @@ pub struct OAuth2Config {
     pub tls_ca: Vec<String>,
     /// `auth.provisionCallback` or `oauth2_provision_cb` is present.
     pub has_provisioner: bool,
+    /// Which provisioning callback serves this config: an id the caller gives each callback it
+    /// installs (0 = none). Part of the [`CredentialKey`], so a token one callback produced is
+    /// never handed out on behalf of another.
+    pub provisioner_id: u64,
 }
 
 impl Default for OAuth2Config {
@@ -65,6 +71,7 @@ impl Default for OAuth2Config {
             tls_reject_unauthorized: true,
             tls_ca: Vec::new(),
             has_provisioner: false,
+            provisioner_id: 0,
         }
     }
 }
@@ -103,7 +110,68 @@ impl fmt::Debug for OAuth2Config {
             .field("tls_reject_unauthorized", &self.tls_reject_unauthorized)
             .field("tls_ca", &self.tls_ca.len())
             .field("has_provisioner", &self.has_provisioner)
+            .field("provisioner_id", &self.provisioner_id)
             .finish()
+    }
+}
+
+/// Who a cached token belongs to: the user name, byte for byte (no case folding, no Unicode
+/// normalisation: `Alice@x` and `alice@x` are different logins to the SMTP server), and a SHA-256
+/// digest of everything that authorises getting a token for it. A token is shared only between
+/// requests whose keys are equal, i.e. that present the same credentials; the digest keeps raw
+/// secrets out of map keys and debug output.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CredentialKey {
+    user: String,
+    digest: [u8; 32],
+}
+
+impl CredentialKey {
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Covers the user too, so it identifies the credential set on its own.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+}
+
+impl fmt::Debug for CredentialKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short: String = self.digest[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        write!(f, "CredentialKey({:?}, {short}…)", self.user)
+    }
+}
+
+/// Length-prefixed fields, so no two different field lists encode to the same bytes.
+struct Canonical(Sha256);
+
+impl Canonical {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.update((b.len() as u64).to_le_bytes());
+        self.0.update(b);
+    }
+
+    fn opt(&mut self, v: Option<&str>) {
+        match v {
+            None => self.0.update([0u8]),
+            Some(s) => {
+                self.0.update([1u8]);
+                self.bytes(s.as_bytes());
+            }
+        }
+    }
+
+    fn pairs(&mut self, v: &[(String, String)]) {
+        self.0.update((v.len() as u64).to_le_bytes());
+        for (k, val) in v {
+            self.bytes(k.as_bytes());
+            self.bytes(val.as_bytes());
+        }
     }
 }
 
@@ -115,6 +183,39 @@ pub(crate) fn non_empty(v: &Option<String>) -> Option<&str> {
 impl OAuth2Config {
     pub(crate) fn access_url_or_default(&self) -> &str {
         non_empty(&self.access_url).unwrap_or(DEFAULT_ACCESS_URL)
+    }
+
+    /// The token cache key: the user, and a digest of the secrets (client secret, refresh token,
+    /// access token, private key and its passphrase, custom headers and params, which may carry
+    /// credentials), the provisioning callback, and what decides where a token comes from and
+    /// what it grants (client id, token URL, service client, scope, TLS trust). Not `expires`,
+    /// `timeout` or the request timeouts: they describe a token, not who may use it.
+    pub fn credential_key(&self) -> CredentialKey {
+        let mut c = Canonical(Sha256::new());
+        c.0.update(b"mailer-rs oauth2 credentials v1");
+        c.bytes(self.user.as_bytes());
+        c.opt(non_empty(&self.client_id));
+        c.opt(non_empty(&self.client_secret));
+        c.opt(non_empty(&self.refresh_token));
+        c.opt(non_empty(&self.access_token));
+        c.opt(Some(self.access_url_or_default()));
+        c.opt(non_empty(&self.service_client));
+        c.opt(non_empty(&self.private_key));
+        c.opt(non_empty(&self.private_key_passphrase));
+        c.opt(Some(self.scope_or_default()));
+        c.pairs(&self.custom_headers);
+        c.pairs(&self.custom_params);
+        c.0.update([u8::from(self.tls_reject_unauthorized)]);
+        c.0.update((self.tls_ca.len() as u64).to_le_bytes());
+        for pem in &self.tls_ca {
+            c.bytes(pem.as_bytes());
+        }
+        c.0.update([u8::from(self.has_provisioner)]);
+        c.0.update(self.provisioner_id.to_le_bytes());
+        CredentialKey {
+            user: self.user.clone(),
+            digest: c.0.finalize().into(),
+        }
     }
 
     pub(crate) fn scope_or_default(&self) -> &str {
@@ -178,6 +279,118 @@ mod tests {
             assert!(!s.contains(secret), "{secret} leaked in {s}");
         }
         assert!(s.contains("u@example.com"));
+    }
+
+    #[test]
+    fn credential_key_covers_every_secret_and_the_user_exactly() {
+        let base = OAuth2Config {
+            user: "alice@x.test".into(),
+            client_id: Some("cid".into()),
+            client_secret: Some("cs".into()),
+            refresh_token: Some("rt".into()),
+            access_url: Some("http://127.0.0.1:1/token".into()),
+            ..Default::default()
+        };
+        let key = base.credential_key();
+        assert_eq!(key, base.clone().credential_key());
+        assert_eq!(key.user(), "alice@x.test");
+        type Change = Box<dyn Fn(&mut OAuth2Config)>;
+        let variants: Vec<(&str, Change)> = vec![
+            ("user case", Box::new(|c| c.user = "Alice@x.test".into())),
+            (
+                "client_id",
+                Box::new(|c| c.client_id = Some("other".into())),
+            ),
+            (
+                "client_secret",
+                Box::new(|c| c.client_secret = Some("wrong".into())),
+            ),
+            ("no client_secret", Box::new(|c| c.client_secret = None)),
+            (
+                "refresh_token",
+                Box::new(|c| c.refresh_token = Some("RT_BOGUS".into())),
+            ),
+            ("no refresh_token", Box::new(|c| c.refresh_token = None)),
+            (
+                "access_token",
+                Box::new(|c| c.access_token = Some("AT_BOGUS".into())),
+            ),
+            (
+                "access_url",
+                Box::new(|c| c.access_url = Some("http://127.0.0.1:2/token".into())),
+            ),
+            (
+                "service_client",
+                Box::new(|c| c.service_client = Some("sa".into())),
+            ),
+            (
+                "private_key",
+                Box::new(|c| c.private_key = Some("-----BEGIN".into())),
+            ),
+            (
+                "passphrase",
+                Box::new(|c| c.private_key_passphrase = Some("pp".into())),
+            ),
+            ("scope", Box::new(|c| c.scope = Some("s".into()))),
+            (
+                "header",
+                Box::new(|c| c.custom_headers = vec![("X-Api-Key".into(), "k".into())]),
+            ),
+            (
+                "param",
+                Box::new(|c| c.custom_params = vec![("client_assertion".into(), "a".into())]),
+            ),
+            (
+                "tls verify",
+                Box::new(|c| c.tls_reject_unauthorized = false),
+            ),
+            ("tls ca", Box::new(|c| c.tls_ca = vec!["pem".into()])),
+            ("has provisioner", Box::new(|c| c.has_provisioner = true)),
+            ("provisioner", Box::new(|c| c.provisioner_id = 7)),
+        ];
+        for (what, change) in &variants {
+            let mut c = base.clone();
+            change(&mut c);
+            assert_ne!(c.credential_key(), key, "{what} must change the key");
+        }
+        // Unicode: NFC and NFD spellings are different users.
+        let nfc = OAuth2Config {
+            user: "jos\u{e9}@x.test".into(),
+            ..base.clone()
+        };
+        let nfd = OAuth2Config {
+            user: "jose\u{301}@x.test".into(),
+            ..base.clone()
+        };
+        assert_ne!(nfc.credential_key(), nfd.credential_key());
+        // Field boundaries count: moving bytes between fields changes the key.
+        let a = OAuth2Config {
+            client_id: Some("ab".into()),
+            client_secret: Some("c".into()),
+            ..base.clone()
+        };
+        let b = OAuth2Config {
+            client_id: Some("a".into()),
+            client_secret: Some("bc".into()),
+            ..base.clone()
+        };
+        assert_ne!(a.credential_key(), b.credential_key());
+        // What describes a token but not who may use it leaves the key alone; "" is absent.
+        let same = OAuth2Config {
+            expires: Some(5),
+            timeout: Some(60),
+            request_timeout: Some(Duration::from_secs(1)),
+            service_request_timeout: Some(10),
+            access_token: Some(String::new()),
+            ..base.clone()
+        };
+        assert_eq!(same.credential_key(), key);
+        // No secret in the key's debug output.
+        let dbg = format!("{key:?}");
+        assert!(
+            dbg.contains("alice@x.test") && !dbg.contains("cs") && !dbg.contains("rt"),
+            "{dbg}"
+        );
     }
 
     #[test]

@@ -102,12 +102,50 @@ pub(crate) fn build_client(cfg: &OAuth2Config) -> Result<reqwest::Client, OAuth2
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(cfg.request_timeout_or_default())
-        // nodemailer follows up to 5 redirects.
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(redirect_policy())
         // nodemailer's fetch ignores HTTP(S)_PROXY; so do we.
         .no_proxy()
         .build()
         .map_err(|_| OAuth2Error::config("Could not create the HTTP client"))
+}
+
+/// Redirects followed per token request, as nodemailer's lib/fetch/index.js.
+const MAX_REDIRECTS: usize = 5;
+
+/// Whether a token request may follow a redirect to `next`; `previous` starts with the URL first
+/// asked. Only redirects within that URL's origin (scheme, host, port) are followed: the form body
+/// carries the client secret and the refresh token (or the signed assertion) and custom headers
+/// may carry an API key, so a 307/308 elsewhere would re-post them to whoever `Location` names
+/// (in clear text after https -> http), and even a 301-303, turned into a GET without the body,
+/// would carry the headers along. nodemailer follows every redirect as a bodyless GET, headers
+/// (but `Authorization`/`Cookie`) included.
+fn redirect_allowed(previous: &[reqwest::Url], next: &reqwest::Url) -> Result<(), String> {
+    if previous.len() > MAX_REDIRECTS {
+        return Err("Maximum redirect count exceeded".to_string());
+    }
+    let Some(first) = previous.first() else {
+        return Err("Redirect without a request".to_string());
+    };
+    let same_origin = first.scheme() == next.scheme()
+        && first.host_str() == next.host_str()
+        && first.port_or_known_default() == next.port_or_known_default();
+    if same_origin {
+        return Ok(());
+    }
+    // The origin only: a path or query could carry something the endpoint wanted to keep.
+    let origin = next.origin().ascii_serialization();
+    Err(format!(
+        "the token endpoint redirected to another origin ({origin}); not followed, the request carries credentials"
+    ))
+}
+
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        match redirect_allowed(attempt.previous(), attempt.url()) {
+            Ok(()) => attempt.follow(),
+            Err(why) => attempt.error(why),
+        }
+    })
 }
 
 /// "outer: inner: innermost" from an error and its sources.
@@ -277,6 +315,37 @@ pub(crate) fn parse_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_stay_within_the_origin() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let start = [u("https://login.example/oauth2/token?x=1")];
+        assert!(redirect_allowed(&start, &u("https://login.example/v2/token")).is_ok());
+        assert!(redirect_allowed(&start, &u("https://login.example:443/t")).is_ok());
+        for other in [
+            "http://login.example/oauth2/token", // https -> http
+            "https://evil.example/oauth2/token", // another host
+            "https://login.example:8443/token",  // another port
+            "https://sub.login.example/token",   // a subdomain is another origin
+        ] {
+            let e = redirect_allowed(&start, &u(other)).unwrap_err();
+            assert!(e.contains("another origin"), "{other}: {e}");
+            assert!(!e.contains("/token") && !e.contains("x=1"), "{e}");
+        }
+        // Judged against the first URL, not the last hop.
+        let chain = [u("http://127.0.0.1:1/a"), u("http://127.0.0.1:1/b")];
+        assert!(redirect_allowed(&chain, &u("http://127.0.0.1:1/c")).is_ok());
+        assert!(redirect_allowed(&chain, &u("http://127.0.0.1:2/c")).is_err());
+        // At most five redirects.
+        let six: Vec<_> = (0..6)
+            .map(|i| u(&format!("http://127.0.0.1:1/{i}")))
+            .collect();
+        assert!(redirect_allowed(&six[..5], &u("http://127.0.0.1:1/x")).is_ok());
+        assert_eq!(
+            redirect_allowed(&six, &u("http://127.0.0.1:1/x")).unwrap_err(),
+            "Maximum redirect count exceeded"
+        );
+    }
 
     fn redactor() -> Redactor {
         let mut r = Redactor::default();

@@ -2,8 +2,9 @@
 //!
 //! - [`TokenManager`]: token cache (no safety margin), 3LO refresh-token grant, 2LO service-account
 //!   JWT bearer grant, provisioning-callback hook, one refresh at a time, `token` events.
-//! - [`TokenRegistry`]: shares one manager per user + credential set across sends and pooled
-//!   connections.
+//! - [`TokenRegistry`]: shares one manager per [`CredentialKey`] (user + digest of the
+//!   credentials) across sends and pooled connections; a request presenting other credentials
+//!   for the same user gets a manager of its own.
 //! - [`xoauth2_sasl`]: the SASL XOAUTH2 initial response.
 //!
 //! No napi here: the binding adapts JS callbacks into [`Provisioner`], [`EventSink`] and [`LogFn`].
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use futures_util::future::BoxFuture;
 
-pub use config::OAuth2Config;
+pub use config::{CredentialKey, OAuth2Config};
 pub use error::OAuth2Error;
 pub use jwt::sign_service_jwt;
 pub use manager::{TokenManager, TokenRegistry};

@@ -12,7 +12,9 @@ use crate::config::non_empty;
 use crate::http::{self, form_body, set_param};
 use crate::jwt;
 use crate::redact::{shorten, Redactor};
-use crate::{now_ms, EventSink, LogFn, OAuth2Config, OAuth2Error, Provisioner, TokenEvent};
+use crate::{
+    now_ms, CredentialKey, EventSink, LogFn, OAuth2Config, OAuth2Error, Provisioner, TokenEvent,
+};
 
 const NO_MECHANISM: &str = "Can't create new access token for user";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -31,11 +33,8 @@ struct State {
     access_token: Option<String>,
     /// Absolute ms epoch; 0 = never expires.
     expires: u64,
+    /// The configured one, or the last one the server rotated it to.
     refresh_token: Option<String>,
-    /// Last tokens handed to us from configuration (offer / update_refresh_token): re-offering the
-    /// same value on every send must not undo a refresh or a server-side rotation.
-    last_offered_access: Option<String>,
-    last_supplied_refresh: Option<String>,
     /// The refresh in flight, tagged with its generation.
     inflight: Option<(u64, Refresh)>,
     generation: u64,
@@ -43,6 +42,7 @@ struct State {
 
 struct Inner {
     cfg: OAuth2Config,
+    credentials: CredentialKey,
     headers: HeaderMap,
     state: Mutex<State>,
     /// Built on first HTTP use: managers fed by a provisioner or a supplied token never need one.
@@ -53,7 +53,8 @@ struct Inner {
     log: Option<LogFn>,
 }
 
-/// One per user + credential set. Cheap to share (`Arc`).
+/// One per [`CredentialKey`]: its configuration never changes after construction, so whoever
+/// shares it presented exactly its credentials. Cheap to share (`Arc`).
 pub struct TokenManager {
     inner: Arc<Inner>,
 }
@@ -85,8 +86,6 @@ impl TokenManager {
         let refresh_token = non_empty(&cfg.refresh_token).map(str::to_string);
         let state = State {
             expires: cfg.initial_expires(now_ms()),
-            last_offered_access: access_token.clone(),
-            last_supplied_refresh: refresh_token.clone(),
             access_token,
             refresh_token,
             inflight: None,
@@ -94,6 +93,7 @@ impl TokenManager {
         };
         Ok(Arc::new(Self {
             inner: Arc::new(Inner {
+                credentials: cfg.credential_key(),
                 cfg,
                 headers,
                 state: Mutex::new(state),
@@ -107,6 +107,11 @@ impl TokenManager {
 
     pub fn user(&self) -> &str {
         &self.inner.cfg.user
+    }
+
+    /// The key this manager's tokens belong to.
+    pub fn key(&self) -> &CredentialKey {
+        &self.inner.credentials
     }
 
     /// nodemailer's `getToken(renew)`: cached token if valid (no safety margin) unless `renew`;
@@ -170,39 +175,14 @@ impl TokenManager {
         }
     }
 
-    /// A per-message / per-send `accessToken`: adopted if we have none, ours has expired, or it
-    /// expires later than ours (`expires` 0 = unknown, never "later"). Re-offering the token last
-    /// offered is a no-op, so a transport-level token can't displace a refreshed one.
-    pub fn offer(&self, access_token: String, expires: u64) {
-        if access_token.is_empty() {
-            return;
-        }
-        let mut st = lock(&self.inner.state);
-        if st.last_offered_access.as_deref() == Some(access_token.as_str()) {
-            return;
-        }
-        st.last_offered_access = Some(access_token.clone());
-        let now = now_ms();
-        let ours_expired = st.expires != 0 && st.expires <= now;
-        let later = expires != 0 && st.expires != 0 && expires > st.expires;
-        if st.access_token.is_none() || ours_expired || later {
-            st.access_token = Some(access_token);
-            st.expires = expires;
-        }
+    fn has_valid_token(&self, now: u64) -> bool {
+        let st = lock(&self.inner.state);
+        st.access_token.is_some() && (st.expires == 0 || st.expires > now)
     }
 
-    /// A per-message `refreshToken` for a cached user. Ignored when equal to the last one supplied,
-    /// so a server-rotated token is not replaced by the stale configured one.
-    pub fn update_refresh_token(&self, refresh_token: String) {
-        if refresh_token.is_empty() {
-            return;
-        }
-        let mut st = lock(&self.inner.state);
-        if st.last_supplied_refresh.as_deref() == Some(refresh_token.as_str()) {
-            return;
-        }
-        st.last_supplied_refresh = Some(refresh_token.clone());
-        st.refresh_token = Some(refresh_token);
+    /// Whether a cached token is valid now (no expiry counts as valid).
+    pub fn token_is_fresh(&self) -> bool {
+        self.has_valid_token(now_ms())
     }
 
     /// The cached token and its expiry (ms epoch, 0 = none), valid or not.
@@ -225,9 +205,10 @@ impl Inner {
         {
             let st = lock(&self.state);
             r.add(st.refresh_token.as_deref());
-            r.add(st.last_supplied_refresh.as_deref());
             r.add(st.access_token.as_deref());
         }
+        r.add(self.cfg.refresh_token.as_deref());
+        r.add(self.cfg.access_token.as_deref());
         r.add(self.cfg.client_secret.as_deref());
         r.add(self.cfg.private_key_passphrase.as_deref());
         for (_, v) in &self.cfg.custom_headers {
@@ -405,11 +386,18 @@ impl Inner {
     }
 }
 
-/// Shares one [`TokenManager`] per user + credential set (user, client_id, service_client,
-/// access_url) across sends and pooled connections. Managers live as long as the registry.
+/// Above this many managers, a new one first drops those nobody holds that have no usable token.
+const PRUNE_ABOVE: usize = 256;
+
+/// Shares one [`TokenManager`] per [`CredentialKey`] across sends and pooled connections.
+///
+/// A request reuses a cached token only when it presents the same credentials as the request
+/// that got it: a per-message `auth` naming a cached user with another (or no) refresh token,
+/// access token or client secret gets a manager of its own, which refreshes with what it
+/// presented or fails, and never changes the manager of the transport-level auth.
 #[derive(Default)]
 pub struct TokenRegistry {
-    managers: Mutex<HashMap<String, Arc<TokenManager>>>,
+    managers: Mutex<HashMap<CredentialKey, Arc<TokenManager>>>,
 }
 
 impl TokenRegistry {
@@ -417,36 +405,39 @@ impl TokenRegistry {
         Self::default()
     }
 
-    /// The manager for `cfg`'s key, created on first use. An existing one is offered
-    /// `cfg.access_token`/`expires` and `cfg.refresh_token`; its events/log sinks are kept.
+    /// The manager for `cfg`'s credentials, created on first use (its events/log sinks are the
+    /// first caller's).
     pub fn get_or_create(
         &self,
         cfg: OAuth2Config,
         events: Option<EventSink>,
         log: Option<LogFn>,
     ) -> Result<Arc<TokenManager>, OAuth2Error> {
-        let key = [
-            cfg.user.as_str(),
-            cfg.client_id.as_deref().unwrap_or(""),
-            cfg.service_client.as_deref().unwrap_or(""),
-            cfg.access_url_or_default(),
-        ]
-        .join("\0");
+        let key = cfg.credential_key();
         let mut map = lock(&self.managers);
         if let Some(m) = map.get(&key) {
-            let m = m.clone();
-            drop(map);
-            if let Some(at) = non_empty(&cfg.access_token) {
-                m.offer(at.to_string(), cfg.initial_expires(now_ms()));
-            }
-            if let Some(rt) = non_empty(&cfg.refresh_token) {
-                m.update_refresh_token(rt.to_string());
-            }
-            return Ok(m);
+            return Ok(m.clone());
         }
         let m = TokenManager::new(cfg, events, log)?;
+        if map.len() >= PRUNE_ABOVE {
+            // Per-message auth with ever new access tokens would otherwise grow the map forever.
+            let now = now_ms();
+            map.retain(|_, m| Arc::strong_count(m) > 1 || m.has_valid_token(now));
+            if map.len() >= PRUNE_ABOVE {
+                map.retain(|_, m| Arc::strong_count(m) > 1);
+            }
+        }
         map.insert(key, m.clone());
         Ok(m)
+    }
+
+    /// How many managers are kept (tests).
+    pub fn len(&self) -> usize {
+        lock(&self.managers).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -17,6 +17,18 @@ pub trait TokenProvider: Send + Sync {
     fn user(&self) -> String;
     /// A token; `renew` asks for a fresh one after the server rejected the last.
     fn token(&self, renew: bool) -> BoxFuture<'static, Result<String, SmtpError>>;
+    /// A digest of the credentials behind this provider's tokens. A pooled connection logged in
+    /// through one provider carries a message of another only when both have the same user and
+    /// the same digest; `None` (the default) matches only the very same provider.
+    fn credentials_digest(&self) -> Option<[u8; 32]> {
+        None
+    }
+    /// Whether the token it would hand out now is still valid without a refresh. A pooled
+    /// connection logged in through it is not reused once it is not: the next message logs in
+    /// again, so a revoked grant stops the sends once its last token expires.
+    fn token_is_fresh(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Clone)]

@@ -26,7 +26,7 @@ use crate::capabilities::Capabilities;
 use crate::data::DotStuffer;
 use crate::envelope::{self, Envelope};
 use crate::error::{socket_error, ErrorCode, SmtpError};
-use crate::log::{Level, Logger};
+use crate::log::{Details, Field, Level, Logger};
 use crate::options::ConnectOptions;
 use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
@@ -53,6 +53,21 @@ enum Io {
     Tls(Box<tokio_rustls::client::TlsStream<BaseStream>>),
     /// Transient state while upgrading, and after a failed upgrade.
     Closed,
+}
+
+impl Io {
+    /// The local end of the TCP socket underneath (to the proxy, through a proxy).
+    fn local_addr(&self) -> Option<SocketAddr> {
+        let base = match self {
+            Io::Plain(b) => b,
+            Io::Tls(t) => t.get_ref().0,
+            Io::Closed => return None,
+        };
+        match base {
+            BaseStream::Tcp(t) => t.local_addr().ok(),
+            BaseStream::ProxyTls(t) => t.get_ref().0.local_addr().ok(),
+        }
+    }
 }
 
 fn closed_io() -> io::Error {
@@ -186,16 +201,21 @@ fn cache_put(host: &str, addrs: &[IpAddr]) {
     }
 }
 
-/// Resolves `host` (IPv4 first), with nodemailer's 5-minute cache and stale fallback.
-async fn resolve(host: &str, port: u16, dns_timeout: Duration) -> Result<Vec<IpAddr>, SmtpError> {
+/// Resolves `host` (IPv4 first), with nodemailer's 5-minute cache and stale fallback; the flag
+/// says whether the addresses came from the cache (nodemailer's `cached` log field).
+async fn resolve(
+    host: &str,
+    port: u16,
+    dns_timeout: Duration,
+) -> Result<(Vec<IpAddr>, bool), SmtpError> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(vec![ip]);
+        return Ok((vec![ip], false));
     }
     let cached = dns_cache().lock().ok().and_then(|m| m.get(host).cloned());
     if let Some((addrs, exp)) = &cached {
         if *exp >= Instant::now() {
-            return Ok(addrs.clone());
+            return Ok((addrs.clone(), true));
         }
     }
     let looked_up = match timeout(dns_timeout, tokio::net::lookup_host((host, port))).await {
@@ -222,13 +242,13 @@ async fn resolve(host: &str, port: u16, dns_timeout: Duration) -> Result<Vec<IpA
     match looked_up {
         Ok(addrs) => {
             cache_put(host, &addrs);
-            Ok(addrs)
+            Ok((addrs, false))
         }
         // a stale entry beats a failed lookup
         Err(e) => match cached {
             Some((addrs, _)) => {
                 cache_put(host, &addrs);
-                Ok(addrs)
+                Ok((addrs, true))
             }
             None => Err(e),
         },
@@ -284,15 +304,26 @@ pub(crate) async fn tcp_connect(
 impl SmtpConnection {
     /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
     pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
-        let logger = Logger {
-            sink: opts.logger.clone(),
-            debug: opts.debug,
-            cid: crate::log::next_cid(),
-        };
+        let logger = Logger::connection(opts.logger.clone(), opts.debug);
         // through a proxy, the SMTP host is the proxy's to reach (or resolve)
         let addrs = match opts.proxy {
             Some(_) => Vec::new(),
-            None => connect_order(resolve(&opts.host, opts.port, opts.dns_timeout).await?),
+            None => {
+                let (addrs, cached) = resolve(&opts.host, opts.port, opts.dns_timeout).await?;
+                let addrs = connect_order(addrs);
+                logger.log(Level::Debug, "dns", "Resolved %s as %s [cache %s]", || {
+                    let resolved = addrs.first().map(|ip| ip.to_string()).unwrap_or_default();
+                    Details::args([
+                        opts.host.clone(),
+                        resolved.clone(),
+                        if cached { "hit" } else { "miss" }.to_string(),
+                    ])
+                    .field(Field::Str("source", opts.host.clone()))
+                    .field(Field::Str("resolved", resolved))
+                    .field(Field::Bool("cached", cached))
+                });
+                addrs
+            }
         };
         let tls_config = if opts.secure {
             Some(tls::client_config(&opts.tls, "CONN")?)
@@ -351,23 +382,48 @@ impl SmtpConnection {
                 );
             }
         };
-        logger.log(Level::Info, "network", || {
-            let kind = if opts.secure {
-                "Secure connection"
-            } else {
-                "Connection"
-            };
-            match &opts.proxy {
-                None => format!("{kind} established to {}:{}", remote.ip(), remote.port()),
-                Some(_) => format!(
-                    "{kind} established to {}:{} through proxy {}:{}",
-                    opts.host,
-                    opts.port,
-                    remote.ip(),
-                    remote.port()
-                ),
-            }
-        });
+        let kind = if opts.secure {
+            "Secure connection"
+        } else {
+            "Connection"
+        };
+        // nodemailer's fields are the socket's own ends (the proxy's, through a proxy)
+        let socket_fields = |d: Details| {
+            let local = io.local_addr();
+            d.field(Field::Str(
+                "localAddress",
+                local.map(|a| a.ip().to_string()).unwrap_or_default(),
+            ))
+            .field(Field::Num(
+                "localPort",
+                local.map_or(0, |a| a.port().into()),
+            ))
+            .field(Field::Str("remoteAddress", remote.ip().to_string()))
+            .field(Field::Num("remotePort", remote.port().into()))
+        };
+        match &opts.proxy {
+            None => logger.log(Level::Info, "network", "%s established to %s:%s", || {
+                socket_fields(Details::args([
+                    kind.to_string(),
+                    remote.ip().to_string(),
+                    remote.port().to_string(),
+                ]))
+            }),
+            Some(_) => logger.log(
+                Level::Info,
+                "network",
+                "%s established to %s:%s through proxy %s:%s",
+                || {
+                    socket_fields(Details::args([
+                        kind.to_string(),
+                        opts.host.clone(),
+                        opts.port.to_string(),
+                        remote.ip().to_string(),
+                        remote.port().to_string(),
+                    ]))
+                },
+            ),
+        }
 
         let mut conn = SmtpConnection {
             io,
@@ -408,9 +464,12 @@ impl SmtpConnection {
             ));
         }
         conn.handshake().await?;
-        conn.logger.log(Level::Debug, "smtp", || {
-            "SMTP handshake finished".to_string()
-        });
+        conn.logger.log(
+            Level::Debug,
+            "smtp",
+            "SMTP handshake finished",
+            Details::default,
+        );
         Ok(conn)
     }
 
@@ -469,9 +528,12 @@ impl SmtpConnection {
                 let r = self.command("STARTTLS").await?;
                 if !r.is_positive() {
                     if self.opts.opportunistic_tls {
-                        self.logger.log(Level::Info, "smtp", || {
-                            "Failed STARTTLS upgrade, continuing unencrypted".to_string()
-                        });
+                        self.logger.log(
+                            Level::Info,
+                            "smtp",
+                            "Failed STARTTLS upgrade, continuing unencrypted",
+                            Details::default,
+                        );
                         return Ok(());
                     }
                     let text = r.text();
@@ -518,9 +580,12 @@ impl SmtpConnection {
             Ok(Ok(s)) => {
                 self.io = Io::Tls(Box::new(s));
                 self.secure = true;
-                self.logger.log(Level::Info, "smtp", || {
-                    "Connection upgraded with STARTTLS".to_string()
-                });
+                self.logger.log(
+                    Level::Info,
+                    "smtp",
+                    "Connection upgraded with STARTTLS",
+                    Details::default,
+                );
                 Ok(())
             }
             Ok(Err(e)) => {
@@ -804,19 +869,17 @@ impl SmtpConnection {
         match &res {
             Ok(()) => {
                 self.authenticated = true;
-                self.logger.log(Level::Info, "smtp", || {
-                    format!(
-                        "User {} authenticated",
-                        envelope::json_string(&user_for_log)
-                    )
-                });
+                self.logger
+                    .log(Level::Info, "smtp", "User %s authenticated", || {
+                        auth_details(&user_for_log, "authenticated", &method)
+                    });
             }
-            Err(_) => self.logger.log(Level::Info, "smtp", || {
-                format!(
-                    "User {} failed to authenticate",
-                    envelope::json_string(&user_for_log)
-                )
-            }),
+            Err(_) => self.logger.log(
+                Level::Info,
+                "smtp",
+                "User %s failed to authenticate",
+                || auth_details(&user_for_log, "authfail", &method),
+            ),
         }
         res
     }
@@ -1179,24 +1242,39 @@ impl SmtpConnection {
                 None => break,
             }
         }
+        let body_end = pending.len();
         stuffer.finish(&mut pending);
-        self.write_body_piece(&pending).await?;
-        self.logger.log(Level::Info, "message", || {
-            format!(
-                "<{} bytes encoded mime message (source size {} bytes)>",
-                stuffer.out_bytes(),
-                stuffer.in_bytes()
-            )
-        });
-        Ok(stuffer.out_bytes())
+        if self.logger.debug {
+            // nodemailer's transcript has the message, then the terminating dot on its own
+            if body_end > 0 {
+                self.log_body(&pending[..body_end]);
+            }
+            self.logger.transcript("message", ".");
+        }
+        self.write_bytes(&pending).await?;
+        let (out_bytes, in_bytes) = (stuffer.out_bytes(), stuffer.in_bytes());
+        self.logger.log(
+            Level::Info,
+            "message",
+            "<%s bytes encoded mime message (source size %s bytes)>",
+            || {
+                Details::args([out_bytes.to_string(), in_bytes.to_string()])
+                    .field(Field::Num("inByteCount", in_bytes))
+                    .field(Field::Num("outByteCount", out_bytes))
+            },
+        );
+        Ok(out_bytes)
+    }
+
+    fn log_body(&self, piece: &[u8]) {
+        let text = String::from_utf8_lossy(piece);
+        self.logger
+            .transcript("message", text.trim_end_matches(['\r', '\n']));
     }
 
     async fn write_body_piece(&mut self, piece: &[u8]) -> Result<(), SmtpError> {
         if self.logger.debug {
-            let text = String::from_utf8_lossy(piece);
-            self.logger.log(Level::Debug, "message", || {
-                text.trim_end_matches(['\r', '\n']).to_string()
-            });
+            self.log_body(piece);
         }
         self.write_bytes(piece).await
     }
@@ -1238,13 +1316,24 @@ impl SmtpConnection {
 
     /// Plain close (TLS close_notify + FIN), no QUIT.
     pub async fn close(mut self) {
-        self.logger.log(Level::Debug, "smtp", || {
-            "Closing connection to the server using \"end\"".to_string()
-        });
+        self.logger.log(
+            Level::Debug,
+            "smtp",
+            "Closing connection to the server using \"%s\"",
+            || Details::args(["end".to_string()]),
+        );
+        // nodemailer logs "Connection closed" only when the server closes the socket, not
+        // after closing it itself
         let _ = timeout(Duration::from_secs(1), self.io.shutdown()).await;
-        self.logger
-            .log(Level::Info, "network", || "Connection closed".to_string());
     }
+}
+
+/// nodemailer's fields of the authenticated / authfail records.
+fn auth_details(user: &str, action: &str, method: &str) -> Details {
+    Details::args([envelope::json_string(user)])
+        .field(Field::Str("username", user.to_string()))
+        .field(Field::Str("action", action.to_string()))
+        .field(Field::Str("method", method.to_string()))
 }
 
 fn missing_credentials(method: &str) -> SmtpError {
@@ -1286,11 +1375,11 @@ mod tests {
             resolve("127.0.0.1", 25, Duration::from_secs(1))
                 .await
                 .unwrap(),
-            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+            (vec!["127.0.0.1".parse::<IpAddr>().unwrap()], false)
         );
         assert_eq!(
             resolve("[::1]", 25, Duration::from_secs(1)).await.unwrap(),
-            vec!["::1".parse::<IpAddr>().unwrap()]
+            (vec!["::1".parse::<IpAddr>().unwrap()], false)
         );
     }
 

@@ -12,6 +12,8 @@ pub struct Envelope {
     pub dsn: Option<Dsn>,
     /// nodemailer's `requireTLSExtensionEnabled`: send `REQUIRETLS` (RFC 8689).
     pub require_tls_extension: bool,
+    /// The Message-ID, for the "Sending message" log record; set only when logging is on.
+    pub message_id: Option<String>,
 }
 
 /// DSN options as the user gave them (nodemailer's `dsn` message option).

@@ -12,7 +12,8 @@
 //!
 //! **Per-message auth** (nodemailer ignores it and sends as the pool user, its issue #1875;
 //! here a message never travels under another identity). Every slot carries the identity of
-//! its connection: no auth, a login user (+ password), or an XOAUTH2 user, plus the forced
+//! its connection: no auth, a login user (+ password), or an XOAUTH2 user (+ the digest of the
+//! credentials behind its token, [`TokenProvider::credentials_digest`]), plus the forced
 //! method and `force_auth`. A slot only takes jobs of its own identity, except that a job
 //! whose identity has *no* slot at all may be taken by any slot that looks for work, which
 //! then retires its connection (QUIT) and opens one for that identity. A new job whose
@@ -60,7 +61,7 @@ use crate::auth::{AuthOptions, Credentials, TokenProvider};
 use crate::connection::{SendInfo, SmtpConnection};
 use crate::envelope::Envelope;
 use crate::error::{ErrorCode, SmtpError};
-use crate::log::{Level, Logger};
+use crate::log::{Details, Field, Level, Logger, Source};
 use crate::options::ConnectOptions;
 use crate::transport;
 
@@ -118,6 +119,15 @@ fn retries_exhausted() -> SmtpError {
 
 // ---------------------------------------------------------------- identity
 
+/// False when the XOAUTH2 token the message's identity logged in with has expired: an
+/// authenticated session must not outlive it (a revoked refresh token would never be noticed).
+fn token_is_fresh(auth: &AuthOptions) -> bool {
+    match &auth.credentials {
+        Some(Credentials::XOAuth2(p)) => p.token_is_fresh(),
+        _ => true,
+    }
+}
+
 /// Who a connection is logged in as. Holds the password only to compare it; never printed.
 #[derive(Clone)]
 enum Who {
@@ -128,6 +138,7 @@ enum Who {
     },
     XOAuth2 {
         user: String,
+        digest: Option<[u8; 32]>,
         provider: Arc<dyn TokenProvider>,
     },
 }
@@ -154,6 +165,7 @@ impl Identity {
             },
             Some(Credentials::XOAuth2(p)) => Who::XOAuth2 {
                 user: p.user(),
+                digest: p.credentials_digest(),
                 provider: p.clone(),
             },
         };
@@ -180,8 +192,18 @@ impl Identity {
             (Who::Login { user, pass }, Some(Credentials::Login { user: u, pass: p })) => {
                 user == u && pass == p
             }
-            (Who::XOAuth2 { user, provider }, Some(Credentials::XOAuth2(p))) => {
-                Arc::ptr_eq(provider, p) || *user == p.user()
+            // The same user name is not enough: a message presenting other credentials for a
+            // logged-in user must log in with its own (and fail if they are bogus).
+            (
+                Who::XOAuth2 {
+                    user,
+                    digest,
+                    provider,
+                },
+                Some(Credentials::XOAuth2(p)),
+            ) => {
+                Arc::ptr_eq(provider, p)
+                    || (digest.is_some() && *digest == p.credentials_digest() && *user == p.user())
             }
             _ => false,
         }
@@ -335,9 +357,13 @@ impl Inner {
                 idle: false,
                 wake: wake.clone(),
             });
-            self.logger.log(Level::Info, "pool", || {
-                format!("Created new pool resource #{id}")
-            });
+            self.logger
+                .log(Level::Info, "pool", "Created new pool resource #%s", || {
+                    Details::args([id.to_string()])
+                        .field(Field::Num("cid", id))
+                        // sic: nodemailer's value
+                        .field(Field::Str("action", "conection".to_string()))
+                });
             launch = Some(Launch {
                 slot: Some((self.clone(), id, wake)),
             });
@@ -428,9 +454,15 @@ impl Inner {
             } else {
                 job.requeues += 1;
                 let attempt = job.requeues;
-                self.logger.log(Level::Debug, "pool", || {
-                    format!("Re-queued message after connection was closed. Attempt: #{attempt}")
-                });
+                self.logger.log(
+                    Level::Debug,
+                    "pool",
+                    "Re-queued message after connection was closed. Attempt: #%s",
+                    || {
+                        Details::args([attempt.to_string()])
+                            .field(Field::Str("action", "requeue".to_string()))
+                    },
+                );
                 st.queue.push_front(job);
                 if st.idling && st.queue.len() >= self.max_connections {
                     st.idling = false;
@@ -450,15 +482,26 @@ impl Inner {
 
     /// One attempt at `job` on the slot's connection, opening one if needed. The connection
     /// is put back in `live` only if it may carry the next message.
-    async fn attempt(&self, live: &mut Option<Live>, job: &Job) -> Attempt {
+    async fn attempt(&self, id: u64, live: &mut Option<Live>, job: &Job) -> Attempt {
+        let logger = self.logger.resource(id);
         let reusable = match live.take() {
             Some(mut l) => {
-                if l.conn.check_idle() {
+                if !token_is_fresh(&job.auth) {
+                    self.logger.log(Level::Debug, "pool", || {
+                        "The access token of this connection's login has expired, logging in again"
+                            .to_string()
+                    });
+                    tokio::spawn(l.conn.quit());
+                    None
+                } else if l.conn.check_idle() {
                     Some(l)
                 } else {
-                    self.logger.log(Level::Info, "pool", || {
-                        "Idle connection was closed by the server, replacing it".to_string()
-                    });
+                    logger.log(
+                        Level::Info,
+                        "pool",
+                        "Idle connection was closed by the server, replacing it",
+                        Details::default,
+                    );
                     // the socket is already unusable: dropping it closes it
                     None
                 }
@@ -483,14 +526,24 @@ impl Inner {
             inner: (job.body)(),
             started: false,
         };
+        if let Some(message_id) = &job.env.message_id {
+            logger.sending(message_id, &job.env.to);
+        }
         match l.conn.send(&job.env, &mut body).await {
             Ok(info) => {
                 l.sent += 1;
                 let ehlo = l.conn.ehlo_shared();
                 if self.max_messages.is_some_and(|max| l.sent >= max) {
-                    self.logger.log(Level::Debug, "pool", || {
-                        "Max messages limit exhausted, recycling the connection".to_string()
-                    });
+                    // sic: nodemailer's wording
+                    logger.log(
+                        Level::Debug,
+                        "pool",
+                        "Max messages limit exchausted for #%s",
+                        || {
+                            Details::args([id.to_string()])
+                                .field(Field::Str("action", "maxlimit".to_string()))
+                        },
+                    );
                     tokio::spawn(l.conn.quit());
                 } else {
                     *live = Some(l);
@@ -554,7 +607,7 @@ async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
                         tokio::spawn(old.conn.quit());
                     }
                 }
-                match inner.attempt(&mut live, &job).await {
+                match inner.attempt(id, &mut live, &job).await {
                     Attempt::Done(res) => job.finish(res),
                     Attempt::Requeue => inner.requeue(job),
                 }
@@ -599,11 +652,7 @@ impl Pool {
         opts: PoolOptions,
         on_idle: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> Arc<Pool> {
-        let logger = Logger {
-            sink: connect.logger.clone(),
-            debug: connect.debug,
-            cid: 0,
-        };
+        let logger = Logger::module(connect.logger.clone(), connect.debug, Source::Pool);
         let inner = Arc::new(Inner {
             connect,
             max_connections: match opts.max_connections {
@@ -1492,6 +1541,9 @@ mod tests {
         fn user(&self) -> String {
             self.user.into()
         }
+        fn credentials_digest(&self) -> Option<[u8; 32]> {
+            Some([self.user.len() as u8; 32])
+        }
         fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             Box::pin(async { Ok("tok".to_string()) })
@@ -1659,6 +1711,30 @@ mod tests {
         assert!(carol.matches(&x(&p1)));
         assert!(carol.matches(&x(&p2)));
         assert!(!carol.matches(&x(&p3)));
+        // Same user, other credentials (or none known): not the same identity.
+        struct Other(Option<[u8; 32]>);
+        impl TokenProvider for Other {
+            fn user(&self) -> String {
+                "carol".into()
+            }
+            fn token(&self, _renew: bool) -> BoxFuture<'static, Result<String, SmtpError>> {
+                Box::pin(async { Ok("bogus".to_string()) })
+            }
+            fn credentials_digest(&self) -> Option<[u8; 32]> {
+                self.0
+            }
+        }
+        let bogus: Arc<dyn TokenProvider> = Arc::new(Other(Some([9; 32])));
+        let unknown: Arc<dyn TokenProvider> = Arc::new(Other(None));
+        assert!(!carol.matches(&x(&bogus)));
+        assert!(!carol.matches(&x(&unknown)));
+        assert!(!Identity::of(&x(&unknown)).matches(&x(&p1)));
+        assert!(Identity::of(&x(&unknown)).matches(&x(&unknown)));
+        let same_digest: Arc<dyn TokenProvider> = Arc::new(Other(Some([5; 32])));
+        assert!(
+            carol.matches(&x(&same_digest)),
+            "carol: same user, same digest"
+        );
         assert!(!carol.matches(&login("carol")));
         let dbg = format!("{:?}", alice);
         assert!(dbg.contains("alice") && !dbg.contains("secret"), "{dbg}");

@@ -7,6 +7,7 @@ use crate::auth::AuthOptions;
 use crate::connection::{SendInfo, SmtpConnection};
 use crate::envelope::Envelope;
 use crate::error::{ErrorCode, SmtpError};
+use crate::log::{Logger, Source};
 use crate::options::ConnectOptions;
 
 /// nodemailer's login decision, shared with the pool: log in only when there are
@@ -38,6 +39,9 @@ where
     if let Err(e) = login_if_needed(&mut conn, auth).await {
         conn.close().await;
         return Err(e);
+    }
+    if let Some(id) = &env.message_id {
+        Logger::module(opts.logger.clone(), opts.debug, Source::Transport).sending(id, &env.to);
     }
     let res = conn.send(env, body).await;
     let ehlo = conn.ehlo_shared();
@@ -76,7 +80,7 @@ mod tests {
 
     use super::*;
     use crate::auth::{self, Credentials, TokenProvider};
-    use crate::log::LogEntry;
+    use crate::log::{Field, LogEntry, Source};
     use crate::script;
     use crate::test_server::{fixture, serve};
 
@@ -1009,19 +1013,46 @@ mod tests {
         let real = auth::plain("user", "hunter2");
         assert!(entries
             .iter()
-            .all(|e| !e.message.contains(&real) && !e.message.contains("hunter2")));
+            .all(|e| !e.message().contains(&real) && !e.message().contains("hunter2")));
         let shown = format!("AUTH PLAIN {}", auth::plain("user", "/* secret */"));
         assert!(entries
             .iter()
-            .any(|e| e.tnx == "client" && e.message == shown));
+            .any(|e| e.tnx == "client" && e.message() == shown));
         assert!(entries
             .iter()
-            .any(|e| e.tnx == "server" && e.message == "250-mx\n250 AUTH LOGIN PLAIN"));
+            .any(|e| e.tnx == "server" && e.message() == "250-mx\n250 AUTH LOGIN PLAIN"));
         assert!(entries
             .iter()
-            .any(|e| e.message == "User \"user\" authenticated"));
+            .any(|e| e.message() == "User \"user\" authenticated"));
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.message()
+                    == format!("Connection established to 127.0.0.1:{}", addr.port()))
+        );
+        // nodemailer's fields: the socket's ends on "established", the login on "authenticated"
+        let established = entries.iter().find(|e| e.tnx == "network").unwrap();
+        assert!(established
+            .fields
+            .contains(&Field::Num("remotePort", addr.port().into())));
+        assert!(established
+            .fields
+            .iter()
+            .any(|f| matches!(f, Field::Num("localPort", p) if *p > 0)));
+        let authed = entries
+            .iter()
+            .find(|e| e.template == "User %s authenticated")
+            .unwrap();
+        assert!(authed
+            .fields
+            .contains(&Field::Str("username", "user".into())));
+        assert!(authed
+            .fields
+            .contains(&Field::Str("action", "authenticated".into())));
+        // every record of one connection carries the same non-empty sid
+        assert!(!entries[0].sid.is_empty());
         assert!(entries
             .iter()
-            .any(|e| e.message == format!("Connection established to 127.0.0.1:{}", addr.port())));
+            .all(|e| e.sid == entries[0].sid && e.source == Source::Connection));
     }
 }

@@ -387,14 +387,23 @@ async fn rotated_refresh_token_is_used_next_time() {
     let bodies = srv.bodies();
     assert!(bodies[0].contains("refresh_token=1%2Frefresh-token-SENTINEL-2&"));
     assert!(bodies[1].contains("refresh_token=1%2Frotated-refresh-SENTINEL-3&"));
-    // Re-supplying the original configured token must not undo the rotation…
-    m.update_refresh_token(REFRESH.to_string());
-    m.get_token(true, None).await.unwrap();
-    assert!(srv.bodies()[2].contains("refresh_token=1%2Frotated-refresh-SENTINEL-3&"));
-    // …but a genuinely new one replaces it.
-    m.update_refresh_token("1/brand-new".to_string());
-    m.get_token(true, None).await.unwrap();
-    assert!(srv.bodies()[3].contains("refresh_token=1%2Fbrand-new&"));
+    // A request presenting the configured (pre-rotation) token gets the same manager from the
+    // registry, which keeps using the rotated one.
+    let srv = TestServer::start(fixed(
+        200,
+        &format!(r#"{{"access_token":"r","refresh_token":"{ROTATED}"}}"#),
+        0,
+    ))
+    .await;
+    let reg = TokenRegistry::new();
+    let a = reg.get_or_create(cfg3(&srv.url), None, None).unwrap();
+    a.get_token(true, None).await.unwrap();
+    let b = reg.get_or_create(cfg3(&srv.url), None, None).unwrap();
+    assert!(Arc::ptr_eq(&a, &b));
+    b.get_token(true, None).await.unwrap();
+    let bodies = srv.bodies();
+    assert!(bodies[0].contains("refresh_token=1%2Frefresh-token-SENTINEL-2&"));
+    assert!(bodies[1].contains("refresh_token=1%2Frotated-refresh-SENTINEL-3&"));
 }
 
 #[tokio::test]
@@ -675,56 +684,6 @@ async fn secrets_never_in_logs_or_errors() {
 }
 
 #[tokio::test]
-async fn offer_rules() {
-    let cfg = OAuth2Config {
-        user: "u@example.com".into(),
-        access_token: Some("configured".into()),
-        expires: Some(now_ms() + 10_000),
-        ..Default::default()
-    };
-    let m = TokenManager::new(cfg, None, None).unwrap();
-    let ours = m.cached().unwrap().1;
-    // Earlier or unknown expiry: kept ours.
-    m.offer("earlier".into(), ours - 1);
-    m.offer("unknown".into(), 0);
-    assert_eq!(m.cached().unwrap().0, "configured");
-    // Later expiry: adopted.
-    m.offer("later".into(), ours + 1);
-    assert_eq!(m.cached().unwrap(), ("later".to_string(), ours + 1));
-
-    // Ours expired: anything new is adopted, but the same offer twice is a no-op.
-    let m = TokenManager::new(
-        OAuth2Config {
-            user: "u".into(),
-            access_token: Some("old".into()),
-            expires: Some(1),
-            ..Default::default()
-        },
-        None,
-        None,
-    )
-    .unwrap();
-    m.offer("old".into(), 0);
-    assert_eq!(m.cached().unwrap(), ("old".to_string(), 1));
-    m.offer("new".into(), 0);
-    assert_eq!(m.cached().unwrap(), ("new".to_string(), 0));
-
-    // None cached: adopted.
-    let m = TokenManager::new(
-        OAuth2Config {
-            user: "u".into(),
-            ..Default::default()
-        },
-        None,
-        None,
-    )
-    .unwrap();
-    assert!(m.cached().is_none());
-    m.offer("first".into(), 5);
-    assert_eq!(m.cached().unwrap(), ("first".to_string(), 5));
-}
-
-#[tokio::test]
 async fn registry_shares_managers_per_credential_set() {
     let srv = TestServer::start(fixed(200, OK_BODY, 0)).await;
     let reg = TokenRegistry::new();
@@ -737,17 +696,8 @@ async fn registry_shares_managers_per_credential_set() {
     assert!(!Arc::ptr_eq(&a, &c));
     assert_eq!(c.user(), "other@example.com");
 
-    a.get_token(false, None).await.unwrap();
-    // A per-message accessToken for the cached user with a later expiry is adopted via offer().
-    let mut msg = cfg3(&srv.url);
-    msg.access_token = Some("per-message".into());
-    msg.expires = Some(now_ms() + 7_200_000);
-    msg.refresh_token = Some("1/per-message-refresh".into());
-    let d = reg.get_or_create(msg, None, None).unwrap();
-    assert!(Arc::ptr_eq(&a, &d));
-    assert_eq!(a.get_token(false, None).await.unwrap(), "per-message");
-    a.get_token(true, None).await.unwrap();
-    assert!(srv.bodies()[1].contains("refresh_token=1%2Fper-message-refresh&"));
+    assert_eq!(a.key().user(), "user@example.com");
+    assert_eq!(c.key().user(), "other@example.com");
     // Config errors surface from get_or_create.
     let e = reg
         .get_or_create(
@@ -762,6 +712,101 @@ async fn registry_shares_managers_per_credential_set() {
         .err()
         .unwrap();
     assert_eq!(e.code, "ECONFIG");
+}
+
+/// A token endpoint that checks the client secret and the refresh token, as a real one does.
+fn strict() -> Responder {
+    Arc::new(|i, req: &Req| {
+        let secret = format!("client_secret={}&", encode(CLIENT_SECRET));
+        let refresh = format!("refresh_token={}&", encode(REFRESH));
+        let (status, body) = if !req.body.contains(&secret) {
+            (401, r#"{"error":"invalid_client"}"#.to_string())
+        } else if !req.body.contains(&refresh) {
+            (400, r#"{"error":"invalid_grant"}"#.to_string())
+        } else {
+            (
+                200,
+                format!(r#"{{"access_token":"alice-{i}","expires_in":3600}}"#),
+            )
+        };
+        (status, body, Duration::ZERO)
+    })
+}
+
+fn encode(s: &str) -> String {
+    crate::http::encode_component(s)
+}
+
+#[tokio::test]
+async fn registry_reuses_a_token_only_for_the_same_credentials() {
+    let srv = TestServer::start(strict()).await;
+    let reg = TokenRegistry::new();
+    let alice = reg.get_or_create(cfg3(&srv.url), None, None).unwrap();
+    assert_eq!(alice.get_token(false, None).await.unwrap(), "alice-0");
+
+    let with = |f: &dyn Fn(&mut OAuth2Config)| {
+        let mut c = cfg3(&srv.url);
+        f(&mut c);
+        reg.get_or_create(c, None, None).unwrap()
+    };
+    // Bogus refresh token: a manager of its own, which asks and is refused.
+    let m = with(&|c| c.refresh_token = Some("1/RT_BOGUS".into()));
+    assert!(!Arc::ptr_eq(&m, &alice));
+    let e = m.get_token(false, None).await.unwrap_err();
+    assert!(e.message.starts_with("invalid_grant"), "{}", e.message);
+    // Wrong client secret: refused too.
+    let m = with(&|c| c.client_secret = Some("wrong".into()));
+    let e = m.get_token(false, None).await.unwrap_err();
+    assert!(e.message.starts_with("invalid_client"), "{}", e.message);
+    // A bogus access token and nothing to renew it with: that token, never Alice's.
+    let m = with(&|c| {
+        c.refresh_token = None;
+        c.access_token = Some("AT_BOGUS".into());
+    });
+    assert_eq!(m.get_token(false, None).await.unwrap(), "AT_BOGUS");
+    assert_eq!(m.get_token(true, None).await.unwrap(), "AT_BOGUS");
+    // No credential at all: an error, not a borrowed token.
+    let m = with(&|c| {
+        c.refresh_token = None;
+        c.client_secret = None;
+    });
+    let e = m.get_token(false, None).await.unwrap_err();
+    assert_eq!(e.message, "Can't create new access token for user");
+    // Another spelling of the user presenting nothing: nothing to borrow either.
+    let m = with(&|c| {
+        c.user = "User@example.com".into();
+        c.refresh_token = None;
+    });
+    assert!(m.get_token(false, None).await.is_err());
+
+    // Alice's manager was not touched: cached token, and her own refresh token on renewal.
+    assert_eq!(alice.get_token(false, None).await.unwrap(), "alice-0");
+    let renewed = alice.get_token(true, None).await.unwrap();
+    assert!(renewed.starts_with("alice-"), "{renewed}");
+    assert!(srv.bodies().last().unwrap().contains(&encode(REFRESH)));
+    // The same credentials again share her manager.
+    assert!(Arc::ptr_eq(&with(&|_| {}), &alice));
+}
+
+#[tokio::test]
+async fn registry_drops_unused_managers_without_a_token_when_large() {
+    let reg = TokenRegistry::new();
+    let cfg = |i: usize| OAuth2Config {
+        user: "u@example.com".into(),
+        access_token: Some(format!("per-message-{i}")),
+        expires: Some(1), // long expired
+        ..Default::default()
+    };
+    let held = reg.get_or_create(cfg(0), None, None).unwrap();
+    for i in 1..1000 {
+        drop(reg.get_or_create(cfg(i), None, None).unwrap());
+    }
+    assert!(reg.len() <= PRUNE_ABOVE, "{}", reg.len());
+    // The one still in use survives and is found again.
+    assert!(Arc::ptr_eq(
+        &reg.get_or_create(cfg(0), None, None).unwrap(),
+        &held
+    ));
 }
 
 #[tokio::test]

@@ -1,0 +1,3 @@
+'use strict';
+// Types only: loading it throws (see ../deep-imports.js).
+require('../deep-imports').typesOnly('sendmail-transport');
