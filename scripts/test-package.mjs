@@ -59,7 +59,9 @@ async function main() {
     for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'package.json', 'README.md']) {
       if (!files.includes(f)) throw new Error(`${f} missing from the tarball (files: ${files.join(' ')})`);
     }
-    const lib = fs.readdirSync(path.join(root, 'lib')).map((f) => `lib/${f}`);
+    const lib = fs.readdirSync(path.join(root, 'lib'), { recursive: true })
+      .map((f) => `lib/${f.split(path.sep).join('/')}`)
+      .filter((f) => fs.statSync(path.join(root, f)).isFile());
     for (const f of lib) if (!files.includes(f)) throw new Error(`${f} missing from the tarball`);
     const extra = files.filter((f) => /\.node$|\.rs$|^Cargo\.|^scripts\/|^src\//.test(f));
     if (extra.length) throw new Error(`unexpected files in the tarball: ${extra.join(' ')}`);
@@ -148,6 +150,8 @@ const nodemailer = require('mailer-rs');
   assert.deepEqual(info.accepted, ['b@example.com']);
   assert.match(info.response, /^250 /);
   const j = await nodemailer.createTransport({ jsonTransport: true }).sendMail({ from: 'a@example.com', to: 'c@example.com', subject: 'json', text: 'x' });
+  const SMTPTransport = require('mailer-rs/lib/smtp-transport');
+  assert.equal(typeof SMTPTransport, 'function');
   const msg = JSON.parse(j.message);
   assert.equal(msg.subject, 'json');
   assert.deepEqual(j.envelope, { from: 'a@example.com', to: ['c@example.com'] });
@@ -157,7 +161,7 @@ const nodemailer = require('mailer-rs');
 `,
     );
     const cjs = await runAsync(process.execPath, ['cjs.cjs'], { cwd: app, env: { ...env, SMTP_PORT: String(server.port) } });
-    check('require("mailer-rs"): addon from the platform package, SMTP send to 127.0.0.1, jsonTransport send', () => {
+    check('require("mailer-rs"): addon from the platform package, SMTP send to 127.0.0.1, jsonTransport send, a deep require', () => {
       if (cjs.status !== 0) throw new Error(`node cjs.cjs exited ${cjs.status}:\n${cjs.output}`);
       const got = server.messages.join('\n');
       if (!/Subject: package test/.test(got) || !/installed from a tarball/.test(got)) throw new Error(`the server received:\n${got}`);
@@ -181,27 +185,27 @@ assert.equal(JSON.parse(info.message).text, 'esm');
     if (esm.status !== 0) throw new Error(`node esm.mjs exited ${esm.status}:\n${esm.stdout}${esm.stderr}`);
   });
 
-  // 5. Types, as installed: the repository's typed programs compiled in the project.
+  // 5. Types, as installed: the repository's typed programs for module nodenext (top-level and
+  // deep imports, ESM and CommonJS) compiled in the project.
   const types = path.join(root, '__test__', 'types');
-  for (const f of ['esm-imports.mts', 'cjs-require.cts', 'nodemailer-types.ts', 'errors.ts', 'oauth2-examples.ts']) {
-    fs.copyFileSync(path.join(types, f), path.join(app, f));
-  }
+  const typed = JSON.parse(fs.readFileSync(path.join(types, 'tsconfig.nodenext.json'), 'utf8')).files;
+  for (const f of typed) fs.copyFileSync(path.join(types, f), path.join(app, f));
   const base = JSON.parse(fs.readFileSync(path.join(types, 'tsconfig.base.json'), 'utf8'));
   fs.writeFileSync(
     path.join(app, 'tsconfig.json'),
     JSON.stringify({
       compilerOptions: { ...base.compilerOptions, module: 'nodenext', moduleResolution: 'nodenext', typeRoots: [path.join(root, 'node_modules', '@types')] },
-      files: ['esm-imports.mts', 'cjs-require.cts', 'nodemailer-types.ts', 'errors.ts', 'oauth2-examples.ts'],
+      files: typed,
     }),
   );
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const typed = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false', '--traceResolution'], { cwd: app, env, encoding: 'utf8' });
-  check('tsc (strict, nodenext) against the installed index.d.ts', () => {
-    const errors = typed.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
-    if (typed.status !== 0) throw new Error(`tsc exited ${typed.status}:\n${errors.join('\n')}${typed.stderr}`);
-    const resolved = [...typed.stdout.matchAll(/Module name 'mailer-rs' was successfully resolved to '([^']+)'/g)].map((m) => m[1]);
+  const tscRun = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false', '--traceResolution'], { cwd: app, env, encoding: 'utf8', maxBuffer: 256 * 1048576 });
+  check(`tsc (strict, nodenext) against the installed types: ${typed.join(' ')}`, () => {
+    const errors = tscRun.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+    if (tscRun.status !== 0) throw new Error(`tsc exited ${tscRun.status}:\n${errors.join('\n')}${tscRun.stderr}`);
+    const resolved = [...tscRun.stdout.matchAll(/Module name 'mailer-rs(?:\/[^']*)?' was successfully resolved to '([^']+)'/g)].map((m) => m[1]);
     const outside = resolved.filter((p) => !p.startsWith(path.join(app, 'node_modules', 'mailer-rs') + path.sep));
-    if (resolved.length === 0 || outside.length) throw new Error(`'mailer-rs' resolved to ${[...new Set(resolved)].join(', ') || 'nothing'}`);
+    if (resolved.length === 0 || outside.length) throw new Error(`'mailer-rs' and its deep imports resolved to ${[...new Set(resolved)].join(', ') || 'nothing'}`);
   });
 }
 
