@@ -27,12 +27,6 @@ if (!fs.existsSync(path.join(root, 'Cargo.toml'))) {
   // Not a clone (the published package has no Rust sources): nothing to build.
   process.exit(0);
 }
-if (release) {
-  releaseBuild();
-} else {
-  hostBuild();
-}
-
 function hostBuild() {
   const force = process.env.MAILER_RS_FORCE_BUILD === '1';
   const haveLocal =
@@ -172,4 +166,10 @@ function run(cmd, args, env = process.env) {
 function fail(message) {
   console.error(`mailer-rs: ${message}`);
   process.exit(1);
+}
+
+if (release) {
+  releaseBuild();
+} else {
+  hostBuild();
 }
