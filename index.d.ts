@@ -4,7 +4,7 @@
 // (and @types/nodemailer's `Mail.Options` / `SMTPTransport.Options` layout), so code typed
 // against nodemailer compiles unchanged. Inputs are at least as wide as nodemailer's; options
 // mailer-rs does not implement are left out on purpose (a compile error beats a silent ignore):
-// getSocket, customAuth, socket/connection, sendmail, SES.
+// getSocket, socket/connection, sendmail, SES.
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
@@ -183,6 +183,66 @@ export interface SMTPTransportAuthOptions extends XOAuth2Options {
 export type AuthOptions = SMTPTransportAuthOptions;
 export type LoginOptions = SMTPTransportAuthOptions;
 
+/** User and password as a custom authentication handler gets them (`ctx.auth.credentials`). */
+export interface SMTPConnectionCredentials {
+  user?: string | undefined;
+  pass?: string | undefined;
+  /** The `options` of the transport's `auth`. */
+  options?: { [key: string]: any } | undefined;
+}
+
+/** `ctx.auth`: the transport's (or message's) auth with the credentials filled in. */
+export interface SMTPConnectionCustomAuthData {
+  type?: string | undefined;
+  method?: string | false | undefined;
+  user?: string | undefined;
+  pass?: string | undefined;
+  options?: { [key: string]: any } | undefined;
+  credentials: SMTPConnectionCredentials & { user: string; pass: string };
+  [key: string]: any;
+}
+
+/** A server reply as `ctx.sendCommand` hands it over. */
+export interface SMTPConnectionCustomAuthResponse {
+  /** The command that was sent. */
+  command: string;
+  /** The reply, lines joined by `\n`. */
+  response: string;
+  /** The reply code, 0 when the reply has none. */
+  status: number;
+  /** The enhanced status code (`2.7.0`), when present. */
+  code?: string | undefined;
+  /** The reply without its codes. */
+  text: string;
+}
+
+export type SMTPConnectionCustomAuthCommandCallback = (err: Error | null, data: SMTPConnectionCustomAuthResponse) => void;
+
+/** What a `customAuth` handler is called with (docs/custom-auth.md). */
+export interface SMTPConnectionCustomAuthContext {
+  auth: SMTPConnectionCustomAuthData;
+  /** The mechanism, upper case. */
+  method: string;
+  /** `SMTPUTF8`, `DSN`, `8BITMIME`, `REQUIRETLS`, `PIPELINING`, `SIZE`, as advertised. */
+  extensions: string[];
+  /** Advertised mechanisms among PLAIN, LOGIN, CRAM-MD5, XOAUTH2. */
+  authMethods: string[];
+  /** `SIZE n`, or false. */
+  maxAllowedSize: number | false;
+  /** Writes a line (logged as `/* secret *\/` after `AUTH <method>`) and gets the reply. */
+  sendCommand(cmd: string): Promise<SMTPConnectionCustomAuthResponse>;
+  sendCommand(cmd: string, done: SMTPConnectionCustomAuthCommandCallback): void;
+  /** The login succeeded. */
+  resolve(): void;
+  /** The login failed (`EAUTH`, with the last reply). */
+  reject(err: Error | string): void;
+}
+
+/** Resolves or rejects through `ctx`, or returns a promise that settles the login. */
+export type SMTPConnectionCustomAuthHandler = (ctx: SMTPConnectionCustomAuthContext) => unknown;
+/** Handlers by (case-insensitive) mechanism name. */
+export type SMTPConnectionCustomAuthHandlers = { [method: string]: SMTPConnectionCustomAuthHandler };
+
 // ---------------------------------------------------------------------------------------------
 // Transport options
 
@@ -280,6 +340,8 @@ export interface SMTPConnectionOptions {
   proxy?: string | undefined;
   allowInternalNetworkInterfaces?: boolean | undefined;
   component?: string | undefined;
+  /** SASL mechanisms of your own, by name (docs/custom-auth.md). */
+  customAuth?: SMTPConnectionCustomAuthHandlers | undefined;
 }
 
 export interface SMTPTransportOptions extends SMTPConnectionOptions, TransportOptions {

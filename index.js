@@ -42,7 +42,7 @@ function createTransport(transporter, defaults) {
   return new Mail(options, defaults);
 }
 
-const UNSUPPORTED_OPTIONS = ['getSocket', 'customAuth', 'connection', 'socket'];
+const UNSUPPORTED_OPTIONS = ['getSocket', 'connection', 'socket'];
 
 /**
  * nodemailer's `getTestMessageUrl(info)`: the Ethereal web URL of a message sent through

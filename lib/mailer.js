@@ -8,6 +8,7 @@ const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { customAuthRunner } = require('./custom-auth');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -361,6 +362,13 @@ class Mail extends EventEmitter {
     this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._native.setProvisioner(this._provisioner(merged.auth.provisionCallback));
+    }
+    if (merged.customAuth && typeof merged.customAuth === 'object') {
+      // the handler runs in the context of the call that logs in (the oldest in flight)
+      if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+      const ops = this._ops;
+      const runner = customAuthRunner(merged.customAuth, merged.auth, merged.authMethod, (fn, args) => inOldest(ops, fn, args));
+      this._native.setCustomAuth(Object.keys(merged.customAuth), runner);
     }
     this.transporter = {
       name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',

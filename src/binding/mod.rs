@@ -3,6 +3,7 @@
 
 mod body;
 pub mod compose;
+mod custom_auth;
 mod errors;
 mod options;
 mod tokens;

@@ -146,6 +146,8 @@ struct Core {
     oauth_log: Option<mailer_oauth2::LogFn>,
     /// The user's logger, when logging is on (see `connect_for`).
     log: Option<Arc<LoggerFn>>,
+    /// `customAuth` handlers (JS), when the transport has any.
+    custom_auth: RwLock<Option<mailer_smtp::auth::CustomAuthHandle>>,
 }
 
 /// A composed message with everything the engine needs.
@@ -222,6 +224,7 @@ impl Core {
             credentials,
             method,
             force_auth: self.options.force_auth,
+            custom: self.custom_auth.read().ok().and_then(|c| c.clone()),
         })
     }
 
@@ -735,6 +738,7 @@ impl NativeTransport {
                 events,
                 oauth_log,
                 log: log_fn,
+                custom_auth: RwLock::new(None),
             }),
         })
     }
@@ -759,6 +763,36 @@ impl NativeTransport {
             *guard = provisioner;
         }
         // the auth settings depend on the provisioner (its id is part of the token cache key)
+        if let Ok(mut guard) = self.core.transport_auth.write() {
+            *guard = None;
+        }
+        Ok(())
+    }
+
+    /// Sets (or clears) the `customAuth` handlers: `methods` are the mechanism names, `runner`
+    /// starts the handler of a login (lib/custom-auth.js).
+    #[napi(
+        ts_args_type = "methods: string[], runner: ((session: number, method: string, user: string, pass: string, extensions: string[], authMethods: string[], maxAllowedSize: number | null) => void) | null"
+    )]
+    pub fn set_custom_auth(
+        &self,
+        methods: Vec<String>,
+        runner: Option<Function<'static, crate::binding::custom_auth::RunnerArgs, ()>>,
+    ) -> Result<()> {
+        let handle = match runner {
+            Some(f) => {
+                // weak: a handler waiting for a login must not keep the process running
+                let tsfn: crate::binding::custom_auth::RunnerFn = f
+                    .build_threadsafe_function::<crate::binding::custom_auth::RunnerArgs>()
+                    .weak::<true>()
+                    .build()?;
+                Some(crate::binding::custom_auth::handle(methods, tsfn))
+            }
+            None => None,
+        };
+        if let Ok(mut guard) = self.core.custom_auth.write() {
+            *guard = handle;
+        }
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }
@@ -905,6 +939,10 @@ impl NativeTransport {
     pub fn close(&self) {
         if let Some(pool) = &self.core.pool {
             pool.close();
+            // a closed pool logs in no more: the handlers' runner (a threadsafe function) goes
+            if let Ok(mut guard) = self.core.custom_auth.write() {
+                *guard = None;
+            }
         }
     }
 }

@@ -812,10 +812,16 @@ impl SmtpConnection {
             Some(Credentials::XOAuth2(p)) => Some(p.clone()),
             _ => None,
         };
+        let custom = auth.custom.clone();
+        let handles = |m: &str| custom.as_ref().is_some_and(|c| c.0.handles(m));
+        // XOAUTH2 needs a token provider or a custom handler: without either it is skipped even
+        // when it is the only mechanism advertised (nodemailer's `login`)
+        let can_xoauth2 = oauth.is_some() || handles("XOAUTH2");
         let first_supported = || {
             self.caps
                 .auth_methods
-                .first()
+                .iter()
+                .find(|m| *m != "XOAUTH2" || can_xoauth2)
                 .cloned()
                 .unwrap_or_else(|| "PLAIN".to_string())
         };
@@ -831,7 +837,15 @@ impl SmtpConnection {
             .map(Credentials::user)
             .unwrap_or_default();
 
-        let res = if method == "XOAUTH2" {
+        let res = if let Some(handler) = custom.filter(|c| c.0.handles(&method)) {
+            // a custom handler gets whatever user and pass there are, even none
+            let (user, pass) = match &auth.credentials {
+                Some(Credentials::Login { user, pass }) => (user.clone(), pass.clone()),
+                Some(Credentials::XOAuth2(p)) => (p.user(), String::new()),
+                None => (String::new(), String::new()),
+            };
+            self.auth_custom(&handler, &method, user, pass).await
+        } else if method == "XOAUTH2" {
             match oauth {
                 Some(p) => self.auth_xoauth2(p).await,
                 // unreachable by the selection above; kept total rather than panicking
@@ -943,6 +957,86 @@ impl SmtpConnection {
             ));
         }
         Ok(())
+    }
+
+    /// A mechanism of the user's own: the handler writes the lines and reads the replies
+    /// through the connection, then resolves or rejects. Each wait for the handler's next
+    /// request is bounded by `socket_timeout`, as the socket's idle timer bounds it in
+    /// nodemailer.
+    async fn auth_custom(
+        &mut self,
+        handler: &auth::CustomAuthHandle,
+        method: &str,
+        user: String,
+        pass: String,
+    ) -> Result<(), SmtpError> {
+        let c = &self.caps;
+        let extensions = [
+            (c.smtputf8, "SMTPUTF8"),
+            (c.dsn, "DSN"),
+            (c.eight_bit_mime, "8BITMIME"),
+            (c.requiretls, "REQUIRETLS"),
+            (c.pipelining, "PIPELINING"),
+            (c.size, "SIZE"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| name.to_string())
+        .collect();
+        let ctx = auth::CustomAuthContext {
+            method: method.to_string(),
+            user,
+            pass,
+            extensions,
+            auth_methods: c.auth_methods.clone(),
+            max_allowed_size: c.max_size,
+        };
+        let mut steps = handler.0.start(ctx);
+        let command = format!("AUTH {method}");
+        // the reply to the handler's last command goes into its rejection, as in nodemailer
+        let mut last: Option<String> = None;
+        loop {
+            let step = match timeout(self.opts.socket_timeout, steps.recv()).await {
+                Err(_) => {
+                    self.broken = true;
+                    return Err(timeout_error());
+                }
+                Ok(None) => {
+                    return Err(SmtpError::format(
+                        ErrorCode::EAuth,
+                        "Authentication handler ended without resolving",
+                        last.as_deref(),
+                        Some(&command),
+                    ))
+                }
+                Ok(Some(step)) => step,
+            };
+            match step {
+                auth::CustomAuthStep::Command { line, reply } => {
+                    let masked = auth::mask_auth_command(&line);
+                    match self.secret_command(line, masked).await {
+                        Ok(r) => {
+                            let text = r.text();
+                            last = Some(text.clone());
+                            let _ = reply.send(Ok(text));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e.clone()));
+                            return Err(e);
+                        }
+                    }
+                }
+                auth::CustomAuthStep::Resolve => return Ok(()),
+                auth::CustomAuthStep::Reject { message } => {
+                    return Err(SmtpError::format(
+                        ErrorCode::EAuth,
+                        message,
+                        last.as_deref(),
+                        Some(&command),
+                    ))
+                }
+            }
+        }
     }
 
     /// XOAUTH2 with nodemailer's one-time renew after a `334` challenge.
