@@ -32,17 +32,8 @@ function createTransport(transporter, defaults) {
       throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
     }
   }
-  // Refuse rather than ignore: a message sent unsigned or around the proxy the user asked for
-  // would be worse than an error.
-  for (const key of UNSUPPORTED_OPTIONS) {
-    if (options[key] !== undefined && options[key] !== null && options[key] !== false) {
-      throw Object.assign(new Error(`The "${key}" option is not supported by mailer-rs yet (see docs/compatibility.md)`), { code: 'ECONFIG' });
-    }
-  }
   return new Mail(options, defaults);
 }
-
-const UNSUPPORTED_OPTIONS = ['getSocket', 'connection', 'socket'];
 
 /**
  * nodemailer's `getTestMessageUrl(info)`: the Ethereal web URL of a message sent through

@@ -7,8 +7,9 @@ const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme } = require('./options');
 const { customAuthRunner } = require('./custom-auth');
+const { installSocketBridge } = require('./socket-bridge');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -370,6 +371,9 @@ class Mail extends EventEmitter {
       const runner = customAuthRunner(merged.customAuth, merged.auth, merged.authMethod, (fn, args) => inOldest(ops, fn, args));
       this._native.setCustomAuth(Object.keys(merged.customAuth), runner);
     }
+    // sockets made in JS (a proxy handler may also come later, through set())
+    const customProxy = typeof merged.proxy === 'string' && customProxyScheme(merged.proxy);
+    if (typeof merged.getSocket === 'function' || merged.connection || merged.socket || customProxy) installSocketBridge(this);
     this.transporter = {
       name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
       version: `${VERSION}[client:${VERSION}]`,
@@ -386,6 +390,7 @@ class Mail extends EventEmitter {
 
   set(key, value) {
     this.meta.set(key, value);
+    if (typeof value === 'function' && String(key).startsWith('proxy_handler_')) installSocketBridge(this);
     if (key === 'oauth2_provision_cb') {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;

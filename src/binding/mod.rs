@@ -6,6 +6,7 @@ pub mod compose;
 mod custom_auth;
 mod errors;
 mod options;
+mod socket;
 mod tokens;
 pub mod transport;
 

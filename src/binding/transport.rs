@@ -148,6 +148,8 @@ struct Core {
     log: Option<Arc<LoggerFn>>,
     /// `customAuth` handlers (JS), when the transport has any.
     custom_auth: RwLock<Option<mailer_smtp::auth::CustomAuthHandle>>,
+    /// Sockets made in JS (`getSocket`, `connection`, `socket`, proxy handlers), once set.
+    sockets: Arc<crate::binding::socket::JsSocketProvider>,
 }
 
 /// A composed message with everything the engine needs.
@@ -669,6 +671,8 @@ impl NativeTransport {
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
         connect.logger = log_fn.clone().map(|tsfn| smtp_log_fn(tsfn, 0));
+        let sockets = Arc::new(crate::binding::socket::JsSocketProvider::default());
+        connect.socket_provider = Some(mailer_smtp::SocketProviderHandle(sockets.clone()));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
             log_fn.clone().map(|tsfn| {
                 let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
@@ -739,6 +743,7 @@ impl NativeTransport {
                 oauth_log,
                 log: log_fn,
                 custom_auth: RwLock::new(None),
+                sockets,
             }),
         })
     }
@@ -796,6 +801,33 @@ impl NativeTransport {
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }
+        Ok(())
+    }
+
+    /// Sets (or clears) the JS socket maker: `open(id, host, port)` answers with
+    /// `socketOpened` / `socketOpenFailed`; `ops(id, op, data)` writes (0), ends (1), destroys
+    /// (2) or resumes (3) socket `id` (lib/socket-bridge.js).
+    #[napi(
+        ts_args_type = "open: ((id: number, host: string, port: number) => void) | null, ops: ((id: number, op: number, data: Buffer | undefined) => void) | null"
+    )]
+    pub fn set_socket_handlers(
+        &self,
+        open: Option<Function<'static, crate::binding::socket::OpenArgs, ()>>,
+        ops: Option<Function<'static, crate::binding::socket::OpsArgs, ()>>,
+    ) -> Result<()> {
+        let fns = match (open, ops) {
+            (Some(open), Some(ops)) => Some((
+                // weak: neither keeps the process running (sends in flight do)
+                open.build_threadsafe_function::<crate::binding::socket::OpenArgs>()
+                    .weak::<true>()
+                    .build()?,
+                ops.build_threadsafe_function::<crate::binding::socket::OpsArgs>()
+                    .weak::<true>()
+                    .build()?,
+            )),
+            _ => None,
+        };
+        self.core.sockets.set(fns);
         Ok(())
     }
 
@@ -943,6 +975,8 @@ impl NativeTransport {
             if let Ok(mut guard) = self.core.custom_auth.write() {
                 *guard = None;
             }
+            // nor opens sockets (those open keep their own writer)
+            self.core.sockets.set(None);
         }
     }
 }

@@ -66,6 +66,7 @@ impl Io {
         match base {
             BaseStream::Tcp(t) => t.local_addr().ok(),
             BaseStream::ProxyTls(t) => t.get_ref().0.local_addr().ok(),
+            BaseStream::External(_, local) => *local,
         }
     }
 }
@@ -303,7 +304,23 @@ pub(crate) async fn tcp_connect(
 
 impl SmtpConnection {
     /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
+    /// A socket provider, when it has a stream for this connection, replaces DNS, TCP and proxy.
     pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
+        let provided = opts
+            .socket_provider
+            .as_ref()
+            .and_then(|p| p.0.open(&opts.host, opts.port));
+        if let Some(open) = provided {
+            let started = Instant::now();
+            let ext = match timeout(opts.connection_timeout, open).await {
+                Err(_) => return Err(connection_timeout_error()),
+                Ok(r) => r?,
+            };
+            if let Some(ext) = ext {
+                let remaining = opts.connection_timeout.saturating_sub(started.elapsed());
+                return Self::connect_external(opts, ext, remaining).await;
+            }
+        }
         let logger = Logger::connection(opts.logger.clone(), opts.debug);
         // through a proxy, the SMTP host is the proxy's to reach (or resolve)
         let addrs = match opts.proxy {
@@ -425,24 +442,96 @@ impl SmtpConnection {
             ),
         }
 
+        Self::start_session(opts.clone(), logger, io, remote).await
+    }
+
+    /// Runs SMTP on a stream made outside the engine: implicit TLS on top when `secure` and the
+    /// stream is not already `secured`, all within what is left of `connection_timeout`.
+    async fn connect_external(
+        opts: &ConnectOptions,
+        ext: crate::external::ExternalSocket,
+        remaining: Duration,
+    ) -> Result<SmtpConnection, SmtpError> {
+        let mut opts = opts.clone();
+        if let Some(secure) = ext.secure {
+            opts.secure = secure;
+        }
+        if let Some(host) = ext.host.filter(|h| !h.is_empty()) {
+            opts.host = host;
+        }
+        let logger = Logger::connection(opts.logger.clone(), opts.debug);
+        let base = BaseStream::External(ext.stream, ext.local);
+        let io = if opts.secure && !ext.secured {
+            let cfg = tls::client_config(&opts.tls, "CONN")?;
+            let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
+            match timeout(
+                remaining,
+                tokio_rustls::TlsConnector::from(cfg).connect(name, base),
+            )
+            .await
+            {
+                Err(_) => return Err(connection_timeout_error()),
+                Ok(Err(e)) => return Err(tls_init_error(e, "CONN")),
+                Ok(Ok(s)) => Io::Tls(Box::new(s)),
+            }
+        } else {
+            Io::Plain(base)
+        };
+        let remote = ext
+            .remote
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let kind = if opts.secure {
+            "Secure connection"
+        } else {
+            "Connection"
+        };
+        logger.log(
+            Level::Info,
+            "network",
+            "%s established to %s:%s through a provided socket",
+            || {
+                let local = io.local_addr();
+                Details::args([kind.to_string(), opts.host.clone(), opts.port.to_string()])
+                    .field(Field::Str(
+                        "localAddress",
+                        local.map(|a| a.ip().to_string()).unwrap_or_default(),
+                    ))
+                    .field(Field::Num(
+                        "localPort",
+                        local.map_or(0, |a| a.port().into()),
+                    ))
+                    .field(Field::Str("remoteAddress", remote.ip().to_string()))
+                    .field(Field::Num("remotePort", remote.port().into()))
+            },
+        );
+        Self::start_session(opts, logger, io, remote).await
+    }
+
+    /// Greeting, then the handshake, on a connected stream.
+    async fn start_session(
+        opts: ConnectOptions,
+        logger: Logger,
+        io: Io,
+        remote: SocketAddr,
+    ) -> Result<SmtpConnection, SmtpError> {
         let mut conn = SmtpConnection {
             io,
             parser: ReplyParser::new(),
             read_buf: vec![0u8; 8 * 1024],
-            opts: opts.clone(),
             name: opts.client_name(),
+            secure: opts.secure,
+            opts,
             logger,
             caps: Capabilities::default(),
             allows_auth: false,
             used_ehlo: false,
-            secure: opts.secure,
             upgrading: false,
             broken: false,
             authenticated: false,
             remote,
         };
 
-        let greeting = match timeout(opts.greeting_timeout, conn.read_reply()).await {
+        let greeting = match timeout(conn.opts.greeting_timeout, conn.read_reply()).await {
             Ok(r) => r?,
             Err(_) => {
                 conn.broken = true;

@@ -588,6 +588,80 @@ mod tests {
         );
     }
 
+    /// Hands out a TCP stream it connected itself, as a JS `getSocket` would.
+    struct Provide(std::net::SocketAddr, Option<bool>);
+
+    impl crate::external::SocketProvider for Provide {
+        fn open(&self, host: &str, _port: u16) -> Option<crate::external::OpenFuture> {
+            assert_eq!(host, "mx.invalid");
+            let (addr, secure) = (self.0, self.1);
+            Some(Box::pin(async move {
+                let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+                Ok(Some(crate::external::ExternalSocket {
+                    stream: Box::new(tcp),
+                    secured: false,
+                    secure,
+                    host: Some("localhost".into()),
+                    remote: Some(addr),
+                    local: None,
+                }))
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn provided_socket_carries_starttls_and_implicit_tls() {
+        // STARTTLS over the provided stream; no DNS for the (unresolvable) host
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 STARTTLS\r\n").await;
+                c.expect("STARTTLS").await;
+                c.send("220 go ahead\r\n").await;
+                c.accept_tls().await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx.tls\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let mut o = tls_opts(addr);
+        o.host = "mx.invalid".into();
+        o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
+            addr, None,
+        ))));
+        let conn = within(SmtpConnection::connect(&o)).await.unwrap();
+        assert!(conn.is_secure());
+        within(conn.quit()).await;
+        server.await.unwrap();
+
+        // `secure` from the provider: implicit TLS on top of its stream
+        let (addr, server) = serve(
+            true,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
+            addr,
+            Some(true),
+        ))));
+        let conn = within(SmtpConnection::connect(&o)).await.unwrap();
+        assert!(conn.is_secure());
+        within(conn.quit()).await;
+        server.await.unwrap();
+    }
+
     #[tokio::test]
     async fn starttls_rejected_is_etls_or_opportunistic() {
         for opportunistic in [false, true] {
