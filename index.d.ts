@@ -4,7 +4,7 @@
 // (and @types/nodemailer's `Mail.Options` / `SMTPTransport.Options` layout), so code typed
 // against nodemailer compiles unchanged. Inputs are at least as wide as nodemailer's; options
 // mailer-rs does not implement are left out on purpose (a compile error beats a silent ignore):
-// getSocket, socket/connection, sendmail, SES.
+// sendmail, SES.
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
@@ -305,6 +305,32 @@ export interface DKIMOptions extends Partial<DKIMKey> {
   cacheTreshold?: number | undefined;
 }
 
+/** What `getSocket` and proxy handlers receive: the transport options with this connection's
+ *  `host` and `port`. */
+export interface GetSocketOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  [key: string]: any;
+}
+
+/** What `getSocket` hands back: `connection` carries the session; `secure`, `secured` and `host`
+ *  apply to this connection. */
+export interface SocketOptions {
+  /** A connected socket (net, tls, or any Duplex). */
+  connection?: import('node:net').Socket | import('node:stream').Duplex | undefined;
+  secured?: boolean | undefined;
+  [key: string]: any;
+}
+export type Connection = SocketOptions;
+
+/** `false` (or no `connection`): connect as usual. */
+export type GetSocketCallback = (err: Error | null, socketOptions?: SocketOptions | false) => void;
+export type GetSocketHandler = (options: GetSocketOptions, callback: GetSocketCallback) => void;
+export type SMTPTransportGetSocket = GetSocketHandler;
+export type SMTPTransportGetSocketCallback = GetSocketCallback;
+/** `set('proxy_handler_<scheme>', handler)`: `proxy` is `url.parse()` of the proxy URL. */
+export type ProxyHandler = (proxy: import('node:url').UrlWithStringQuery, options: GetSocketOptions, callback: GetSocketCallback) => void;
+
 /** SMTP connection options. */
 export interface SMTPConnectionOptions {
   /** Default 587, or 465 with `secure`. */
@@ -342,6 +368,12 @@ export interface SMTPConnectionOptions {
   component?: string | undefined;
   /** SASL mechanisms of your own, by name (docs/custom-auth.md). */
   customAuth?: SMTPConnectionCustomAuthHandlers | undefined;
+  /** An open socket to run the session on (docs/proxy.md). */
+  connection?: import('node:net').Socket | import('node:stream').Duplex | undefined;
+  /** A socket to connect (`socket.connect(port, host)`) and run the session on. */
+  socket?: import('node:net').Socket | undefined;
+  /** The socket is already TLS: `secure` adds no handshake. */
+  secured?: boolean | undefined;
 }
 
 export interface SMTPTransportOptions extends SMTPConnectionOptions, TransportOptions {
@@ -350,6 +382,8 @@ export interface SMTPTransportOptions extends SMTPConnectionOptions, TransportOp
   /** `smtp(s)://user:pass@host:port?opt=val`; the URL's values win over the other keys. */
   url?: string | undefined;
   auth?: SMTPTransportAuthOptions | undefined;
+  /** Makes each connection's socket (docs/proxy.md). */
+  getSocket?: SMTPTransportGetSocket | undefined;
   forceAuth?: boolean | undefined;
   authMethod?: string | undefined;
   pool?: boolean | undefined;
@@ -533,6 +567,10 @@ export type PluginFunction<T = SentMessageInfo> = (mail: MailMessage<T>, callbac
 /** Keys `set()`/`get()` know. */
 export interface MailMeta {
   oauth2_provision_cb: XOAuth2ProvisionCallback;
+  /** Accepted and ignored: SOCKS is built in. */
+  proxy_socks_module: any;
+  /** A handler for the scheme of the `proxy` URL (docs/proxy.md). */
+  [key: `proxy_handler_${string}`]: ProxyHandler;
   [key: string]: any;
 }
 

@@ -25,3 +25,24 @@ const t = nodemailer.createTransport({
   },
 });
 void t;
+
+// getSocket, secured, connection / socket, proxy handlers
+import net from 'node:net';
+import tls from 'node:tls';
+
+const viaSocket = nodemailer.createTransport({
+  host: 'smtp.example.com',
+  port: 465,
+  secure: true,
+  getSocket: (options, callback) => {
+    const socket = tls.connect({ host: options.host, port: options.port }, () => callback(null, { connection: socket, secured: true }));
+    socket.once('error', (err) => callback(err));
+  },
+});
+viaSocket.set('proxy_handler_myproxy', (proxy, options, callback) => {
+  const socket = net.connect(Number(proxy.port), proxy.hostname || '', () => callback(null, { connection: socket }));
+  void options.host;
+});
+viaSocket.set('proxy_handler_none', (_proxy, _options, callback) => callback(null, false));
+nodemailer.createTransport({ host: 'smtp.example.com', connection: new net.Socket() });
+nodemailer.createTransport({ host: 'smtp.example.com', socket: new net.Socket(), secured: false });

@@ -477,6 +477,12 @@ impl SmtpConnection {
         } else {
             Io::Plain(base)
         };
+        // nodemailer logs the socket's own ends, `undefined` where a stream has none
+        let shown = |a: Option<SocketAddr>| match a {
+            Some(a) => (a.ip().to_string(), a.port().to_string()),
+            None => ("undefined".to_string(), "undefined".to_string()),
+        };
+        let (remote_ip, remote_port) = shown(ext.remote);
         let remote = ext
             .remote
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -485,25 +491,15 @@ impl SmtpConnection {
         } else {
             "Connection"
         };
-        logger.log(
-            Level::Info,
-            "network",
-            "%s established to %s:%s through a provided socket",
-            || {
-                let local = io.local_addr();
-                Details::args([kind.to_string(), opts.host.clone(), opts.port.to_string()])
-                    .field(Field::Str(
-                        "localAddress",
-                        local.map(|a| a.ip().to_string()).unwrap_or_default(),
-                    ))
-                    .field(Field::Num(
-                        "localPort",
-                        local.map_or(0, |a| a.port().into()),
-                    ))
-                    .field(Field::Str("remoteAddress", remote.ip().to_string()))
-                    .field(Field::Num("remotePort", remote.port().into()))
-            },
-        );
+        logger.log(Level::Info, "network", "%s established to %s:%s", || {
+            let local = io.local_addr();
+            let (local_ip, _) = shown(local);
+            Details::args([kind.to_string(), remote_ip.clone(), remote_port.clone()])
+                .field(Field::Str("localAddress", local_ip))
+                .field(Field::Num("localPort", local.map_or(0, |a| a.port().into())))
+                .field(Field::Str("remoteAddress", remote_ip.clone()))
+                .field(Field::Num("remotePort", remote.port().into()))
+        });
         Self::start_session(opts, logger, io, remote).await
     }
 
