@@ -496,7 +496,10 @@ impl SmtpConnection {
             let (local_ip, _) = shown(local);
             Details::args([kind.to_string(), remote_ip.clone(), remote_port.clone()])
                 .field(Field::Str("localAddress", local_ip))
-                .field(Field::Num("localPort", local.map_or(0, |a| a.port().into())))
+                .field(Field::Num(
+                    "localPort",
+                    local.map_or(0, |a| a.port().into()),
+                ))
                 .field(Field::Str("remoteAddress", remote_ip.clone()))
                 .field(Field::Num("remotePort", remote.port().into()))
         });
