@@ -295,6 +295,26 @@ describe('sockets from JS', () => {
       await new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', resolve)));
       assert.equal(socket.destroyed, true);
     });
+    // a session that fails on the Rust side (no greeting) destroys the socket too
+    const mute = await startRawServer(async (c) => {
+      await c.readLine();
+    });
+    try {
+      let socket;
+      const t = createTransport({
+        host: 'localhost',
+        port: mute.port,
+        greetingTimeout: 300,
+        getSocket: (o, cb) => {
+          socket = net.connect(o.port, '127.0.0.1', () => cb(null, { connection: socket }));
+        },
+      });
+      await assert.rejects(t.sendMail(msg()), { code: 'ETIMEDOUT', message: 'Greeting never received' });
+      await new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', resolve)));
+      assert.equal(socket.destroyed, true);
+    } finally {
+      await mute.close();
+    }
   });
 
   test('backpressure: a slow socket bounds what Rust hands it; 2 MB arrive intact', async () => {
