@@ -924,6 +924,9 @@ mod tests {
                     c.send("334 abc\r\n").await;
                     c.expect("abc:pw").await;
                     c.send("235 2.7.0 ok\r\n").await;
+                    if c.line().await.as_deref() == Some("QUIT") {
+                        c.send("221 bye\r\n").await;
+                    }
                     c.until_eof().await;
                 }),
             )
