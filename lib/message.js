@@ -3,6 +3,7 @@
 // moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
 // collected into a Buffer. Composition itself happens in Rust.
 const { Readable } = require('node:stream');
+const { coerceMessage } = require('./coerce');
 
 const CONTENT_KEYS = ['content', 'raw'];
 const BODY_FIELDS = ['text', 'html', 'watchHtml', 'amp', 'raw', 'icalEvent'];
@@ -154,7 +155,9 @@ function prepareMailSync(data) {
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
     else mail[key] = v;
   }
+  // the shape first: a circular or absurdly deep value must not reach the coercion's walk
   checkShape(mail);
+  coerceMessage(mail);
   return { mail, buffers: p.buffers };
 }
 
@@ -228,7 +231,9 @@ function applyDefaults(data, defaults) {
   if (!defaults) return out;
   for (const key of Object.keys(defaults)) {
     if (key === '__proto__') continue;
-    if (!(key in out)) out[key] = defaults[key];
+    // an own-key test: `key in out` also matches Object.prototype's members and dropped
+    // defaults named `constructor` or `toString` (nodemailer's lib/mailer/mail-message.js)
+    if (!Object.prototype.hasOwnProperty.call(out, key)) out[key] = defaults[key];
     else if (key === 'headers' && out.headers && !Array.isArray(out.headers) && !Array.isArray(defaults.headers)) {
       out.headers = Object.assign({}, defaults.headers, out.headers);
     }

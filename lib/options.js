@@ -40,7 +40,8 @@ function sanitizeTls(tls, servername) {
     }
   }
   return {
-    rejectUnauthorized: rejectUnauthorized === undefined ? true : !!rejectUnauthorized,
+    // as Node's tls.connect: only `false` turns verification off (0 or 'false' do not)
+    rejectUnauthorized: rejectUnauthorized !== false,
     ca: toTextList(tls.ca),
     servername: toText(tls.servername || servername),
     minVersion: toText(tls.minVersion),
@@ -89,7 +90,8 @@ function customProxyScheme(url) {
 function sanitizeTransportOptions(o) {
   const out = {
     host: o.host === undefined ? undefined : String(o.host),
-    port: num(o.port),
+    // nodemailer: `Number(port) || default`; out-of-range values fail at connect time
+    port: Number(o.port) || undefined,
     secure: o.secure === undefined ? undefined : !!o.secure,
     name: o.name === undefined ? undefined : String(o.name),
     localAddress: o.localAddress === undefined ? undefined : String(o.localAddress),

@@ -3,7 +3,7 @@
 
 use mailer_message::{ComposeOptions, MailData};
 use napi::bindgen_prelude::*;
-use napi::Env;
+use napi::{Env, JsValue};
 use napi_derive::napi;
 use serde::Deserialize;
 
@@ -38,6 +38,7 @@ struct JsComposeOptions {
     keep_bcc: bool,
     disable_file_access: bool,
     disable_url_access: bool,
+    raw_as_is: bool,
 }
 
 /// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
@@ -51,7 +52,7 @@ pub fn compile_message<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<
         (MailData, ComposeOptions, Option<serde_json::Value>),
         BindError,
@@ -67,26 +68,23 @@ pub fn compile_message<'env>(
     // shared with JS, not copied (see NativeTransport::send)
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts, dkim) = parsed?;
-            let compiled = mailer_message::compile(data, buffers, &opts)?;
-            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
-            let bytes = compiled
-                .body
-                .to_vec()
-                .await
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
-            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
-        }
-        .await)
+        let (data, opts, dkim) = parsed?;
+        let compiled = mailer_message::compile(data, buffers, &opts)?;
+        let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+        let bytes = compiled
+            .body
+            .to_vec()
+            .await
+            .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+        Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, bytes)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", Buffer::from(bytes))?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
@@ -102,7 +100,7 @@ pub fn normalize_json<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
         // `Json` keeps key order, which nodemailer's output depends on.
         let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
@@ -112,26 +110,26 @@ pub fn normalize_json<'env>(
     })();
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts) = parsed?;
-            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
-            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
-        }
-        .await)
+        let (data, opts) = parsed?;
+        let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+        Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, json)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", json)?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
 }
 
-fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
+pub(super) fn compose_options(
+    env: &Env,
+    options: Object,
+) -> std::result::Result<ComposeOptions, BindError> {
     let o: JsComposeOptions = env
         .from_js_value(options)
         .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
@@ -140,6 +138,7 @@ fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOpt
         keep_bcc: o.keep_bcc,
         disable_file_access: o.disable_file_access,
         disable_url_access: o.disable_url_access,
+        raw_as_is: o.raw_as_is,
     })
 }
 
@@ -157,7 +156,7 @@ pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result
 
 /// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
 /// node code is the text before the first ':'.
-fn io_code(e: &std::io::Error) -> &'static str {
+pub(super) fn io_code(e: &std::io::Error) -> &'static str {
     if let Some(f) = e
         .get_ref()
         .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())

@@ -1,7 +1,9 @@
 //! nodemailer's `customAuth`: SASL mechanisms written in JS. The connection (Rust) asks the JS
 //! handler to start; the handler's `sendCommand`, `resolve` and `reject` come back here through
 //! `customAuthCommand` / `customAuthDone`, keyed by a session id, and reach the connection's
-//! login loop as [`CustomAuthStep`]s.
+//! login loop as [`CustomAuthStep`]s. The runner is one of the transport's callbacks (see
+//! `callbacks.rs`), reached through its [`Hub`]: a login only runs while a send or verify holds
+//! them open.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,7 +17,9 @@ use napi::Env;
 use napi_derive::napi;
 use tokio::sync::{mpsc, oneshot};
 
+use super::callbacks::Hub;
 use super::errors::{reject, BindError};
+use super::runtime;
 
 /// `(session, method, user, pass, extensions, authMethods, maxAllowedSize)`.
 pub type RunnerArgs = FnArgs<(
@@ -40,21 +44,22 @@ fn sessions() -> std::sync::MutexGuard<'static, HashMap<u32, mpsc::UnboundedSend
     SESSIONS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The JS handlers of one transport: which mechanisms it has, and the runner that calls them.
+/// The JS handlers of one transport: which mechanisms it has, and where to find the runner
+/// that calls them.
 pub struct JsCustomAuth {
     methods: HashSet<String>,
-    runner: RunnerFn,
+    hub: Arc<Hub>,
 }
 
 impl JsCustomAuth {
-    pub fn new(methods: Vec<String>, runner: RunnerFn) -> Self {
+    pub fn new(methods: Vec<String>, hub: Arc<Hub>) -> Self {
         JsCustomAuth {
             methods: methods
                 .into_iter()
                 .map(|m| m.trim().to_uppercase())
                 .filter(|m| !m.is_empty())
                 .collect(),
-            runner,
+            hub,
         }
     }
 }
@@ -76,7 +81,13 @@ impl CustomAuth for JsCustomAuth {
             map.retain(|_, s| !s.is_closed());
             map.insert(id, tx);
         }
-        let status = self.runner.call(
+        let Some(runner) = self.hub.get().and_then(|c| c.custom_auth()) else {
+            // no call in flight holds the callbacks (cannot happen while a login runs): the
+            // login fails at once
+            sessions().remove(&id);
+            return rx;
+        };
+        let status = runner.call(
             (
                 id,
                 ctx.method,
@@ -109,7 +120,7 @@ pub fn custom_auth_command<'env>(
     env: &'env Env,
     session: u32,
     line: String,
-) -> Result<PromiseRaw<'env, String>> {
+) -> Result<Object<'env>> {
     let (reply, rx) = oneshot::channel();
     let sent = sessions()
         .get(&session)
@@ -117,22 +128,22 @@ pub fn custom_auth_command<'env>(
         .unwrap_or(false);
     let fut = async move {
         if !sent {
-            return Ok(Err(BindError::new(
+            return Err(BindError::new(
                 "EAUTH",
                 "The authentication session is over",
-            )));
+            ));
         }
-        Ok(match rx.await {
+        match rx.await {
             Ok(Ok(text)) => Ok(text),
             Ok(Err(e)) => Err(command_error(e)),
             Err(_) => Err(command_error(SmtpError::new(
                 ErrorCode::EAuth,
                 "The authentication session is over",
             ))),
-        })
+        }
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-        Ok(text) => Ok(text),
+    runtime::promise(env, fut, |env, outcome| match outcome {
+        Ok(text) => unsafe { ToNapiValue::to_napi_value(env.raw(), text) },
         Err(e) => Err(reject(env, &e)),
     })
 }
@@ -150,6 +161,6 @@ pub fn custom_auth_done(session: u32, error: Option<String>) {
 }
 
 /// A handle for [`mailer_smtp::AuthOptions::custom`].
-pub fn handle(methods: Vec<String>, runner: RunnerFn) -> mailer_smtp::auth::CustomAuthHandle {
-    mailer_smtp::auth::CustomAuthHandle(Arc::new(JsCustomAuth::new(methods, runner)))
+pub fn handle(methods: Vec<String>, hub: Arc<Hub>) -> mailer_smtp::auth::CustomAuthHandle {
+    mailer_smtp::auth::CustomAuthHandle(Arc::new(JsCustomAuth::new(methods, hub)))
 }

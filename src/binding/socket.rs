@@ -8,8 +8,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -21,6 +21,8 @@ use napi_derive::napi;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
+
+use super::callbacks::Hub;
 
 /// `(socketId, host, port)`: make (or find) the socket of a new connection.
 pub type OpenArgs = FnArgs<(u32, String, u32)>;
@@ -251,23 +253,41 @@ impl Drop for OpenGuard {
 }
 
 /// The transport's JS socket maker; inactive (the engine connects by itself) until
-/// [`JsSocketProvider::set`] gives it the JS functions.
-#[derive(Default)]
+/// [`JsSocketProvider::enable`]. Its JS functions are among the transport's callbacks (see
+/// `callbacks.rs`), found through the [`Hub`] while a send or verify holds them open.
 pub struct JsSocketProvider {
-    fns: RwLock<Option<(Arc<OpenFn>, Arc<OpsFn>)>>,
+    hub: Arc<Hub>,
+    enabled: AtomicBool,
 }
 
 impl JsSocketProvider {
-    pub fn set(&self, fns: Option<(OpenFn, OpsFn)>) {
-        if let Ok(mut guard) = self.fns.write() {
-            *guard = fns.map(|(o, p)| (Arc::new(o), Arc::new(p)));
+    pub fn new(hub: Arc<Hub>) -> Self {
+        JsSocketProvider {
+            hub,
+            enabled: AtomicBool::new(false),
         }
+    }
+
+    pub fn enable(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
     }
 }
 
 impl SocketProvider for JsSocketProvider {
     fn open(&self, host: &str, port: u16) -> Option<OpenFuture> {
-        let (open, ops) = self.fns.read().ok()?.clone()?;
+        if !self.enabled.load(Ordering::Relaxed) {
+            return None;
+        }
+        let Some((open, ops)) = self.hub.get().and_then(|c| c.sockets()) else {
+            // never around the user's socket hook: no connection at all
+            return Some(Box::pin(async {
+                Err(SmtpError::new(
+                    ErrorCode::EConnection,
+                    "The socket could not be requested from JavaScript",
+                )
+                .with_command("CONN"))
+            }));
+        };
         let mut id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
         if id == 0 {
             id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);

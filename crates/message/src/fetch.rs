@@ -179,6 +179,50 @@ pub(crate) fn url_stream(req: UrlRequest) -> Pin<Box<dyn Stream<Item = io::Resul
     ))
 }
 
+/// A POST whose whole response is read, as nodemailer's fetch sends createTestAccount's request
+/// (lib/nodemailer.js): the given content type, a status of 300 or more is an error, redirects
+/// and timeouts as for `href`. Certificates are always checked. The response is bounded.
+pub async fn post(
+    req: &UrlRequest,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, FetchError> {
+    const MAX_RESPONSE: usize = 1 << 20;
+    let url = req.url.trim();
+    let err = |m: String| FetchError {
+        code: "EFETCH",
+        message: m,
+        source_url: redact_url(url),
+    };
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(err(format!(
+            "Unsupported protocol for URL {}",
+            redact_url(url)
+        )));
+    }
+    let client = client(req).map_err(err)?;
+    let mut resp = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| err(describe(e)))?;
+    let status = resp.status().as_u16();
+    if status >= 300 {
+        return Err(err(format!("Invalid status code {status}")));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| err(describe(e)))? {
+        if out.len() + chunk.len() > MAX_RESPONSE {
+            return Err(err("Response too large".to_string()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// Fetches a whole body (jsonTransport resolves all content before writing it).
 pub(crate) async fn fetch_body(req: UrlRequest) -> io::Result<Vec<u8>> {
     let mut s = url_stream(req);
@@ -236,6 +280,31 @@ mod tests {
         assert!(seen.starts_with("get /file.txt http/1.1\r\n"), "{seen}");
         assert!(seen.contains("\r\nx-token: secret-value\r\n"), "{seen}");
         assert!(seen.contains("\r\nuser-agent: mailer-rs/"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn posts_a_body_and_reads_the_answer() {
+        let (url, h) =
+            serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+        let out = post(&req(&url), "application/json", b"{\"a\":1}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(out, b"{}");
+        let seen = h.await.unwrap().to_lowercase();
+        assert!(seen.starts_with("post /file.txt http/1.1\r\n"), "{seen}");
+        assert!(
+            seen.contains("\r\ncontent-type: application/json\r\n"),
+            "{seen}"
+        );
+        let (url, _h) =
+            serve(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        let e = post(&req(&url), "application/json", Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("EFETCH", "Invalid status code 500")
+        );
     }
 
     #[test]

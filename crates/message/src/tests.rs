@@ -275,3 +275,19 @@ async fn attach_data_urls_become_cid_attachments() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn no_header_line_over_998_octets() {
+    let token = "a".repeat(1200);
+    let d = data(&format!(
+        r#"{{"from":"a@example.com","to":"b@example.com","subject":"x {token} y","headers":{{"X-Long":"{token}","X-Short":"keep as is"}},"text":"t"}}"#
+    ));
+    let (_, out) = render(d, vec![], &ComposeOptions::default()).await;
+    let head = out.split("\r\n\r\n").next().unwrap_or_default();
+    for line in head.split("\r\n") {
+        assert!(line.len() <= 998, "{} octets: {}", line.len(), &line[..40]);
+    }
+    assert!(head.contains("Subject: =?UTF-8?Q?x_aaa"), "{head}");
+    assert!(head.contains("X-Long: =?UTF-8?Q?aaa"), "{head}");
+    assert!(head.contains("X-Short: keep as is"), "{head}");
+}

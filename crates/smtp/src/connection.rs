@@ -1239,7 +1239,7 @@ impl SmtpConnection {
             .collect();
         // With PIPELINING, MAIL FROM, every RCPT TO and DATA go in one write and their replies
         // are read in order (RFC 2920, as Postfix's client does): one round trip instead of
-        // 2 + recipients. nodemailer pipelines only the RCPTs. Any failure below ends the
+        // 2 + recipients (nodemailer 10.6.1 pipelines them too). Any failure below ends the
         // transaction with an error, and callers drop a connection after an error, so replies
         // left unread then never confuse a later message.
         let pipelined = self.caps.pipelining;

@@ -48,6 +48,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -271,6 +272,10 @@ struct Inner {
     on_idle: Option<IdleFn>,
     logger: Logger,
     state: Mutex<State>,
+    /// Slot tasks running (a slot leaves `slots` when it decides to end, then says QUIT).
+    tasks: AtomicUsize,
+    /// Woken when the last slot task has ended (see `Pool::closed`).
+    all_ended: Notify,
 }
 
 /// What a slot does next.
@@ -491,7 +496,7 @@ impl Inner {
                         Level::Debug,
                         "pool",
                         "The access token of this connection's login has expired, logging in again",
-                        Details::default,
+                        || Details::args([]),
                     );
                     tokio::spawn(l.conn.quit());
                     None
@@ -580,10 +585,14 @@ struct SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.inner.remove_slot(self.id);
+        if self.inner.tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.inner.all_ended.notify_waiters();
+        }
     }
 }
 
 async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
+    inner.tasks.fetch_add(1, Ordering::SeqCst);
     let _guard = SlotGuard {
         inner: inner.clone(),
         id,
@@ -678,6 +687,8 @@ impl Pool {
                 idling: true,
                 window: None,
             }),
+            tasks: AtomicUsize::new(0),
+            all_ended: Notify::new(),
         });
         if let Some(cb) = inner.on_idle.clone() {
             // nodemailer emits 'idle' on the next tick after creation, if still idle
@@ -779,6 +790,24 @@ impl Pool {
         };
         for job in jobs {
             job.finish(Err(pool_closed()));
+        }
+    }
+
+    /// Resolves once the pool is closed and every slot has ended, its connection's QUIT
+    /// answered or given up (the binding keeps the logger until then).
+    pub async fn closed(&self) {
+        loop {
+            let ended = self.inner.all_ended.notified();
+            tokio::pin!(ended);
+            // registered before the check, so a slot ending in between still wakes us
+            ended.as_mut().enable();
+            {
+                let st = self.inner.lock();
+                if st.closed && self.inner.tasks.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+            }
+            ended.await;
         }
     }
 }
