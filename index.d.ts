@@ -261,7 +261,8 @@ export type ExternalLogger = Logger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /** Node's TLS options. mailer-rs (rustls) reads `rejectUnauthorized`, `ca` (added to the public
- *  roots), `servername`, `minVersion`, `cert`, `key`, `passphrase`; others are ignored. */
+ *  roots), `servername`, `minVersion`, `cert`, `key`, `passphrase` (encrypted PKCS#8 keys) and
+ *  `checkServerIdentity`; others are ignored (one debug log line). */
 export type TlsOptions = ConnectionOptions;
 
 /** Options every transport reads. */

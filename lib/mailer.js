@@ -7,7 +7,7 @@ const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme, ignoredTlsKeys, identityChecker } = require('./options');
 const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
 const others = require('./transports');
@@ -19,7 +19,11 @@ const pkg = require('../package.json');
 
 const VERSION = pkg.version;
 // Message-level keys forced from the transport options onto every message (nodemailer §2.5).
-const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey'];
+const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
+// The sandbox flags are one-way: set in `defaults` they are transport configuration too, so a
+// message may switch them on but never off (nodemailer's MailMessage); a message may always
+// switch them on for itself.
+const SANDBOX_KEYS = ['disableFileAccess', 'disableUrlAccess'];
 
 /** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
 function adaptProvisioner(fn) {
@@ -53,8 +57,8 @@ function adaptProvisioner(fn) {
 }
 
 /** prepareMailSync, plus the user's normalizeHeaderKey callback turned into a name map. */
-function prepare(mailData) {
-  const out = prepareMailSync(mailData);
+function prepare(mailData, join) {
+  const out = prepareMailSync(mailData, join);
   if (typeof mailData.normalizeHeaderKey === 'function') {
     out.mail.headerKeyMap = headerKeyMap(mailData, mailData.normalizeHeaderKey, native.normalizeHeaderKey);
   }
@@ -411,7 +415,12 @@ class Mail extends EventEmitter {
     this._provision = null;
     const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
     this._onProvision = cb.onProvision;
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete);
+    const ignoredTls = ignoredTlsKeys(merged.tls);
+    if (this.logger && ignoredTls.length) {
+      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
+    }
+    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._setProvisioner(merged.auth.provisionCallback);
     }
@@ -512,6 +521,15 @@ class Mail extends EventEmitter {
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
+    for (const key of SANDBOX_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(this.options, key)) {
+        // a transport option `false` does not reopen what the message closed for itself
+        // (nodemailer's forced copy would)
+        mailData[key] = this.options[key] || data[key];
+      } else if (Object.prototype.hasOwnProperty.call(this._defaults, key)) {
+        mailData[key] = mailData[key] || this._defaults[key];
+      }
+    }
     const plugins = this._userPlugins.compile.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
       this._sendAsync(mailData).then(
@@ -527,7 +545,7 @@ class Mail extends EventEmitter {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
     if (this._streamMode) {
-      const { mail, buffers } = prepare(mailData);
+      const { mail, buffers } = prepare(mailData, this._streamMode !== 'json');
       return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
     }
     return new Promise((resolve, reject) => this._submit(mailData, new PromiseTarget(resolve, reject)));

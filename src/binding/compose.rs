@@ -30,6 +30,17 @@ pub(super) async fn dkim_sign(
     Ok(c)
 }
 
+/// Messages with more string content than this are composed off the JS thread.
+const LARGE_INLINE: usize = 256 * 1024;
+/// Nor are messages with more recipients than this (composing costs ~1 µs per recipient).
+const LARGE_RECIPIENTS: usize = 1000;
+
+/// Whether composing `data` would hold the thread long enough to be worth moving it to the
+/// blocking pool (Node's thread, or the runtime's worker that also drives the sockets).
+pub(super) fn is_large(data: &MailData) -> bool {
+    data.inline_len() > LARGE_INLINE || data.recipient_count_hint() > LARGE_RECIPIENTS
+}
+
 /// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -69,7 +80,16 @@ pub fn compile_message<'env>(
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
         let (data, opts, dkim) = parsed?;
-        let compiled = mailer_message::compile(data, buffers, &opts)?;
+        let compiled = if is_large(&data) {
+            tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
+                .await
+                .map_err(|_| {
+                    BindError::new("EMESSAGE", "Composing the message did not complete")
+                        .with_command("API")
+                })??
+        } else {
+            mailer_message::compile(data, buffers, &opts)?
+        };
         let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
         let bytes = compiled
             .body

@@ -107,6 +107,9 @@ pub fn tls_options(js: Option<&JsTls>, host: &str) -> TlsOptions {
         min_version: js.min_version,
         cert: js.cert,
         key: js.key,
+        passphrase: js.passphrase,
+        // set by the transport from the JS function, when there is one
+        check_server_identity: None,
     }
 }
 

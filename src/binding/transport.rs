@@ -33,6 +33,27 @@ use super::tokens::{
 type ProvisionArg = Function<'static, ProvisionArgs, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
+type IdentityArgs = FnArgs<(String, Vec<Buffer>)>;
+/// `(servername, chain) => reason | null`: lib/mailer.js calls the user's `checkServerIdentity`
+/// with Node's peer certificate object built from the DER chain.
+type IdentityFn =
+    ThreadsafeFunction<IdentityArgs, Option<String>, IdentityArgs, Status, false, true>;
+
+/// The engine's identity check, answered by JS through `tsfn`. A callback that cannot be
+/// reached (the transporter is gone) refuses: the check is never skipped.
+fn identity_check(tsfn: Arc<IdentityFn>) -> mailer_smtp::options::IdentityCheck {
+    mailer_smtp::options::IdentityCheck(Arc::new(move |host: String, chain: Vec<Vec<u8>>| {
+        let tsfn = tsfn.clone();
+        Box::pin(async move {
+            let chain: Vec<Buffer> = chain.into_iter().map(Buffer::from).collect();
+            match tsfn.call_async_catch((host, chain).into()).await {
+                Ok(answer) => answer,
+                Err(e) => Some(format!("checkServerIdentity failed: {}", e.reason)),
+            }
+        })
+    }))
+}
+
 /// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
 /// `rateDelta` 1000 ms, `rateLimit` off.
 fn pool_options(o: &JsTransportOptions) -> PoolOptions {
@@ -349,9 +370,6 @@ impl Core {
     }
 }
 
-/// Messages with more string content than this are composed off the JS thread.
-const LARGE_INLINE: usize = 256 * 1024;
-
 /// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
 /// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
 /// messageTime, messageSize, response, envelope.from, envelope.to, messageId.
@@ -660,6 +678,8 @@ impl NativeTransport {
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
         #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
+        #[napi(ts_arg_type = "((servername: string, chain: Buffer[]) => string | null) | null")]
+        check_server_identity: Option<Function<IdentityArgs, Option<String>>>,
     ) -> Result<Self> {
         let options: JsTransportOptions = env.from_js_value(options)?;
         let hub = Arc::new(Hub::default());
@@ -680,6 +700,13 @@ impl NativeTransport {
         connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
         let sockets = Arc::new(JsSocketProvider::new(hub.clone()));
         connect.socket_provider = Some(mailer_smtp::SocketProviderHandle(sockets.clone()));
+        if let Some(f) = check_server_identity {
+            let tsfn: IdentityFn = f
+                .build_threadsafe_function::<IdentityArgs>()
+                .weak::<true>()
+                .build()?;
+            connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
+        }
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
             let hub = hub.clone();
             let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
@@ -962,7 +989,7 @@ impl NativeTransport {
         let buffers: Vec<bytes::Bytes> =
             buffers.into_iter().map(bytes::Bytes::from_owner).collect();
         let done = self.lease(env)?;
-        let large = data.inline_len() > LARGE_INLINE;
+        let large = super::compose::is_large(&data);
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
             // the common case: composed here, queued here, no task
@@ -979,7 +1006,8 @@ impl NativeTransport {
             };
         }
         // A large message is composed on the blocking pool (encoding megabytes of text here
-        // would stall Node's event loop: 60-90 ms for 20 MB); signing reads the whole body.
+        // would stall Node's event loop: 60-90 ms for 20 MB; so would 100,000 recipients);
+        // signing reads the whole body.
         let core = self.core.clone();
         runtime::spawn(async move {
             let prepared = async {

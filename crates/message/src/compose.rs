@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
-use crate::address::{convert_addresses, normalize_address, parse_address_list, Mailbox};
+use crate::address::{
+    convert_addresses, normalize_address, parse_address_list, Mailbox, UniqueMailboxes,
+};
 use crate::body::{Enc, Encoder, Lazy, Segment, LAZY_MEM_THRESHOLD};
 use crate::encoding::{self as enc, Structured};
 use crate::fetch::{redact_url, UrlRequest};
@@ -555,6 +557,7 @@ impl Ctx<'_> {
             Src::Href(fo.request(h))
         } else {
             match content {
+                Some(ContentInput::Object(o)) => content_ref_src(o),
                 Some(c) => Src::Value(self.value(c)?),
                 None => Src::Value(Source::Empty),
             }
@@ -586,6 +589,19 @@ impl Ctx<'_> {
             })));
         }
         Ok(None)
+    }
+}
+
+/// `content: { path }` / `content: { href, httpHeaders, tls }`: read or fetched like a part's
+/// own `path`/`href` (sandbox included), as nodemailer's `MimeNode` streams such a value: `href`
+/// wins, a `path` is a file even when it looks like a URL. Any other object has no content.
+fn content_ref_src(o: &ContentObject) -> Src {
+    if let Some(h) = o.href.clone().filter(|h| !h.is_empty()) {
+        return Src::Href(FetchOpts::of(&o.http_headers, &o.tls).request(h));
+    }
+    match o.path.clone().filter(|p| !p.is_empty()) {
+        Some(p) => Src::Path(p),
+        None => Src::Value(Source::Empty),
     }
 }
 
@@ -786,21 +802,22 @@ fn envelope_addresses(a: &AddressInput) -> Vec<Mailbox> {
 
 fn get_envelope(root: &Node, forced: Option<char>) -> Envelope {
     let mut from = String::new();
-    let mut recipients = Vec::new();
+    // one set across To, Cc and Bcc: a recipient is listed once
+    let mut recipients = UniqueMailboxes::new();
     for (k, v) in &root.headers {
         if k == "From" || (from.is_empty() && (k == "Reply-To" || k == "Sender")) {
-            let mut list = Vec::new();
-            convert_addresses(&parse_addresses(v), &mut list, forced);
-            if let Some(first) = list.first() {
+            let mut list = UniqueMailboxes::new();
+            convert_addresses(&parse_addresses(v), Some(&mut list), forced);
+            if let Some(first) = list.list.first() {
                 from = first.address.clone();
             }
         } else if k == "To" || k == "Cc" || k == "Bcc" {
-            convert_addresses(&parse_addresses(v), &mut recipients, forced);
+            convert_addresses(&parse_addresses(v), Some(&mut recipients), forced);
         }
     }
     Envelope {
         from,
-        to: recipients.into_iter().map(|m| m.address).collect(),
+        to: recipients.list.into_iter().map(|m| m.address).collect(),
         extra: Default::default(),
     }
 }
@@ -808,19 +825,20 @@ fn get_envelope(root: &Node, forced: Option<char>) -> Envelope {
 fn set_envelope(e: &EnvelopeInput, forced: Option<char>) -> Envelope {
     let mut from = String::new();
     if let Some(f) = &e.from {
-        let mut list = Vec::new();
-        convert_addresses(&envelope_addresses(f), &mut list, forced);
-        if let Some(first) = list.iter().find(|m| !m.address.is_empty()) {
+        let mut list = UniqueMailboxes::new();
+        convert_addresses(&envelope_addresses(f), Some(&mut list), forced);
+        if let Some(first) = list.list.iter().find(|m| !m.address.is_empty()) {
             from = first.address.clone();
         }
     }
-    let mut recipients = Vec::new();
+    let mut recipients = UniqueMailboxes::new();
     for a in [&e.to, &e.cc, &e.bcc].into_iter().flatten() {
-        convert_addresses(&envelope_addresses(a), &mut recipients, forced);
+        convert_addresses(&envelope_addresses(a), Some(&mut recipients), forced);
     }
     Envelope {
         from,
         to: recipients
+            .list
             .into_iter()
             .map(|m| m.address)
             .filter(|a| !a.is_empty())
@@ -2032,8 +2050,7 @@ impl Composed {
         let forced = self.text_encoding;
         match key {
             "From" | "Sender" | "To" | "Cc" | "Bcc" | "Reply-To" => {
-                let mut unique = Vec::new();
-                convert_addresses(&parse_addresses(val), &mut unique, forced)
+                convert_addresses(&parse_addresses(val), None, forced)
             }
             "Message-ID" | "In-Reply-To" | "Content-ID" => {
                 if text.is_empty() {
@@ -2118,8 +2135,7 @@ impl Composed {
     /// or None when there is no From header or it holds no address.
     pub(crate) fn sender_header(&self) -> Option<String> {
         let (_, v) = self.root.headers.iter().find(|(k, _)| k == "From")?;
-        let mut unique = Vec::new();
-        let s = convert_addresses(&parse_addresses(v), &mut unique, None);
+        let s = convert_addresses(&parse_addresses(v), None, None);
         (!s.is_empty()).then_some(s)
     }
 

@@ -84,7 +84,21 @@ pub fn compile(
     buffers: Vec<Bytes>,
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
+    let limit = data.recipient_limit();
     let composed = compose::compose(data, &buffers, opts)?;
+    if let Some((limit, shown)) = limit {
+        // checked before the headers are encoded or anything is read, as nodemailer checks
+        // it after compiling the MIME tree and before the transport runs
+        let count = composed.envelope.to.len();
+        if count as f64 > limit {
+            return Err(ComposeError::new(
+                "EMAXRECIPIENTS",
+                format!(
+                    "Message has {count} recipients, which is over the {shown} allowed by maxRecipients"
+                ),
+            ));
+        }
+    }
     let (envelope, message_id, segments, eight_bit) = composed.into_segments();
     Ok(Compiled {
         envelope,
