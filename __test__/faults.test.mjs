@@ -256,7 +256,7 @@ describe('server refusals, stalls and garbage', () => {
 });
 
 describe('TLS that cannot be set up', () => {
-  test('implicit TLS to a plaintext server is ETLS', async () => {
+  test('implicit TLS to a plaintext server is ESOCKET, as Node\'s TLS socket fails in nodemailer', async () => {
     const srv = await startRawServer(async (c) => {
       await c.write('220 x ESMTP\r\n');
       await c.readLine();
@@ -265,15 +265,15 @@ describe('TLS that cannot be set up', () => {
       const t = createTransport({ host: '127.0.0.1', port: srv.port, secure: true, socketTimeout: 2000 });
       const { err, calls } = await sendOnce(t, msg());
       assert.equal(calls, 1);
-      assert.equal(err.code, 'ETLS');
+      assert.equal(err.code, 'ESOCKET');
       assert.equal(err.command, 'CONN');
-      assert.match(err.message, /^Error initiating TLS - /);
+      assert.ok(err.message.length > 0);
     } finally {
       await srv.close();
     }
   });
 
-  test('a certificate for another name is ETLS (implicit TLS and STARTTLS)', async () => {
+  test('a certificate for another name is ESOCKET, implicit TLS and STARTTLS (the TLS socket\'s error, as nodemailer)', async () => {
     for (const secure of [true, false]) {
       const srv = await startSmtpServer({ secure, authOptional: true });
       try {
@@ -281,8 +281,9 @@ describe('TLS that cannot be set up', () => {
         const t = createTransport({ host: '127.0.0.1', port: srv.port, secure, tls: { ca: CERTS.ca, servername: 'other.example' } });
         const { err, calls } = await sendOnce(t, msg());
         assert.equal(calls, 1);
-        assert.equal(err.code, 'ETLS', `secure=${secure}: ${err.message}`);
-        assert.match(err.message, /^Error initiating TLS - .*not valid for name "other\.example"/);
+        assert.equal(err.code, 'ESOCKET', `secure=${secure}: ${err.message}`);
+        assert.equal(err.command, 'CONN');
+        assert.match(err.message, /not valid for name "other\.example"/);
         assert.equal(srv.messages.length, 0);
       } finally {
         await srv.close();

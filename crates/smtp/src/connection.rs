@@ -157,6 +157,22 @@ fn connection_timeout_error() -> SmtpError {
     )
 }
 
+/// A failed TLS handshake on the SMTP socket, coded as nodemailer's (lib/smtp-connection): the
+/// peer closing the socket during the upgrade is ETLS "Error initiating TLS"; anything else
+/// (a certificate not trusted or not for this host, a protocol error) surfaces there as the TLS
+/// socket's own error, ESOCKET with command CONN.
+fn tls_handshake_error(e: std::io::Error, command: &str) -> SmtpError {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if matches!(
+        e.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    ) {
+        tls_init_error(e, command)
+    } else {
+        SmtpError::new(ErrorCode::ESocket, e.to_string()).with_command("CONN")
+    }
+}
+
 fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
     SmtpError::format(
         ErrorCode::ETls,
@@ -380,21 +396,35 @@ impl SmtpConnection {
                 addrs
             }
         };
+        // TLS settings Node would refuse (a client key it cannot read) make nodemailer's
+        // `tls.connect` throw: ECONNECTION (lib/smtp-connection's connect).
         let tls_config = if opts.secure {
-            Some(tls::client_config(&opts.tls, "CONN")?)
+            Some(tls::client_config(&opts.tls, "CONN").map_err(|e| {
+                let reason = e.message.trim_start_matches("Error initiating TLS - ");
+                SmtpError::new(ErrorCode::EConnection, reason.to_string()).with_command("CONN")
+            })?)
         } else {
             None
         };
-        // Implicit TLS runs the same on a direct stream and on a proxy tunnel.
-        let wrap = |base: BaseStream| async {
-            match &tls_config {
+        // Implicit TLS runs the same on a direct stream and on a proxy tunnel. A failed handshake
+        // is reported as nodemailer reports it: on a direct connection as the TLS socket's error
+        // (see `tls_handshake_error`); over a proxy the tunnel is upgraded, so always ETLS.
+        let tls_config = &tls_config;
+        let wrap = |base: BaseStream, direct: bool| async move {
+            match tls_config {
                 None => Ok(Io::Plain(base)),
                 Some(cfg) => {
                     let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
                     let stream = tokio_rustls::TlsConnector::from(cfg.clone())
                         .connect(name.clone(), base)
                         .await
-                        .map_err(|e| tls_init_error(e, "CONN"))?;
+                        .map_err(|e| {
+                            if direct {
+                                tls_handshake_error(e, "CONN")
+                            } else {
+                                tls_init_error(e, "CONN")
+                            }
+                        })?;
                     check_identity(opts, &name, &stream).await?;
                     Ok(Io::Tls(Box::new(stream)))
                 }
@@ -406,7 +436,7 @@ impl SmtpConnection {
         if let Some(p) = &opts.proxy {
             let attempt = async {
                 let (base, proxy_addr) = proxy::open(p, opts).await?;
-                Ok::<_, SmtpError>((wrap(base).await?, proxy_addr))
+                Ok::<_, SmtpError>((wrap(base, false).await?, proxy_addr))
             };
             match timeout(opts.connection_timeout, attempt).await {
                 Ok(r) => io = Some(r?),
@@ -417,7 +447,7 @@ impl SmtpConnection {
             let addr = SocketAddr::new(ip, opts.port);
             let attempt = async {
                 let tcp = tcp_connect(addr, opts.local_address).await?;
-                wrap(BaseStream::Tcp(tcp)).await
+                wrap(BaseStream::Tcp(tcp), true).await
             };
             match timeout(opts.connection_timeout, attempt).await {
                 Ok(Ok(s)) => {
@@ -703,7 +733,7 @@ impl SmtpConnection {
             let s = tokio_rustls::TlsConnector::from(cfg)
                 .connect(name, tcp)
                 .await
-                .map_err(|e| tls_init_error(e, "STARTTLS"))?;
+                .map_err(|e| tls_handshake_error(e, "STARTTLS"))?;
             check_identity(opts, &checked_name, &s).await?;
             Ok::<_, SmtpError>(s)
         })
