@@ -245,7 +245,6 @@ const DIFFERENT = new Map([
 // Rows that still differ and belong to another part of the work (TLS error codes): mailer-rs's
 // current outcome is pinned so that any other change shows, and the row leaves this list when fixed.
 const PENDING = new Map([
-  ['tls.minVersion unknown', ['nodemailer: ETLS (Node refuses the value); mailer-rs ignores an unknown minVersion', { createTransport: 'ok', verify: 'ok', sendMail: 'ok' }]],
 ]);
 
 function outcomeOf(err) {

@@ -49,6 +49,16 @@ pub(crate) fn client_config(
     opts: &TlsOptions,
     command: &str,
 ) -> Result<Arc<ClientConfig>, SmtpError> {
+    // Node's tls refuses a protocol name it does not know (ERR_TLS_INVALID_PROTOCOL_VERSION)
+    // rather than ignoring it
+    if let Some(v) = opts.min_version.as_deref() {
+        if !matches!(v, "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3") {
+            return Err(tls_error(
+                format!("{v:?} is not a valid minimum TLS protocol version"),
+                command,
+            ));
+        }
+    }
     mailer_tls::cached_client_config(&settings(opts)).map_err(|e| tls_error(e, command))
 }
 
@@ -70,6 +80,24 @@ pub(crate) fn server_name(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unknown_min_version_is_refused_as_node_does() {
+        let opts = TlsOptions {
+            min_version: Some("TLSv9".to_string()),
+            ..Default::default()
+        };
+        let e = super::client_config(&opts, "STARTTLS").unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::ETls);
+        assert!(e
+            .message
+            .contains("\"TLSv9\" is not a valid minimum TLS protocol version"));
+        let ok = TlsOptions {
+            min_version: Some("TLSv1.2".to_string()),
+            ..Default::default()
+        };
+        assert!(super::client_config(&ok, "STARTTLS").is_ok());
+    }
+
     use super::*;
 
     #[test]
