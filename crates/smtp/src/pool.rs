@@ -487,10 +487,12 @@ impl Inner {
         let reusable = match live.take() {
             Some(mut l) => {
                 if !token_is_fresh(&job.auth) {
-                    self.logger.log(Level::Debug, "pool", || {
-                        "The access token of this connection's login has expired, logging in again"
-                            .to_string()
-                    });
+                    self.logger.log(
+                        Level::Debug,
+                        "pool",
+                        "The access token of this connection's login has expired, logging in again",
+                        || Details::args([]),
+                    );
                     tokio::spawn(l.conn.quit());
                     None
                 } else if l.conn.check_idle() {
