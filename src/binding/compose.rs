@@ -131,7 +131,10 @@ pub fn normalize_json<'env>(
     })
 }
 
-fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
+pub(super) fn compose_options(
+    env: &Env,
+    options: Object,
+) -> std::result::Result<ComposeOptions, BindError> {
     let o: JsComposeOptions = env
         .from_js_value(options)
         .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
@@ -157,7 +160,7 @@ pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result
 
 /// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
 /// node code is the text before the first ':'.
-fn io_code(e: &std::io::Error) -> &'static str {
+pub(super) fn io_code(e: &std::io::Error) -> &'static str {
     if let Some(f) = e
         .get_ref()
         .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())

@@ -5,6 +5,7 @@ mod body;
 pub mod compose;
 mod errors;
 mod options;
+mod pipe;
 mod tokens;
 pub mod transport;
 

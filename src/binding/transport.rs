@@ -84,10 +84,10 @@ fn smtp_log_fn(tsfn: Arc<LoggerFn>, op: u32) -> LogFn {
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct EnvelopeExtras {
+pub(super) struct EnvelopeExtras {
     dsn: Option<JsDsn>,
     /// The message's `dkim`, or the transport's (nodemailer: the message's replaces it).
-    dkim: Option<serde_json::Value>,
+    pub(super) dkim: Option<serde_json::Value>,
     require_tls_extension_enabled: bool,
 }
 
@@ -127,7 +127,7 @@ impl JsDsn {
     }
 }
 
-struct Core {
+pub(super) struct Core {
     connect: Arc<ConnectOptions>,
     /// Set with `pool: true`: messages queue for shared connections.
     pool: Option<Arc<Pool>>,
@@ -149,7 +149,7 @@ struct Core {
 }
 
 /// A composed message with everything the engine needs.
-struct Prepared {
+pub(super) struct Prepared {
     envelope: Envelope,
     auth: Arc<AuthOptions>,
     body: mailer_message::MessageBody,
@@ -250,7 +250,7 @@ impl Core {
     /// CPU work only: files and URLs are opened, and parts over 64 KiB encoded, while the body
     /// streams. Composing here means a queued message holds only its bytes, its envelope and
     /// a reply, not a parsed message and a task of its own.
-    fn compose(
+    pub(super) fn compose(
         &self,
         data: MailData,
         buffers: Vec<bytes::Bytes>,
@@ -263,7 +263,7 @@ impl Core {
 
     /// The engine's envelope and auth for a composed message; fails before any network
     /// work for a message without recipients.
-    fn prepare(
+    pub(super) fn prepare(
         &self,
         compiled: mailer_message::Compiled,
         extras: EnvelopeExtras,
@@ -308,7 +308,7 @@ impl Core {
     /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
     /// messages join the pool's queue directly (no task per message); a non-pooled message
     /// gets a task that owns its connection.
-    fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
+    pub(super) fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
         let Prepared {
             envelope,
             auth,
@@ -352,7 +352,7 @@ impl Core {
 }
 
 /// Messages with more string content than this are composed off the JS thread.
-const LARGE_INLINE: usize = 256 * 1024;
+pub(super) const LARGE_INLINE: usize = 256 * 1024;
 
 /// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
 /// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
@@ -456,14 +456,14 @@ fn level_name(l: Level) -> &'static str {
 
 #[napi]
 pub struct NativeTransport {
-    core: Arc<Core>,
-    completions: Arc<Completions>,
+    pub(super) core: Arc<Core>,
+    pub(super) completions: Arc<Completions>,
 }
 
 /// One finished send.
 pub struct Completion {
-    id: u32,
-    outcome: std::result::Result<Outcome, BindError>,
+    pub(super) id: u32,
+    pub(super) outcome: std::result::Result<Outcome, BindError>,
 }
 
 impl Completion {
@@ -526,7 +526,7 @@ const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 const BATCH_MAX: usize = 64;
 
 impl Completions {
-    fn push(&self, c: Completion) {
+    pub(super) fn push(&self, c: Completion) {
         let saturated = self.saturated.as_ref().is_some_and(|f| f());
         let mut timer = None;
         let call = {

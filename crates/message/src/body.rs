@@ -37,6 +37,17 @@ pub(crate) enum Lazy {
     /// an in-memory value (typically the user's Buffer, shared, not copied) encoded chunk by
     /// chunk as it is sent, so a message waiting in a queue holds no encoded copy
     Mem(Bytes),
+    /// bytes made elsewhere (the output of the user's stream plugins), sent as they come
+    Stream(StreamSource),
+}
+
+/// A chunk stream as a [`Lazy`] source (Debug for the enum's sake).
+pub(crate) struct StreamSource(ChunkStream);
+
+impl std::fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSource")
+    }
 }
 
 /// In-memory values above this are encoded while streaming ([`Lazy::Mem`]); below it the eager
@@ -279,6 +290,19 @@ impl MessageBody {
         }
     }
 
+    /// A message whose bytes come from `stream` as they are (no encoding), ending with a line
+    /// break like every composed body: the output of the user's stream plugins, which nodemailer
+    /// also ends with its `LastNewline` transform.
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        MessageBody::new(vec![Segment::Lazy {
+            src: Lazy::Stream(StreamSource(Box::pin(stream))),
+            enc: Enc::Raw,
+        }])
+    }
+
     /// Exact byte length when the whole message is in memory (no file parts).
     pub fn size_hint(&self) -> Option<u64> {
         self.size
@@ -406,6 +430,8 @@ impl Stream for MessageBody {
                             buf: vec![0u8; CHUNK],
                         },
                         Lazy::Url(req) => Reader::Url(crate::fetch::url_stream(req)),
+                        // read exactly as a fetched body is: chunks as they come, errors as is
+                        Lazy::Stream(StreamSource(stream)) => Reader::Url(stream),
                         Lazy::Mem(data) => Reader::Mem {
                             data,
                             qp: matches!(enc, Enc::Qp { .. }),
@@ -435,6 +461,36 @@ impl Stream for MessageBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stream_body_is_sent_as_is_with_a_final_line_break() {
+        let chunks: Vec<io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"Subject: x\r\n\r\n")),
+            Ok(Bytes::new()),
+            Ok(Bytes::from_static(b"body\nno CRLF here")),
+        ];
+        let body = MessageBody::from_stream(futures_util::stream::iter(chunks));
+        assert_eq!(body.size_hint(), None);
+        let out = body.to_vec().await.unwrap();
+        assert_eq!(out, b"Subject: x\r\n\r\nbody\nno CRLF here\r\n");
+
+        let ends_lf: Vec<io::Result<Bytes>> = vec![Ok(Bytes::from_static(b"a\n"))];
+        let out = MessageBody::from_stream(futures_util::stream::iter(ends_lf))
+            .to_vec()
+            .await
+            .unwrap();
+        assert_eq!(out, b"a\n");
+
+        let failing: Vec<io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"a")),
+            Err(io::Error::other("plugin failed")),
+        ];
+        let e = MessageBody::from_stream(futures_util::stream::iter(failing))
+            .to_vec()
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "plugin failed");
+    }
 
     #[test]
     fn crlf_normalizer_across_chunks() {
