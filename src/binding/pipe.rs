@@ -44,7 +44,10 @@ pub struct ComposedMessage {
 }
 
 impl ComposedMessage {
-    fn new(envelope: Envelope, message_id: String, body: MessageBody) -> Self {
+    /// `body` as the plugins read it: without the final line break, which they add after
+    /// their transforms.
+    fn new(envelope: Envelope, message_id: String, mut body: MessageBody) -> Self {
+        body.set_final_line_break(false);
         ComposedMessage {
             envelope,
             message_id,
@@ -60,6 +63,10 @@ impl ComposedMessage {
             .try_lock()
             .ok()
             .and_then(|mut b| b.take())
+            .map(|mut b| {
+                b.set_final_line_break(true);
+                b
+            })
             .ok_or_else(|| {
                 BindError::new("EMESSAGE", "The message was already read").with_command("API")
             })
@@ -535,24 +542,26 @@ mod tests {
     #[tokio::test]
     async fn reads_merge_what_is_ready() {
         let data: MailData = serde_json::from_str(
-            r#"{"from":"a@example.com","to":"b@example.com","subject":"s","text":"hello"}"#,
+            r#"{"from":"a@example.com","to":"b@example.com","subject":"s","text":"hello","messageId":"<x@example.com>","date":"2026-01-02T03:04:05Z"}"#,
         )
         .unwrap();
         let c = mailer_message::compile(data, Vec::new(), &Default::default()).unwrap();
         let whole = mailer_message::compile(
             serde_json::from_str(
-                r#"{"from":"a@example.com","to":"b@example.com","subject":"s","text":"hello"}"#,
+                r#"{"from":"a@example.com","to":"b@example.com","subject":"s","text":"hello","messageId":"<x@example.com>","date":"2026-01-02T03:04:05Z"}"#,
             )
             .unwrap(),
             Vec::new(),
             &Default::default(),
         )
         .unwrap();
-        let expected_len = whole.body.to_vec().await.unwrap().len();
+        let whole = whole.body.to_vec().await.unwrap();
+        // the plugins read the message without its final line break
+        let expected = whole.strip_suffix(b"\r\n").unwrap();
         let m = ComposedMessage::new(c.envelope, c.message_id, c.body);
         let first = read_some(&m.body, &m.closed).await.unwrap().unwrap();
         // an in-memory message is ready at once: one read carries all of it
-        assert_eq!(first.len(), expected_len);
+        assert_eq!(first, expected);
         assert!(read_some(&m.body, &m.closed).await.unwrap().is_none());
         assert!(m.take_body().is_err());
     }

@@ -215,6 +215,8 @@ pub struct MessageBody {
     last_byte: Option<u8>,
     finished: bool,
     size: Option<u64>,
+    /// Whether the body ends with a line break when its content does not (see `newline_suffix`).
+    final_line_break: bool,
 }
 
 impl std::fmt::Debug for MessageBody {
@@ -287,7 +289,15 @@ impl MessageBody {
             last_byte: None,
             finished: false,
             size,
+            final_line_break: true,
         }
+    }
+
+    /// The body without the line break added at its end, or with it again. nodemailer adds that
+    /// line break after the stream plugins' transforms (lib/mime-node/index.js): the message
+    /// they read must not have it yet.
+    pub fn set_final_line_break(&mut self, on: bool) {
+        self.final_line_break = on;
     }
 
     /// A message whose bytes come from `stream` as they are (no encoding), ending with a line
@@ -305,7 +315,8 @@ impl MessageBody {
 
     /// Exact byte length when the whole message is in memory (no file parts).
     pub fn size_hint(&self) -> Option<u64> {
-        self.size
+        // the size counts the final line break
+        self.size.filter(|_| self.final_line_break)
     }
 
     /// Reads the whole message.
@@ -448,7 +459,7 @@ impl Stream for MessageBody {
                     }
                     this.finished = true;
                     let suffix = newline_suffix(this.last_byte);
-                    if suffix.is_empty() {
+                    if suffix.is_empty() || !this.final_line_break {
                         return Poll::Ready(None);
                     }
                     return Poll::Ready(Some(Ok(Bytes::from_static(suffix))));
@@ -490,6 +501,19 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.to_string(), "plugin failed");
+    }
+
+    #[tokio::test]
+    async fn the_final_line_break_can_be_left_off() {
+        let mut body = MessageBody::new(vec![Segment::Bytes(Bytes::from_static(b"a\r\n\r\nb"))]);
+        assert_eq!(body.size_hint(), Some(8));
+        body.set_final_line_break(false);
+        assert_eq!(body.size_hint(), None);
+        assert_eq!(body.to_vec().await.unwrap(), b"a\r\n\r\nb");
+        let mut body = MessageBody::new(vec![Segment::Bytes(Bytes::from_static(b"b"))]);
+        body.set_final_line_break(false);
+        body.set_final_line_break(true);
+        assert_eq!(body.to_vec().await.unwrap(), b"b\r\n");
     }
 
     #[test]
