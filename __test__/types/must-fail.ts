@@ -52,3 +52,11 @@ async function f(): Promise<void> {
 void f;
 // @ts-expect-error createTestAccount is not provided by mailer-rs
 nodemailer.createTestAccount();
+transporter.use('stream', (mail, done) => {
+  // @ts-expect-error a transform is a stream or a function making one
+  mail.message.transform('uppercase');
+  // @ts-expect-error the envelope's recipients are strings
+  const first: number = mail.message.getEnvelope().to[0];
+  void first;
+  done();
+});
