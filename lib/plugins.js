@@ -54,9 +54,27 @@ async function runPlugins(plugins, mail) {
   }
 }
 
+// Node frees a Buffer's memory only when V8 collects the Buffer, and V8 collects its young
+// generation early for Buffers only after 32 MB of them (Heap::AllocateExternalBackingStore
+// in V8: twice the default semi-space). A message streamed through a plugin allocates little
+// else, so up to 32 MB of spent chunks would stay resident. A short-lived 1 MB array every
+// 4 MB of message fills the (small, mostly empty) young generation instead: a scavenge, which
+// takes well under a millisecond here, then frees the chunks (500 MB attachment: 41 -> 14 MB
+// of RSS growth, docs/messages.md).
+const NUDGE_BYTES = 4 * 1024 * 1024;
+const NUDGE_SLOTS = 128 * 1024;
+let ballast = null;
+
+function nudgeYoungGc() {
+  // a module variable, so the allocation is not optimised away
+  ballast = new Array(NUDGE_SLOTS).fill(0);
+  ballast = null;
+}
+
 /** A composed message (binding's ComposedMessage) as a Readable. */
 function composedReadable(composed) {
   let reading = false;
+  let sinceNudge = 0;
   return new Readable({
     read() {
       if (reading) return;
@@ -67,6 +85,10 @@ function composedReadable(composed) {
           // a Transform that throws (instead of passing an error on) fails the message, not the
           // process
           try {
+            if (chunk && (sinceNudge += chunk.length) >= NUDGE_BYTES) {
+              sinceNudge = 0;
+              nudgeYoungGc();
+            }
             this.push(chunk);
           } catch (err) {
             this.destroy(err);
