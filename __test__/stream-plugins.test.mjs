@@ -256,7 +256,8 @@ test('a transform that fails mid-message fails the send as in nodemailer (ESTREA
 test('stream plugins on a pooled transport: every message transformed, a failing one does not stop the rest', async () => {
   const srv = await startSmtpServer();
   try {
-    const t = createTransport(smtpOptions(srv, { pool: true, maxConnections: 2 }));
+    // one connection: at most 100 sends are handed to Rust at once, the others wait in JS
+    const t = createTransport(smtpOptions(srv, { pool: true, maxConnections: 1 }));
     t.use('stream', (mail, done) => {
       if (mail.data.subject === 'bad') {
         mail.message.transform(
@@ -273,15 +274,18 @@ test('stream plugins on a pooled transport: every message transformed, a failing
       done();
     });
     const sends = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 130; i++) {
       const subject = i === 7 ? 'bad' : `m${i}`;
       sends.push(t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject, text: `body-${i}` }).then(() => 'ok', (e) => e.message));
     }
     const results = await Promise.all(sends);
     assert.equal(results[7], 'bad message');
-    assert.deepEqual(results.filter((r) => r === 'ok').length, 19);
-    assert.equal(srv.messages.length, 19);
+    assert.deepEqual(results.filter((r) => r === 'ok').length, 129);
+    assert.equal(srv.messages.length, 129);
     for (const m of srv.messages) assert.match(m.raw.toString(), /\r\n\r\nBODY-\d+\r\n$/);
+    // in order, each message its own
+    const bodies = srv.messages.map((m) => Number(/BODY-(\d+)/.exec(m.raw.toString())[1]));
+    assert.deepEqual(bodies, [...Array(130).keys()].filter((i) => i !== 7));
     t.close();
   } finally {
     await srv.close();
@@ -422,4 +426,29 @@ test('a send refused before the message is read (no recipients, server rejects) 
   } finally {
     await srv.close();
   }
+});
+
+test('stream plugins log as nodemailer does (plugin count, plugin errors)', async () => {
+  const records = (lib) => {
+    const out = [];
+    const logger = {};
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) {
+      logger[level] = (entry, ...args) => {
+        if (entry.tnx === 'transaction' || entry.tnx === 'plugin') {
+          out.push({ level, component: entry.component, tnx: entry.tnx, step: entry.step, pluginCount: entry.pluginCount, action: entry.action, err: entry.err && entry.err.message, args });
+        }
+      };
+    }
+    return { out, t: lib.createTransport({ streamTransport: true, buffer: true, logger }) };
+  };
+  const ours = records({ createTransport });
+  const theirs = records(nodemailer);
+  for (const { t } of [ours, theirs]) {
+    t.use('stream', upper);
+    await t.sendMail(MAIL);
+    t.use('stream', (mail, done) => done(new Error('logged failure')));
+    await assert.rejects(t.sendMail(MAIL), /logged failure/);
+  }
+  assert.ok(ours.out.length >= 3);
+  assert.deepEqual(ours.out, theirs.out);
 });

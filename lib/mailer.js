@@ -454,7 +454,8 @@ class Mail extends EventEmitter {
   async _sendAsync(mailData) {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
-    const streamPlugins = this._userPlugins.stream.slice();
+    // plugins added while this message is on its way do not apply to it
+    const streamPlugins = this._userPlugins.stream.length ? this._userPlugins.stream.slice() : this._userPlugins.stream;
     if (this._streamMode) {
       const { mail, buffers } = prepare(mailData);
       const dkim = dkimOptions(mailData.dkim || this.options.dkim);
@@ -464,7 +465,7 @@ class Mail extends EventEmitter {
         // may fail the send), their transforms do not
         const info = await this._compileOnly(mail, buffers, dkim);
         const message = new plugins.PluginMessage(info.envelope, info.messageId);
-        await plugins.runPlugins(streamPlugins, { data: mailData, message, resolveContent: null });
+        await this._runStreamPlugins(streamPlugins, mailData, message);
         return info;
       }
       return this._streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins);
@@ -487,7 +488,7 @@ class Mail extends EventEmitter {
     const composed = await this._native.compose(mail, buffers);
     const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
     try {
-      await plugins.runPlugins(streamPlugins, { data: mailData, message, resolveContent: null });
+      await this._runStreamPlugins(streamPlugins, mailData, message);
     } catch (err) {
       composed.close();
       throw err;
@@ -513,6 +514,24 @@ class Mail extends EventEmitter {
       if (this._pending.full() && !this._closed) this._pending.hold(go, null, null, null, target);
       else go();
     });
+  }
+
+  // nodemailer's lib/mailer/index.js logs these two records under the transporter's logger
+  async _runStreamPlugins(streamPlugins, data, message) {
+    const component = this.options.component || 'mail';
+    if (this.logger) {
+      const n = streamPlugins.length;
+      this.logger.debug({ component, tnx: 'transaction', pluginCount: n, step: 'stream' }, 'Using %s plugins for %s', n, 'stream');
+    }
+    try {
+      await plugins.runPlugins(streamPlugins, { data, message, resolveContent: null });
+    } catch (err) {
+      if (this.logger) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.logger.error({ component, err: e, tnx: 'plugin', action: 'stream' }, 'PluginStream Error: %s', e.message);
+      }
+      throw err;
+    }
   }
 
   // Hands a composed message to the native transport; false if it failed at once (settled).
@@ -545,7 +564,7 @@ class Mail extends EventEmitter {
     });
     const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
     try {
-      await plugins.runPlugins(streamPlugins, { data: mailData, message, resolveContent: null });
+      await this._runStreamPlugins(streamPlugins, mailData, message);
     } catch (err) {
       composed.close();
       throw err;
