@@ -358,6 +358,13 @@ test('streamTransport applies stream plugins (buffer and stream output), then DK
   await assert.rejects(createTransport({ streamTransport: true, buffer: true }).use('stream', failing).sendMail(MAIL), /stream transport transform broke/);
   const s = await createTransport({ streamTransport: true }).use('stream', failing).sendMail(MAIL);
   await assert.rejects(s.message.toArray(), /stream transport transform broke/);
+  // piped without an error listener: logged, as nodemailer, not an uncaught exception
+  const logged = [];
+  const logger = { error: (entry, template, ...args) => logged.push([entry.component, entry.tnx, ...args]), debug() {}, info() {} };
+  const u = await createTransport({ streamTransport: true, logger }).use('stream', failing).sendMail(MAIL);
+  u.message.pipe(new PassThrough());
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(logged.at(-1), ['stream-transport', 'send', '<fixed-id@example.com>', 'stream transport transform broke']);
 });
 
 test('jsonTransport runs stream plugins (their errors fail the send) but, as nodemailer, not their transforms', async () => {
@@ -451,4 +458,28 @@ test('stream plugins log as nodemailer does (plugin count, plugin errors)', asyn
   }
   assert.ok(ours.out.length >= 3);
   assert.deepEqual(ours.out, theirs.out);
+});
+
+test('a message with large inline text (composed off the JS thread) goes through the plugins too', async () => {
+  const srv = await startSmtpServer();
+  try {
+    const t = createTransport(smtpOptions(srv));
+    t.use('stream', upper);
+    const text = 'abc def\n'.repeat(40 * 1024); // 320 KB
+    await t.sendMail(Object.assign({}, MAIL, { text }));
+    const raw = srv.messages[0].raw.toString();
+    assert.match(raw, /^SUBJECT: PLUGINS\r$/m);
+    assert.equal(raw.split('ABC DEF\r\n').length - 1, 40 * 1024);
+    // a message that cannot be composed fails as it does without plugins, small or large
+    const plain = createTransport(smtpOptions(srv));
+    for (const size of [10, 300 * 1024]) {
+      const bad = Object.assign({}, MAIL, { text: 'x'.repeat(size), disableFileAccess: true, attachments: [{ path: '/etc/hostname' }] });
+      const expected = await plain.sendMail(bad).catch((e) => e);
+      assert.equal(expected.code, 'EFILEACCESS');
+      await assert.rejects(t.sendMail(bad), { code: expected.code, message: expected.message });
+    }
+    assert.equal(srv.messages.length, 1);
+  } finally {
+    await srv.close();
+  }
 });

@@ -585,6 +585,16 @@ class Mail extends EventEmitter {
     }
     const newline = plugins.newlineStream(o.newline);
     if (newline) out = pipeline(out, newline, () => {});
+    if (!o.buffer) {
+      // as nodemailer's lib/stream-transport/index.js: an error of the returned stream is
+      // logged, and is not an uncaught exception when the caller does not listen for it
+      out.once('error', (err) => {
+        if (this.logger) {
+          const id = composed.messageId;
+          this.logger.error({ component: this.options.component || 'stream-transport', err, tnx: 'send', messageId: id }, 'Failed creating message for %s. %s', id, err.message);
+        }
+      });
+    }
     return { envelope: composed.envelope, messageId: composed.messageId, message: o.buffer ? await plugins.collect(out) : out };
   }
 

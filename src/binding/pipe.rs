@@ -374,45 +374,56 @@ pub fn dkim_sign_stream<'env>(
 
 #[napi]
 impl NativeTransport {
-    /// Composes a message for the stream plugins (as `send` would compose it).
+    /// Composes a message for the stream plugins (as `send` would compose it): at once on this
+    /// thread, as `send` does, so messages keep their order; a large one (or a failure) as a
+    /// promise, composed off the JS thread.
     #[napi(
         ts_args_type = "mail: object, buffers: Buffer[]",
-        ts_return_type = "Promise<ComposedMessage>"
+        ts_return_type = "ComposedMessage | Promise<ComposedMessage>"
     )]
     pub fn compose<'env>(
         &self,
         env: &'env Env,
         mail: Object,
         buffers: Vec<Buffer>,
-    ) -> Result<PromiseRaw<'env, ComposedMessage>> {
+    ) -> Result<Either<ComposedMessage, PromiseRaw<'env, ComposedMessage>>> {
         let data: std::result::Result<MailData, BindError> = env.from_js_value(mail).map_err(|e| {
             BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
         });
         let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+        let outcome = match data {
+            Ok(data) if data.inline_len() <= LARGE_INLINE => {
+                match self.core.compose(data, buffers) {
+                    Ok(c) => {
+                        return Ok(Either::A(ComposedMessage::new(
+                            c.envelope,
+                            c.message_id,
+                            c.body,
+                        )))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(data) => Ok((data, buffers)),
+            Err(e) => Err(e),
+        };
         let core = self.core.clone();
         let fut = async move {
             Ok(async move {
-                let data = data?;
-                let compiled = if data.inline_len() > LARGE_INLINE {
-                    // megabytes of text are encoded off the runtime's thread
-                    tokio::task::spawn_blocking(move || core.compose(data, buffers))
-                        .await
-                        .map_err(|_| {
-                            BindError::new("EMESSAGE", "Composing the message did not complete")
-                                .with_command("API")
-                        })??
-                } else {
-                    core.compose(data, buffers)?
-                };
-                Ok::<_, BindError>(ComposedMessage::new(
-                    compiled.envelope,
-                    compiled.message_id,
-                    compiled.body,
-                ))
+                let (data, buffers) = outcome?;
+                // megabytes of text are encoded off the runtime's thread
+                let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
+                    .await
+                    .map_err(|_| {
+                        BindError::new("EMESSAGE", "Composing the message did not complete")
+                            .with_command("API")
+                    })??;
+                Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
             }
             .await)
         };
         env.spawn_future_with_callback(fut, |env, outcome| outcome.map_err(|e| reject(env, &e)))
+            .map(Either::B)
     }
 
     /// Sends a composed message whose body is what JS writes into `sink` (the stream plugins'
