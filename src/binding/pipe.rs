@@ -151,6 +151,10 @@ async fn read_some(
             }
         }
     }
+    // closed while this read waited: nothing reads any more, the files close now
+    if closed.load(Ordering::Acquire) {
+        *guard = None;
+    }
     Ok(Some(out))
 }
 
