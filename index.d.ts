@@ -201,7 +201,8 @@ export type ExternalLogger = Logger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /** Node's TLS options. mailer-rs (rustls) reads `rejectUnauthorized`, `ca` (added to the public
- *  roots), `servername`, `minVersion`, `cert`, `key`, `passphrase`; others are ignored. */
+ *  roots), `servername`, `minVersion`, `cert`, `key`, `passphrase` (encrypted PKCS#8 keys) and
+ *  `checkServerIdentity`; others are ignored (one debug log line). */
 export type TlsOptions = ConnectionOptions;
 
 /** Options every transport reads. */
@@ -326,7 +327,59 @@ export interface JSONTransportOptions extends TransportOptions {
   hostname?: string | undefined;
 }
 
-export type TransportConfig = SMTPTransportOptions | SMTPPoolOptions | StreamTransportOptions | JSONTransportOptions;
+/** `sendmail: true`: the message is piped into a sendmail binary (docs/transports.md). */
+export interface SendmailTransportOptions extends TransportOptions {
+  /** Selects this transport; the binary itself is set with `path`. */
+  sendmail?: boolean | string | undefined;
+  /** Path to the sendmail binary; default `'sendmail'`, looked up in PATH. */
+  path?: string | undefined;
+  /** `'windows'` or `'unix'`: the line endings of the message piped to sendmail. */
+  newline?: string | undefined;
+  /** Arguments that replace `-f <sender>`; `-i` before them and the recipients after are always added. */
+  args?: string[] | undefined;
+  /** Host name used in generated Message-IDs. */
+  hostname?: string | undefined;
+}
+
+/** The `sesClient` the SES transport needs: an `SESv2Client` of @aws-sdk/client-sesv2. */
+export interface SESTransportClient {
+  /** Its `region` provider is resolved for the domain of the returned Message-ID. */
+  config?: { region?: (() => Promise<string>) | undefined; [key: string]: any } | undefined;
+  send(command: unknown): Promise<any>;
+}
+/** The `SendEmailCommand` class of @aws-sdk/client-sesv2. */
+export type SESTransportSendEmailCommand = new (input: any) => unknown;
+
+/** `SES: { sesClient, SendEmailCommand }`: the raw message is sent with your SESv2 client (docs/transports.md). */
+export interface SESTransportOptions extends TransportOptions {
+  SES: {
+    sesClient: SESTransportClient;
+    SendEmailCommand: SESTransportSendEmailCommand;
+  };
+  /** Host name used in generated Message-IDs. */
+  hostname?: string | undefined;
+}
+
+/** A message's `ses` keys, merged into the SendEmail request (any SendEmailCommandInput field). */
+export interface SESSendEmailRequest {
+  FromEmailAddress?: string | undefined;
+  Destination?: { ToAddresses?: string[] | undefined; CcAddresses?: string[] | undefined; BccAddresses?: string[] | undefined } | undefined;
+  ReplyToAddresses?: string[] | undefined;
+  Content?: unknown;
+  EmailTags?: Array<{ Name?: string | undefined; Value?: string | undefined }> | undefined;
+  ConfigurationSetName?: string | undefined;
+  ListManagementOptions?: unknown;
+  FeedbackForwardingEmailAddress?: string | undefined;
+  [key: string]: unknown;
+}
+
+export type TransportConfig =
+  | SMTPTransportOptions
+  | SMTPPoolOptions
+  | SendmailTransportOptions
+  | StreamTransportOptions
+  | JSONTransportOptions
+  | SESTransportOptions;
 
 // ---------------------------------------------------------------------------------------------
 // Messages
@@ -373,6 +426,8 @@ export interface SendMailOptions {
   requireTLSExtensionEnabled?: boolean | undefined;
   /** Per-message auth: only `type`, `user`, `pass`, `accessToken`, `refreshToken` and `expires` are merged over the transport's auth (as nodemailer); other keys are ignored. */
   auth?: SMTPTransportAuthOptions | undefined;
+  /** SES transport: keys merged into the SendEmail request (`ConfigurationSetName`, `EmailTags`, …). */
+  ses?: SESSendEmailRequest | undefined;
 }
 /** The `defaults` argument of `createTransport`. */
 export type MailDefaults = SendMailOptions;
@@ -448,6 +503,25 @@ export interface StreamSentMessageInfo extends SentMessageInfo {
   message: Readable | Buffer;
 }
 
+/** What the sendmail transport resolves with. */
+export interface SendmailSentMessageInfo extends SentMessageInfo {
+  envelope: Envelope;
+  messageId: string;
+  /** Always `'Messages queued for delivery'`. */
+  response: string;
+}
+
+/** What the SES transport resolves with. */
+export interface SESSentMessageInfo extends SentMessageInfo {
+  envelope: Envelope;
+  /** Built from SES's MessageId: `<id@region.amazonses.com>` (`email` for us-east-1). */
+  messageId: string;
+  /** The MessageId SES returned. */
+  response: string;
+  /** The raw RFC 5322 message that was sent. */
+  raw: Buffer;
+}
+
 /** What the JSON transport resolves with: the normalised message as JSON text. */
 export interface JSONSentMessageInfo extends SentMessageInfo {
   message: string;
@@ -495,7 +569,7 @@ export interface MailMeta {
 
 /** `transporter.transporter`: the transport behind the `Mail` object. */
 export interface Transport<T = SentMessageInfo, D extends TransportOptions = TransportOptions> {
-  /** `'SMTP'`, `'SMTP (pool)'` or `'StreamTransport'`. */
+  /** `'SMTP'`, `'SMTP (pool)'`, `'Sendmail'`, `'StreamTransport'`, `'JSONTransport'` or `'SESTransport'`. */
   name: string;
   version: string;
   /** The merged options (URL, well-known service applied). */
@@ -576,6 +650,22 @@ export declare namespace SMTPPool {
   type MailOptions = SendMailOptions;
   type SentMessageInfo = SMTPPoolSentMessageInfo;
 }
+/** The `SendmailTransport.Options` names of @types/nodemailer and nodemailer's `lib/sendmail-transport`. */
+export declare namespace SendmailTransport {
+  type Options = SendmailTransportOptions;
+  type MailOptions = SendMailOptions;
+  type SentMessageInfo = SendmailSentMessageInfo;
+}
+/** The `SESTransport.Options` names of @types/nodemailer and nodemailer's `lib/ses-transport`. */
+export declare namespace SESTransport {
+  type Options = SESTransportOptions;
+  type MailOptions = SendMailOptions;
+  type SentMessageInfo = SESSentMessageInfo;
+  type SESv2ClientLike = SESTransportClient;
+  type SendEmailCommandConstructorLike = SESTransportSendEmailCommand;
+  type SendEmailRequestLike = SESSendEmailRequest;
+  type MailSesOptions = SESSendEmailRequest;
+}
 /** The `StreamTransport.Options` names of nodemailer's `lib/stream-transport`. */
 export declare namespace StreamTransport {
   type Options = StreamTransportOptions;
@@ -628,6 +718,10 @@ export declare function createTransport(
   defaults?: MailDefaults
 ): Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
 export declare function createTransport(
+  options: SendmailTransportOptions & { sendmail: true | string },
+  defaults?: MailDefaults
+): Mail<SendmailSentMessageInfo, SendmailTransportOptions>;
+export declare function createTransport(
   options: StreamTransportOptions & { streamTransport: true },
   defaults?: MailDefaults
 ): Mail<StreamSentMessageInfo, StreamTransportOptions>;
@@ -635,6 +729,10 @@ export declare function createTransport(
   options: JSONTransportOptions & { jsonTransport: true },
   defaults?: MailDefaults
 ): Mail<JSONSentMessageInfo, JSONTransportOptions>;
+export declare function createTransport(
+  options: SESTransportOptions & { SES: object },
+  defaults?: MailDefaults
+): Mail<SESSentMessageInfo, SESTransportOptions>;
 export declare function createTransport(
   options?: SMTPTransportOptions | string,
   defaults?: MailDefaults
@@ -644,6 +742,32 @@ export declare function createTransport(
   defaults?: MailDefaults
 ): Mail<any, any>;
 
+/** One service of an Ethereal test account. */
+export interface TestAccountService {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+/** What `createTestAccount` gives: an Ethereal account's credentials and servers. */
+export interface TestAccount {
+  user: string;
+  pass: string;
+  smtp: TestAccountService;
+  imap: TestAccountService;
+  pop3: TestAccountService;
+  web: string;
+  /** true if the account can also receive external mail */
+  mxEnabled?: boolean | undefined;
+  [key: string]: unknown;
+}
+export type TestAccountCallback = (err: Error | null, account: TestAccount) => void;
+
+/** nodemailer's `createTestAccount`: a throwaway Ethereal account from `apiUrl` (default
+ *  `ETHEREAL_API` or https://api.nodemailer.com), cached for the process unless `ETHEREAL_CACHE` is off. */
+export declare function createTestAccount(callback: TestAccountCallback): void;
+export declare function createTestAccount(apiUrl: string | false | null | undefined, callback: TestAccountCallback): void;
+export declare function createTestAccount(apiUrl?: string | false | null): Promise<TestAccount>;
+
 /** nodemailer's `getTestMessageUrl`: the Ethereal web URL of a message, or false. */
 export declare function getTestMessageUrl(info?: { response?: string | Buffer | null } | false | null): string | false;
 
@@ -652,6 +776,7 @@ export declare function getTestMessageUrl(info?: { response?: string | Buffer | 
  *  @types/nodemailer. */
 declare const mailer: {
   createTransport: typeof createTransport;
+  createTestAccount: typeof createTestAccount;
   getTestMessageUrl: typeof getTestMessageUrl;
 };
 declare namespace mailer {

@@ -4,6 +4,7 @@
 const native = require('./binding.js');
 const { Mail } = require('./lib/mailer');
 const { TransportOptionsHolder } = require('./lib/deep-imports');
+const ethereal = require('./lib/ethereal');
 
 const URL_RE = /^(smtps?|direct):/i;
 
@@ -15,31 +16,45 @@ function createTransport(transporter, defaults) {
   // `createTransport(new SMTPPool(options))` with a class from `mailer-rs/lib/smtp-pool` etc.
   if (transporter instanceof TransportOptionsHolder) transporter = transporter.toTransportOptions();
   if (typeof transporter === 'string' && URL_RE.test(transporter)) {
-    options = native.parseConnectionUrl(transporter);
+    options = parseUrl(transporter);
   } else if (transporter && typeof transporter === 'object' && typeof transporter.send === 'function') {
     throw Object.assign(new Error('Custom transport objects are not supported by mailer-rs yet'), { code: 'ECONFIG' });
   } else if (transporter && typeof transporter === 'object' && transporter.url) {
     // As nodemailer 10: the other keys are kept and the URL's values win.
-    options = Object.assign({}, transporter, native.parseConnectionUrl(String(transporter.url)));
+    options = Object.assign({}, transporter, parseUrl(String(transporter.url)));
     delete options.url;
   } else if (transporter === undefined || transporter === null || typeof transporter === 'object') {
     options = transporter || {};
   } else {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
   }
-  for (const key of ['sendmail', 'SES']) {
-    if (options[key]) {
-      throw Object.assign(new Error(`The ${key} transport is not supported by mailer-rs`), { code: 'ECONFIG' });
-    }
-  }
-  // Refuse rather than ignore: a message sent unsigned or around the proxy the user asked for
-  // would be worse than an error.
+  // Refuse rather than ignore: a message sent around a socket hook or custom auth the user set
+  // up would be worse than an error.
   for (const key of UNSUPPORTED_OPTIONS) {
     if (options[key] !== undefined && options[key] !== null && options[key] !== false) {
       throw Object.assign(new Error(`The "${key}" option is not supported by mailer-rs yet (see docs/compatibility.md)`), { code: 'ECONFIG' });
     }
   }
+  // nodemailer looks the name up with `service.toLowerCase()`: anything but a string throws
+  if (options.service && typeof options.service !== 'string') {
+    throw new TypeError('The "service" option must be a string');
+  }
   return new Mail(options, defaults);
+}
+
+/**
+ * The URL's options. A URL nodemailer cannot parse throws a TypeError as WHATWG's does
+ * (`ERR_INVALID_URL`; the URL, which may hold a password, is not echoed).
+ */
+function parseUrl(url) {
+  try {
+    return native.parseConnectionUrl(url);
+  } catch (err) {
+    const message = String((err && err.message) || '').replace(/^[A-Z_]+: /, '');
+    const e = new TypeError(message || 'Invalid URL');
+    if (message === 'Invalid URL') e.code = 'ERR_INVALID_URL';
+    throw e;
+  }
 }
 
 const UNSUPPORTED_OPTIONS = ['getSocket', 'customAuth', 'connection', 'socket'];
@@ -58,8 +73,8 @@ function getTestMessageUrl(info) {
   const props = new Map();
   for (const m of response.slice(open + 1, close).matchAll(/\b([A-Z0-9]+)=(\S+)/g)) props.set(m[1], m[2]);
   if (!props.has('STATUS') || !props.has('MSGID')) return false;
-  return `${(process.env.ETHEREAL_WEB || 'https://ethereal.email').replace(/\/+$/, '')}/message/${props.get('MSGID')}`;
+  return `${ethereal.webUrl()}/message/${props.get('MSGID')}`;
 }
 
-module.exports = { createTransport, getTestMessageUrl };
+module.exports = { createTransport, createTestAccount: ethereal.createTestAccount, getTestMessageUrl };
 module.exports.default = module.exports;

@@ -3,4 +3,5 @@ import cjs from './index.js';
 
 export const createTransport = cjs.createTransport;
 export const getTestMessageUrl = cjs.getTestMessageUrl;
+export const createTestAccount = cjs.createTestAccount;
 export default cjs;

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSmtpServer } from './helpers/smtp.mjs';
@@ -13,7 +15,7 @@ const require = createRequire(import.meta.url);
 const nodemailer = require('nodemailer');
 const mailer = require('mailer-rs');
 
-const TYPES_ONLY = ['addressparser', 'base64', 'dkim', 'fetch', 'mail-composer', 'mime-funcs', 'mime-node', 'qp', 'sendmail-transport', 'ses-transport', 'shared', 'smtp-connection', 'xoauth2'];
+const TYPES_ONLY = ['addressparser', 'base64', 'dkim', 'fetch', 'mail-composer', 'mime-funcs', 'mime-node', 'qp', 'shared', 'smtp-connection', 'xoauth2'];
 
 test('deep subpaths resolve through the exports map, types and run time', () => {
   for (const name of ['smtp-transport', 'smtp-pool', 'stream-transport', 'json-transport', 'mailer', 'well-known', ...TYPES_ONLY]) {
@@ -91,4 +93,34 @@ test('types-only subpaths throw ECONFIG naming the module, with require and impo
     });
   }
   await assert.rejects(import('mailer-rs/lib/xoauth2'), { code: 'ECONFIG', message: /lib\/xoauth2 has TypeScript types only/ });
+});
+
+test('SendmailTransport and SESTransport instances select those transports', async () => {
+  const SendmailTransport = require('mailer-rs/lib/sendmail-transport');
+  const SESTransport = require('mailer-rs/lib/ses-transport');
+  assert.equal(new SendmailTransport({}).name, new (require('nodemailer/lib/sendmail-transport'))({}).name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailer-rs-deep-'));
+  process.env.FAKE_SENDMAIL_DIR = dir;
+  try {
+    const fake = path.join(root, '__test__', 'fixtures', 'fake-sendmail.sh');
+    const info = await mailer.createTransport(new SendmailTransport({ path: fake })).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'hi' });
+    assert.deepEqual(info.envelope, { from: 'a@example.com', to: ['b@example.com'] });
+    assert.match(fs.readFileSync(path.join(dir, 'stdin'), 'utf8'), /\r?\n\r?\nhi/);
+  } finally {
+    delete process.env.FAKE_SENDMAIL_DIR;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // the SES client is the user's: a stub that records the command is enough to see the selection
+  const sent = [];
+  class SendEmailCommand {
+    constructor(input) {
+      this.input = input;
+    }
+  }
+  const sesClient = { config: { region: async () => 'eu-west-1' }, send: async (cmd) => (sent.push(cmd), { MessageId: 'm1' }) };
+  const ses = mailer.createTransport(new SESTransport({ SES: { sesClient, SendEmailCommand } }));
+  const sesInfo = await ses.sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'hi' });
+  assert.equal(sent.length, 1);
+  assert.ok(sent[0].input.Content.Raw.Data.length > 0);
+  assert.match(sesInfo.messageId, /m1/);
 });

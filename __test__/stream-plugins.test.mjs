@@ -483,3 +483,22 @@ test('a message with large inline text (composed off the JS thread) goes through
     await srv.close();
   }
 });
+
+test('the sendmail and SES transports refuse stream plugins (ECONFIG) rather than ignore them', () => {
+  const ses = { SES: { sesClient: { send: async () => ({}) }, SendEmailCommand: class {} } };
+  for (const options of [{ sendmail: true }, ses]) {
+    const t = createTransport(options);
+    assert.throws(() => t.use('stream', upper), { code: 'ECONFIG' });
+    // compile plugins are fine
+    t.use('compile', (mail, done) => done());
+  }
+});
+
+test("the message's own newline applies after the plugins, before the transport's (streamTransport)", async () => {
+  for (const [msgNl, trNl] of [['unix', undefined], ['windows', 'unix'], [undefined, 'windows']]) {
+    const mail = Object.assign({}, MAIL, { text: 'hello world\r\nsecond line', newline: msgNl });
+    const a = await createTransport({ streamTransport: true, buffer: true, newline: trNl }).use('stream', trailer('tail\n')).sendMail(mail);
+    const b = await nodemailer.createTransport({ streamTransport: true, buffer: true, newline: trNl }).use('stream', trailer('tail\n')).sendMail(mail);
+    assert.equal(a.message.toString('latin1'), b.message.toString('latin1'), `${msgNl} ${trNl}`);
+  }
+});

@@ -7,16 +7,22 @@ const { Readable, pipeline } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, ignoredTlsKeys, identityChecker } = require('./options');
+const others = require('./transports');
 const plugins = require('./plugins');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
+const { coerceDsn } = require('./coerce');
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
 // Message-level keys forced from the transport options onto every message (nodemailer §2.5).
-const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey'];
+const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
+// The sandbox flags are one-way: set in `defaults` they are transport configuration too, so a
+// message may switch them on but never off (nodemailer's MailMessage); a message may always
+// switch them on for itself.
+const SANDBOX_KEYS = ['disableFileAccess', 'disableUrlAccess'];
 
 /** Adapts a nodemailer provisioning callback `(user, renew, cb)` (or a Promise-returning one) to a Promise. */
 function adaptProvisioner(fn) {
@@ -50,8 +56,8 @@ function adaptProvisioner(fn) {
 }
 
 /** prepareMailSync, plus the user's normalizeHeaderKey callback turned into a name map. */
-function prepare(mailData) {
-  const out = prepareMailSync(mailData);
+function prepare(mailData, join) {
+  const out = prepareMailSync(mailData, join);
   if (typeof mailData.normalizeHeaderKey === 'function') {
     out.mail.headerKeyMap = headerKeyMap(mailData, mailData.normalizeHeaderKey, native.normalizeHeaderKey);
   }
@@ -60,11 +66,23 @@ function prepare(mailData) {
 
 /** DKIM options for Rust: private keys as PEM text (Buffers converted), or undefined. */
 function dkimOptions(dkim) {
-  if (!dkim || typeof dkim !== 'object') return dkim || undefined;
+  // nodemailer ignores a `dkim` that is not an object
+  if (!dkim || typeof dkim !== 'object') return undefined;
   const pem = (k) => (Buffer.isBuffer(k) || k instanceof Uint8Array ? Buffer.from(k).toString('utf8') : k);
   const out = Object.assign({}, dkim, { privateKey: pem(dkim.privateKey) });
   if (Array.isArray(dkim.keys)) out.keys = dkim.keys.map((k) => (k && typeof k === 'object' ? Object.assign({}, k, { privateKey: pem(k.privateKey) }) : k));
   return out;
+}
+
+/**
+ * nodemailer's line-ending transforms (lib/mime-node/le-windows.js, le-unix.js): any truthy
+ * `newline` other than 'win'/'windows'/'dos'/'\r\n' means unix, which drops every CR.
+ */
+function convertNewlines(message, newline) {
+  if (!newline) return message;
+  const text = message.toString('binary');
+  const windows = ['win', 'windows', 'dos', '\r\n'].includes(String(newline).toLowerCase());
+  return Buffer.from(windows ? text.replace(/\r?\n/g, '\r\n') : text.replace(/\r/g, ''), 'binary');
 }
 
 // Who hears a send's outcome: `settle(err, info)` is called exactly once. One small object per
@@ -209,17 +227,24 @@ class InFlight {
     this.ops = null;
   }
 
-  add(id, target) {
+  add(id, target, owner) {
     this.map.set(id, target);
+    // While sends are in flight the transporter stays reachable (from the native completion
+    // callback, through this map): its events, provisioning callback and backlog are needed
+    // until the last one settles. Idle, nothing native holds it.
+    this.owner = owner;
     if (!this.timer) this.timer = setInterval(() => {}, 0x7fffffff);
   }
 
   take(id) {
     const target = this.map.get(id);
     this.map.delete(id);
-    if (this.map.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
+    if (this.map.size === 0) {
+      this.owner = null;
+      if (this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
     }
     return target;
   }
@@ -237,8 +262,8 @@ class InFlight {
     this.backlog.push(mail, buffers, auth, extras, target);
   }
 
-  /** Moves waiting sends into Rust while the window has room, in order. */
-  release(send) {
+  /** Moves waiting sends into Rust (through `owner._send`) while the window has room, in order. */
+  release(owner) {
     const b = this.backlog;
     while (this.head < b.length && this.map.size < this.window) {
       const h = this.head;
@@ -252,7 +277,7 @@ class InFlight {
       try {
         // a message with stream plugins waits as the function that sends it
         if (typeof mail === 'function') mail();
-        else send(mail, buffers, auth, extras, target);
+        else owner._send(mail, buffers, auth, extras, target);
       } catch (err) {
         // e.g. a getter in the message that throws while Rust reads it: that send fails, the
         // others go on (this runs from the outcome callback, where a throw would be fatal)
@@ -279,6 +304,63 @@ class InFlight {
   }
 }
 
+/**
+ * The functions the native transport calls from its threadsafe functions. Those hold their
+ * function through a GC root, so these reach the transporter only through a WeakRef (or through
+ * `pending` while sends are in flight): a transporter nobody uses is collected, with its native
+ * state. Made here, outside the Mail constructor, because closures made in one scope share it:
+ * a callback next to one that captured `this` would hold the transporter too.
+ */
+function nativeCallbacks(mail, pending, logging, pool) {
+  const ref = new WeakRef(mail);
+  const emitToken = (me, ev) => me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
+  const onToken = (ev) => {
+    const me = ref.deref();
+    if (me) inOldest(me._ops, emitToken, [me, ev]);
+  };
+  // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
+  // context of the call whose socket it is); 0 for the pool's shared connections.
+  const onLog = logging
+    ? (level, tnx, source, fields, template, args, op) => {
+        const me = ref.deref();
+        if (!me || !me._logWrite) return;
+        const res = op && me._ops && me._ops.get(op);
+        if (res) res.runInAsyncScope(me._logWrite, null, level, tnx, source, fields, template, args);
+        else me._logWrite(level, tnx, source, fields, template, args);
+      }
+    : null;
+  // The pool calls this when it can take more messages (nodemailer's 'idle').
+  // Not while sends wait in JS: they are about to refill the pool's queue.
+  const onIdle = pool
+    ? () => {
+        const me = ref.deref();
+        if (me && me._pending.waiting() === 0) me.emit('idle');
+      }
+    : null;
+  const onProvision = (user, renew) => {
+    const me = ref.deref();
+    if (me && me._provision) return me._provision(user, renew);
+    return Promise.resolve({ error: 'The provisioning callback is no longer available' });
+  };
+  const onComplete = (batch) => {
+    const owner = pending.owner; // before the takes below let go of it
+    const ops = pending.ops;
+    for (let i = 0; i < batch.length; i += STRIDE) {
+      const entry = pending.take(batch[i]);
+      if (!entry) continue;
+      if (ops) ops.retire(batch[i]);
+      if (batch[i + 1]) entry.settle(batch[i + 1]);
+      else entry.settle(null, infoAt(batch, i));
+    }
+    if (pending.waiting() > 0) {
+      const me = owner || ref.deref();
+      if (me) pending.release(me);
+      else pending.failWaiting();
+    }
+  };
+  return { onToken, onLog, onIdle, onProvision, onComplete };
+}
+
 // Sends in Rust at once per pooled transport: enough that the connections never wait for JS
 // to top the queue up (it does so on every batch of outcomes), few enough to cost nothing.
 const WINDOW_PER_CONNECTION = 20;
@@ -297,9 +379,11 @@ class Mail extends EventEmitter {
       const wk = native.wellKnown(String(options.service));
       if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
     }
-    this.logger = getLogger(merged, { component: merged.component || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
+    // 'sendmail' | 'ses' | null
+    const other = others.otherTransport(merged);
+    this.logger = getLogger(merged, { component: merged.component || others.COMPONENTS[other] || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
 
-    this._streamMode = merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null;
+    this._streamMode = other || (merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null);
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
@@ -309,70 +393,42 @@ class Mail extends EventEmitter {
     const auth = merged.auth;
     const oauth = !!(auth && (String(auth.type || '').toLowerCase() === 'oauth2' || auth.provisionCallback || auth.accessToken || auth.refreshToken));
     this._ops = this.logger || oauth ? new OpContexts() : null;
-    const self = new WeakRef(this);
-    // WeakRef: the native side holds these callbacks; a strong reference back to the transporter
-    // would keep it (and its sockets) alive forever.
-    const emitToken = (me, ev) => me.emit('token', { user: ev.user, accessToken: ev.accessToken, expires: ev.expires });
-    const onToken = (ev) => {
-      const me = self.deref();
-      if (me) inOldest(me._ops, emitToken, [me, ev]);
-    };
-    let onLog = null;
-    if (this.logger) {
-      const write = engineLogSink(this.logger, merged);
-      // `op`: the send or verify whose own connection wrote the line (nodemailer logs in the
-      // context of the call whose socket it is); 0 for the pool's shared connections.
-      onLog = (level, tnx, source, fields, template, args, op) => {
-        const me = op ? self.deref() : null;
-        const res = me && me._ops && me._ops.get(op);
-        if (res) res.runInAsyncScope(write, null, level, tnx, source, fields, template, args);
-        else write(level, tnx, source, fields, template, args);
-      };
-    }
-    // The pool calls this when it can take more messages (nodemailer's 'idle').
-    // Not while sends wait in JS: they are about to refill the pool's queue.
-    const onIdle = merged.pool
-      ? () => {
-          const me = self.deref();
-          if (me && me._pending.waiting() === 0) me.emit('idle');
-        }
-      : null;
-    // Outcomes of sends arrive here by id (one native callback for the whole transport).
-    // The keep-alive timer lives with the pending map, not on the transporter: a transporter the
-    // caller dropped mid-send may be collected, and its last send must still release the timer.
+    // The engine's log records as nodemailer's logger calls (read through a WeakRef by the
+    // native callback, see nativeCallbacks).
+    this._logWrite = this.logger ? engineLogSink(this.logger, merged) : null;
+    // Outcomes of sends arrive by id (one native callback for the whole transport).
     const maxConnections = Number(merged.maxConnections) > 0 ? Number(merged.maxConnections) : 5;
     const pending = new InFlight(merged.pool ? Math.max(MIN_WINDOW, Math.min(maxConnections, 10000) * WINDOW_PER_CONNECTION) : 0);
     this._pending = pending;
     pending.ops = this._ops;
     this._nextId = 1;
-    const onComplete = (batch) => {
-      const ops = pending.ops;
-      for (let i = 0; i < batch.length; i += STRIDE) {
-        const entry = pending.take(batch[i]);
-        if (!entry) continue;
-        if (ops) ops.retire(batch[i]);
-        if (batch[i + 1]) entry.settle(batch[i + 1]);
-        else entry.settle(null, infoAt(batch, i));
-      }
-      if (pending.waiting() > 0) {
-        const me = self.deref();
-        if (me) pending.release(me._sendNative);
-        else pending.failWaiting();
-      }
-    };
-    this._sendNative = (mail, buffers, auth, extras, target) => this._send(mail, buffers, auth, extras, target);
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), onToken, onLog, onIdle, onComplete);
+    this._provision = null;
+    const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
+    this._onProvision = cb.onProvision;
+    const ignoredTls = ignoredTlsKeys(merged.tls);
+    if (this.logger && ignoredTls.length) {
+      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
+    }
+    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
+    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
-      this._native.setProvisioner(this._provisioner(merged.auth.provisionCallback));
+      this._setProvisioner(merged.auth.provisionCallback);
     }
     this.transporter = {
-      name: this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
-      version: `${VERSION}[client:${VERSION}]`,
+      name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
+      // nodemailer's sendmail and SES transports have no separate client version
+      version: other ? VERSION : `${VERSION}[client:${VERSION}]`,
       options: merged,
       mailer: this,
     };
     // nodemailer's lib/mailer records carry component 'mail'.
     if (this.logger) this.logger.debug({ component: merged.component || 'mail', tnx: 'create' }, 'Creating transport: %s', this.getVersionString());
+  }
+
+  // The native side calls a fixed trampoline (see nativeCallbacks); the user's callback stays here.
+  _setProvisioner(fn) {
+    this._provision = fn ? this._provisioner(fn) : null;
+    this._native.setProvisioner(fn ? this._onProvision : null);
   }
 
   getVersionString() {
@@ -385,7 +441,7 @@ class Mail extends EventEmitter {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;
       const fn = typeof value === 'function' ? value : typeof fallback === 'function' ? fallback : null;
-      this._native.setProvisioner(fn ? this._provisioner(fn) : null);
+      this._setProvisioner(fn);
     }
     return this.meta;
   }
@@ -405,6 +461,11 @@ class Mail extends EventEmitter {
 
   use(step, plugin) {
     step = String(step || '').toLowerCase();
+    if (step === 'stream' && (this._streamMode === 'sendmail' || this._streamMode === 'ses')) {
+      // These transports compose and hand over the message in one native call: a plugin's
+      // transforms could not run. Refuse rather than send the message unprocessed.
+      throw Object.assign(new Error('Stream plugins are not supported with the sendmail and SES transports (see docs/compatibility.md)'), { code: 'ECONFIG' });
+    }
     if (!this._userPlugins[step]) this._userPlugins[step] = [];
     this._userPlugins[step].push(plugin);
     return this;
@@ -440,6 +501,15 @@ class Mail extends EventEmitter {
     for (const key of FORCED_KEYS) {
       if (Object.prototype.hasOwnProperty.call(this.options, key)) mailData[key] = this.options[key];
     }
+    for (const key of SANDBOX_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(this.options, key)) {
+        // a transport option `false` does not reopen what the message closed for itself
+        // (nodemailer's forced copy would)
+        mailData[key] = this.options[key] || data[key];
+      } else if (Object.prototype.hasOwnProperty.call(this._defaults, key)) {
+        mailData[key] = mailData[key] || this._defaults[key];
+      }
+    }
     const plugins = this._userPlugins.compile.length + this._userPlugins.stream.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
       this._sendAsync(mailData).then(
@@ -457,7 +527,7 @@ class Mail extends EventEmitter {
     // plugins added while this message is on its way do not apply to it
     const streamPlugins = this._userPlugins.stream.length ? this._userPlugins.stream.slice() : this._userPlugins.stream;
     if (this._streamMode) {
-      const { mail, buffers } = prepare(mailData);
+      const { mail, buffers } = prepare(mailData, this._streamMode !== 'json');
       const dkim = dkimOptions(mailData.dkim || this.options.dkim);
       if (streamPlugins.length === 0) return this._compileOnly(mail, buffers, dkim);
       if (this._streamMode === 'json') {
@@ -483,7 +553,7 @@ class Mail extends EventEmitter {
     const auth = this._messageAuth(mailData);
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
-        ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
     const composed = await this._native.compose(mail, buffers);
     const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
@@ -547,7 +617,7 @@ class Mail extends EventEmitter {
       target.settle(error);
       return false;
     }
-    this._pending.add(id, target);
+    this._pending.add(id, target, this);
     return true;
   }
 
@@ -558,6 +628,7 @@ class Mail extends EventEmitter {
     if (o.attachDataUrls) mail.attachDataUrls = true;
     const composed = await native.composeMessage(mail, buffers, {
       keepBcc: true,
+      rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
@@ -583,8 +654,11 @@ class Mail extends EventEmitter {
       }
       out = plugins.composedReadable(signed);
     }
-    const newline = plugins.newlineStream(o.newline);
-    if (newline) out = pipeline(out, newline, () => {});
+    // the message's own `newline`, then the transport's (as _compileOnly)
+    for (const nl of [mail.newline, o.newline]) {
+      const t = plugins.newlineStream(nl);
+      if (t) out = pipeline(out, t, () => {});
+    }
     if (!o.buffer) {
       // as nodemailer's lib/stream-transport/index.js: an error of the returned stream is
       // logged, and is not an uncaught exception when the caller does not listen for it
@@ -610,7 +684,7 @@ class Mail extends EventEmitter {
     if (this._ops && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
     const extras =
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
-        ? { dsn: mailData.dsn, requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
     if (this._pending.full() && !this._closed) {
       this._pending.hold(mail, buffers, auth, extras, target);
@@ -642,7 +716,7 @@ class Mail extends EventEmitter {
       if (ops) ops.retire(id);
       return target.settle(error);
     }
-    this._pending.add(id, target);
+    this._pending.add(id, target, this);
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -663,19 +737,18 @@ class Mail extends EventEmitter {
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
+    if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
     const out = await native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
+      rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
     });
-    let message = out.message;
-    const newline = String(o.newline || '').toLowerCase();
-    if (['unix', 'linux', 'lf', '\n'].includes(newline)) message = Buffer.from(message.toString('binary').replace(/\r\n/g, '\n'), 'binary');
-    else if (['win', 'windows', 'dos', '\r\n'].includes(newline)) {
-      message = Buffer.from(message.toString('binary').replace(/\r?\n/g, '\r\n'), 'binary');
-    }
+    // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
+    // the transport's on top (lib/stream-transport).
+    const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
     return { envelope: out.envelope, messageId: out.messageId, message: o.buffer ? message : Readable.from([message]) };
   }
 
@@ -693,6 +766,7 @@ class Mail extends EventEmitter {
   }
 
   verify(callback) {
+    if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.verifyOther(this._streamMode, this, callback);
     let promise;
     if (typeof callback !== 'function') {
       promise = new Promise((resolve, reject) => {
@@ -739,7 +813,7 @@ class Mail extends EventEmitter {
     this._native.close();
     // waiting sends fail like the pool's own queue: handed over now, refused at once
     this._pending.window = Infinity;
-    this._pending.release(this._sendNative);
+    this._pending.release(this);
   }
 }
 

@@ -3,6 +3,7 @@
 // moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
 // collected into a Buffer. Composition itself happens in Rust.
 const { Readable } = require('node:stream');
+const { coerceMessage } = require('./coerce');
 
 const CONTENT_KEYS = ['content', 'raw'];
 const BODY_FIELDS = ['text', 'html', 'watchHtml', 'amp', 'raw', 'icalEvent'];
@@ -136,11 +137,39 @@ async function resolveStreams(data) {
   return out;
 }
 
+// A list of more plain strings than this crosses to Rust as one NUL-separated string
+// (`{ $addressList }`, split back in crates/message/src/input.rs): napi reads an array entry by
+// entry, ~1 µs each on Node's thread, while one string is copied at once.
+const JOIN_ADDRESSES = 1000;
+
+function joinAddresses(v) {
+  if (!Array.isArray(v) || v.length <= JOIN_ADDRESSES) return v;
+  for (let i = 0; i < v.length; i++) {
+    // an entry with a NUL would split in two: such a list goes as it is
+    if (typeof v[i] !== 'string' || v[i].includes('\0')) return v;
+  }
+  return { $addressList: v.join('\0') };
+}
+
+function joinEnvelope(env) {
+  if (!env || typeof env !== 'object') return env;
+  let out = env;
+  for (const key of ['to', 'cc', 'bcc']) {
+    const joined = joinAddresses(env[key]);
+    if (joined !== env[key]) {
+      if (out === env) out = Object.assign({}, env);
+      out[key] = joined;
+    }
+  }
+  return out;
+}
+
 /**
- * Synchronous: call resolveStreams first when hasStreams says so.
+ * Synchronous: call resolveStreams first when hasStreams says so. `join`: long address lists
+ * may cross as one string (not for jsonTransport, whose output echoes the fields).
  * @returns {{ mail: object, buffers: Buffer[] }}
  */
-function prepareMailSync(data) {
+function prepareMailSync(data, join = true) {
   const p = new Preparer();
   const mail = {};
   for (const key of Object.keys(data)) {
@@ -152,9 +181,13 @@ function prepareMailSync(data) {
       mail[key] = Array.isArray(v) ? v.map((a) => p.node(a)) : v;
     } else if (key === 'date') mail.date = v instanceof Date ? v.getTime() : v;
     else if (key === 'headers' || key === 'list') mail[key] = cleanKeys(v);
+    else if (join && (key === 'to' || key === 'cc' || key === 'bcc')) mail[key] = joinAddresses(v);
+    else if (join && key === 'envelope') mail[key] = joinEnvelope(v);
     else mail[key] = v;
   }
+  // the shape first: a circular or absurdly deep value must not reach the coercion's walk
   checkShape(mail);
+  coerceMessage(mail);
   return { mail, buffers: p.buffers };
 }
 
@@ -228,7 +261,9 @@ function applyDefaults(data, defaults) {
   if (!defaults) return out;
   for (const key of Object.keys(defaults)) {
     if (key === '__proto__') continue;
-    if (!(key in out)) out[key] = defaults[key];
+    // an own-key test: `key in out` also matches Object.prototype's members and dropped
+    // defaults named `constructor` or `toString` (nodemailer's lib/mailer/mail-message.js)
+    if (!Object.prototype.hasOwnProperty.call(out, key)) out[key] = defaults[key];
     else if (key === 'headers' && out.headers && !Array.isArray(out.headers) && !Array.isArray(defaults.headers)) {
       out.headers = Object.assign({}, defaults.headers, out.headers);
     }

@@ -2,6 +2,8 @@
 // Option handling that must stay in JS because it touches JS-only values (functions, Buffers, the
 // environment). Parsing and validation live in Rust (`mailer-config`, the binding).
 
+const { X509Certificate } = require('node:crypto');
+
 let warnedInsecureEnv = false;
 
 function toText(v) {
@@ -39,14 +41,82 @@ function sanitizeTls(tls, servername) {
       );
     }
   }
+  // Node also takes `key: [{ pem, passphrase }]`; one client key is used (the first)
+  const key = Array.isArray(tls.key) ? tls.key[0] : tls.key;
   return {
-    rejectUnauthorized: rejectUnauthorized === undefined ? true : !!rejectUnauthorized,
+    // as Node's tls.connect: only `false` turns verification off (0 or 'false' do not)
+    rejectUnauthorized: rejectUnauthorized !== false,
     ca: toTextList(tls.ca),
     servername: toText(tls.servername || servername),
     minVersion: toText(tls.minVersion),
     cert: toText(tls.cert),
-    key: toText(tls.key && tls.key.pem ? tls.key.pem : tls.key),
-    passphrase: toText(tls.passphrase),
+    key: toText(key && key.pem ? key.pem : key),
+    // Node: a `{ pem, passphrase }` key's own passphrase wins over `tls.passphrase`
+    passphrase: toText((key && key.pem && key.passphrase) || tls.passphrase),
+  };
+}
+
+// `tls` keys mailer-rs honours; the rest (ciphers, ecdhCurve, secureContext, ...) are ignored:
+// rustls chooses its own suites and curves.
+const HONOURED_TLS_KEYS = new Set(['rejectUnauthorized', 'ca', 'servername', 'minVersion', 'cert', 'key', 'passphrase', 'checkServerIdentity']);
+
+/** The `tls` keys that have no effect, for one debug line. */
+function ignoredTlsKeys(tls) {
+  if (!tls || typeof tls !== 'object') return [];
+  return Object.keys(tls).filter((k) => !HONOURED_TLS_KEYS.has(k) && tls[k] !== undefined);
+}
+
+/** Certificates of a `tls.ca` value (strings or Buffers, each PEM may hold several). */
+function caCertificates(ca) {
+  const out = [];
+  for (const pem of toTextList(ca) || []) {
+    for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) || []) {
+      try {
+        out.push(new X509Certificate(block));
+      } catch {
+        // not a certificate Node could read either: it cannot be in the chain
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Node's peer certificate object (`getPeerCertificate(true)`) from the DER chain, server's first.
+ * As in Node, the chain goes on with the trusted issuers from `ca` and the last self-issued
+ * certificate is its own issuer.
+ */
+function peerCertificate(chain, anchors) {
+  const certs = chain.map((der) => new X509Certificate(der));
+  for (let last = certs[certs.length - 1]; certs.length < 10 && last && last.subject !== last.issuer; last = certs[certs.length - 1]) {
+    const issuer = anchors.find((ca) => last.checkIssued(ca) && !certs.some((c) => c.fingerprint256 === ca.fingerprint256));
+    if (!issuer) break;
+    certs.push(issuer);
+  }
+  const legacy = certs.map((c) => c.toLegacyObject());
+  legacy.forEach((l, i) => {
+    if (legacy[i + 1]) l.issuerCertificate = legacy[i + 1];
+    else if (certs[i].subject === certs[i].issuer) l.issuerCertificate = l;
+  });
+  return legacy[0];
+}
+
+/**
+ * `tls.checkServerIdentity(servername, cert)` for Rust: called after the handshake with the DER
+ * chain; answers with the reason to refuse (the message of the Error it returns or throws), or null.
+ */
+function identityChecker(tls) {
+  const fn = tls.checkServerIdentity;
+  const anchors = caCertificates(tls.ca);
+  return (servername, chain) => {
+    let result;
+    try {
+      result = fn(servername, peerCertificate(chain, anchors));
+    } catch (err) {
+      result = err || new Error('checkServerIdentity threw');
+    }
+    if (!result) return null;
+    return String((result && result.message) || result);
   };
 }
 
@@ -79,7 +149,8 @@ function sanitizeAuth(auth) {
 function sanitizeTransportOptions(o) {
   const out = {
     host: o.host === undefined ? undefined : String(o.host),
-    port: num(o.port),
+    // nodemailer: `Number(port) || default`; out-of-range values fail at connect time
+    port: Number(o.port) || undefined,
     secure: o.secure === undefined ? undefined : !!o.secure,
     name: o.name === undefined ? undefined : String(o.name),
     localAddress: o.localAddress === undefined ? undefined : String(o.localAddress),
@@ -123,4 +194,4 @@ function assign(target, ...sources) {
   return target;
 }
 
-module.exports = { sanitizeTransportOptions, sanitizeAuth, sanitizeTls, assign };
+module.exports = { sanitizeTransportOptions, sanitizeAuth, sanitizeTls, assign, ignoredTlsKeys, identityChecker };

@@ -197,27 +197,13 @@ function streamError(err) {
 }
 
 /**
- * The stream transport's `newline` option on a stream, as lib/mailer.js applies it to a whole
- * message: 'unix' turns CRLF into LF, 'windows' every LF into CRLF.
+ * A `newline` option on a stream, as lib/mailer.js applies it to a whole message (and
+ * nodemailer's lib/mime-node/le-windows.js and le-unix.js): 'windows' (or 'win', 'dos',
+ * '\r\n') writes every LF as CRLF, any other value removes every CR.
  */
 function newlineStream(newline) {
-  const nl = String(newline || '').toLowerCase();
-  if (['unix', 'linux', 'lf', '\n'].includes(nl)) {
-    let heldCr = false;
-    return new Transform({
-      transform(chunk, encoding, done) {
-        let s = chunk.toString('binary');
-        if (heldCr) s = '\r' + s;
-        heldCr = s.endsWith('\r');
-        if (heldCr) s = s.slice(0, -1);
-        done(null, Buffer.from(s.replace(/\r\n/g, '\n'), 'binary'));
-      },
-      flush(done) {
-        done(null, heldCr ? Buffer.from('\r') : null);
-      },
-    });
-  }
-  if (['win', 'windows', 'dos', '\r\n'].includes(nl)) {
+  if (!newline) return null;
+  if (['win', 'windows', 'dos', '\r\n'].includes(String(newline).toLowerCase())) {
     let lastCr = false;
     return new Transform({
       transform(chunk, encoding, done) {
@@ -231,7 +217,11 @@ function newlineStream(newline) {
       },
     });
   }
-  return null;
+  return new Transform({
+    transform(chunk, encoding, done) {
+      done(null, Buffer.from(chunk.toString('binary').replace(/\r/g, ''), 'binary'));
+    },
+  });
 }
 
 /** Reads a stream whole. */

@@ -16,29 +16,12 @@ const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
 // At load, before the addon allocates much: commit mimalloc's arenas as they are used rather
 // than whole. Eager commit (its Linux default) added 5 MB to an idle process and 10 MB to the
-// peak of 10,000 pooled sends, for no measurable CPU difference.
+// peak of 10,000 pooled sends, for no measurable CPU difference. Process-wide and run once,
+// when the image is loaded, whichever thread (main or worker) loads it.
 #[napi_derive::module_init]
 fn init_allocator() {
     // SAFETY: sets a process-wide option; mimalloc documents it as callable at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
-    init_runtime();
-}
-
-/// One tokio worker for all sockets (napi's default is one per core). A connection's work on
-/// it is a few syscalls per message; messages are composed on the JS thread and DKIM signatures
-/// made on the blocking pool. With two workers, every wake-up also woke the other one to look
-/// for work: one worker took 8-13 % less CPU per pooled message and sent sequential messages
-/// 10 % faster (docs/performance.md).
-fn init_runtime() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("mailer-rs-io")
-        .enable_all()
-        .build();
-    // if it cannot be built, napi builds its default runtime on first use
-    if let Ok(rt) = rt {
-        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
-    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ createTransport({ host: 'h', port: true });
 createTransport({ host: 'h', secure: 'yes' });
 // @ts-expect-error a typo in an option name is caught (no index signature)
 createTransport({ hots: 'smtp.example.com' });
-// @ts-expect-error sendmail transport is not supported by mailer-rs
-createTransport({ sendmail: true });
+// @ts-expect-error sendmail args are an array of strings
+createTransport({ sendmail: true, args: '-t' });
+// @ts-expect-error SES needs { sesClient, SendEmailCommand }
+createTransport({ SES: {} });
 // @ts-expect-error DKIM keys need a selector and a private key
 createTransport({ host: 'h', dkim: { keys: [{ domainName: 'x' }] } });
 // @ts-expect-error a proxy is a URL string
@@ -50,8 +52,16 @@ async function f(): Promise<void> {
   void s;
 }
 void f;
-// @ts-expect-error createTestAccount is not provided by mailer-rs
-nodemailer.createTestAccount();
+async function g(): Promise<void> {
+  const account = await nodemailer.createTestAccount();
+  // @ts-expect-error the account's user is a string
+  const n: number = account.user;
+  const info = await createTransport({ SES: { sesClient: { send: async () => ({}) }, SendEmailCommand: class {} } }).sendMail({});
+  // @ts-expect-error SES info.raw is a Buffer
+  const r: string = info.raw;
+  void n; void r;
+}
+void g;
 transporter.use('stream', (mail, done) => {
   // @ts-expect-error a transform is a stream or a function making one
   mail.message.transform('uppercase');

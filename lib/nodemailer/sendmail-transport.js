@@ -1,3 +1,3 @@
 'use strict';
-// Types only: loading it throws (see ../deep-imports.js).
-require('../deep-imports').typesOnly('sendmail-transport');
+// `require('mailer-rs/lib/sendmail-transport')`: nodemailer's SendmailTransport, for `createTransport(new SendmailTransport(options))`.
+module.exports = require('../deep-imports').transportClass('SendmailTransport', 'Sendmail', { sendmail: true });

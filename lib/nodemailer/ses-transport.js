@@ -1,3 +1,3 @@
 'use strict';
-// Types only: loading it throws (see ../deep-imports.js).
-require('../deep-imports').typesOnly('ses-transport');
+// `require('mailer-rs/lib/ses-transport')`: nodemailer's SESTransport, for `createTransport(new SESTransport({ SES: { sesClient, SendEmailCommand } }))`.
+module.exports = require('../deep-imports').transportClass('SESTransport', 'SESTransport', {});

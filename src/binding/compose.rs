@@ -3,7 +3,7 @@
 
 use mailer_message::{ComposeOptions, MailData};
 use napi::bindgen_prelude::*;
-use napi::Env;
+use napi::{Env, JsValue};
 use napi_derive::napi;
 use serde::Deserialize;
 
@@ -30,6 +30,17 @@ pub(super) async fn dkim_sign(
     Ok(c)
 }
 
+/// Messages with more string content than this are composed off the JS thread.
+const LARGE_INLINE: usize = 256 * 1024;
+/// Nor are messages with more recipients than this (composing costs ~1 µs per recipient).
+const LARGE_RECIPIENTS: usize = 1000;
+
+/// Whether composing `data` would hold the thread long enough to be worth moving it to the
+/// blocking pool (Node's thread, or the runtime's worker that also drives the sockets).
+pub(super) fn is_large(data: &MailData) -> bool {
+    data.inline_len() > LARGE_INLINE || data.recipient_count_hint() > LARGE_RECIPIENTS
+}
+
 /// Options of the composition-only transports (`streamTransport`, `jsonTransport`).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -38,6 +49,7 @@ struct JsComposeOptions {
     keep_bcc: bool,
     disable_file_access: bool,
     disable_url_access: bool,
+    raw_as_is: bool,
 }
 
 /// Composes a message without sending it: `{ envelope, messageId, message: Buffer }`
@@ -51,7 +63,7 @@ pub fn compile_message<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<
         (MailData, ComposeOptions, Option<serde_json::Value>),
         BindError,
@@ -67,26 +79,32 @@ pub fn compile_message<'env>(
     // shared with JS, not copied (see NativeTransport::send)
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts, dkim) = parsed?;
-            let compiled = mailer_message::compile(data, buffers, &opts)?;
-            let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
-            let bytes = compiled
-                .body
-                .to_vec()
+        let (data, opts, dkim) = parsed?;
+        let compiled = if is_large(&data) {
+            tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
                 .await
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
-            Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
-        }
-        .await)
+                .map_err(|_| {
+                    BindError::new("EMESSAGE", "Composing the message did not complete")
+                        .with_command("API")
+                })??
+        } else {
+            mailer_message::compile(data, buffers, &opts)?
+        };
+        let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+        let bytes = compiled
+            .body
+            .to_vec()
+            .await
+            .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+        Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, bytes)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", Buffer::from(bytes))?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
@@ -102,7 +120,7 @@ pub fn normalize_json<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, Object<'env>>> {
+) -> Result<Object<'env>> {
     let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
         // `Json` keeps key order, which nodemailer's output depends on.
         let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
@@ -112,20 +130,17 @@ pub fn normalize_json<'env>(
     })();
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
-            let (data, opts) = parsed?;
-            let out = mailer_message::normalize_json(data, buffers, &opts).await?;
-            Ok::<_, BindError>((out.envelope, out.message_id, out.json))
-        }
-        .await)
+        let (data, opts) = parsed?;
+        let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+        Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
-    env.spawn_future_with_callback(fut, |env, outcome| match outcome {
+    super::runtime::promise(env, fut, |env, outcome| match outcome {
         Ok((envelope, message_id, json)) => {
             let mut out = Object::new(env)?;
             out.set("envelope", envelope_to_js(env, envelope.from, envelope.to)?)?;
             out.set("messageId", message_id)?;
             out.set("message", json)?;
-            Ok(out)
+            Ok(out.raw())
         }
         Err(e) => Err(reject(env, &e)),
     })
@@ -143,6 +158,7 @@ pub(super) fn compose_options(
         keep_bcc: o.keep_bcc,
         disable_file_access: o.disable_file_access,
         disable_url_access: o.disable_url_access,
+        raw_as_is: o.raw_as_is,
     })
 }
 

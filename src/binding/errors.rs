@@ -57,7 +57,13 @@ impl From<SmtpError> for BindError {
 
 impl From<mailer_message::ComposeError> for BindError {
     fn from(e: mailer_message::ComposeError) -> Self {
-        BindError::new(e.code, e.message).with_command("API")
+        let err = BindError::new(e.code, e.message);
+        // nodemailer's recipient limit error has no command
+        if e.code == "EMAXRECIPIENTS" {
+            err
+        } else {
+            err.with_command("API")
+        }
     }
 }
 

@@ -2,20 +2,34 @@
 //! and results back into nodemailer's shapes.
 
 mod body;
+mod callbacks;
 pub mod compose;
 mod errors;
 mod options;
 mod pipe;
+pub mod runtime;
 mod tokens;
 pub mod transport;
+pub mod transports;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 #[napi_derive::module_init]
 fn init() {
-    // reqwest (token requests) reads the process-wide rustls provider; install ring once.
+    // reqwest (token requests) reads the process-wide rustls provider; install ring once, when
+    // the image is loaded (not per Node environment: workers share it).
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Runs in every Node environment (main thread or worker) that loads the addon. Node unloads
+/// an addon with the last environment that used it, and a later worker would load it afresh
+/// while threads of the first load (the I/O runtime, the allocator's thread hooks) still point
+/// into the old mapping: keep the image mapped for the life of the process.
+#[napi(module_exports)]
+pub fn on_load(_exports: Object) -> Result<()> {
+    napi::bindgen_prelude::retain_current_module_for_unload_safety();
+    Ok(())
 }
 
 /// nodemailer's `parseConnectionUrl`: `smtp(s)://user:pass@host:port?opt=val` into options.

@@ -107,6 +107,9 @@ pub fn tls_options(js: Option<&JsTls>, host: &str) -> TlsOptions {
         min_version: js.min_version,
         cert: js.cert,
         key: js.key,
+        passphrase: js.passphrase,
+        // set by the transport from the JS function, when there is one
+        check_server_identity: None,
     }
 }
 
@@ -117,10 +120,15 @@ pub fn connect_options(o: &JsTransportOptions) -> Result<ConnectOptions, BindErr
         .clone()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_string());
-    let port_given = o.port.filter(|p| p.is_finite() && *p > 0.0);
+    // nodemailer: `Number(port) || default`; any other number reaches net.connect, which
+    // refuses it, so the send fails with ECONNECTION (never createTransport)
+    let port_given = o.port.filter(|p| !p.is_nan() && *p != 0.0);
     if let Some(p) = port_given {
-        if p > 65535.0 || p.fract() != 0.0 {
-            return Err(BindError::new("ECONFIG", format!("Invalid port {p}")));
+        if !(0.0..65536.0).contains(&p) || p.fract() != 0.0 {
+            return Err(BindError::new(
+                "ECONNECTION",
+                format!("Port should be >= 0 and < 65536. Received type number ({p})."),
+            ));
         }
     }
     let secure = match (o.secure, port_given) {
@@ -134,7 +142,10 @@ pub fn connect_options(o: &JsTransportOptions) -> Result<ConnectOptions, BindErr
     let local_address = match &o.local_address {
         Some(a) if !a.is_empty() => Some(
             a.parse::<IpAddr>()
-                .map_err(|_| BindError::new("ECONFIG", format!("Invalid localAddress {a:?}")))?,
+                // as net.connect's ERR_INVALID_IP_ADDRESS in nodemailer: the send fails
+                .map_err(|_| {
+                    BindError::new("ECONNECTION", format!("Invalid localAddress {a:?}"))
+                })?,
         ),
         _ => None,
     };
@@ -270,7 +281,23 @@ mod tests {
         assert_eq!((c.port, c.secure), (465, false));
         let c = connect_options(&opts(Some(25.0), None)).unwrap();
         assert_eq!((c.port, c.secure), (25, false));
-        assert!(connect_options(&opts(Some(70000.0), None)).is_err());
+        for bad in [
+            70000.0,
+            65536.0,
+            -1.0,
+            25.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let e = connect_options(&opts(Some(bad), None)).unwrap_err();
+            assert_eq!(e.code, "ECONNECTION", "{bad}");
+        }
+        // NaN and 0 mean the default, as `Number(port) || 587`
+        assert_eq!(
+            connect_options(&opts(Some(f64::NAN), None)).unwrap().port,
+            587
+        );
+        assert_eq!(connect_options(&opts(Some(0.0), None)).unwrap().port, 587);
     }
 
     #[test]

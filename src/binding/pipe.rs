@@ -18,10 +18,12 @@ use napi::Env;
 use napi_derive::napi;
 use tokio::sync::mpsc;
 
+use super::compose::is_large;
 use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
 use super::errors::{reject, to_js_error, BindError};
 use super::options::JsAuth;
-use super::transport::{Completion, EnvelopeExtras, NativeTransport, LARGE_INLINE};
+use super::runtime;
+use super::transport::{Completion, EnvelopeExtras, NativeTransport};
 
 /// What one `read()` hands JS at most when more is ready at once: small pieces (header blocks,
 /// boundaries, short parts) travel together instead of one promise each.
@@ -56,6 +58,20 @@ impl ComposedMessage {
         }
     }
 
+    /// Fixes the message's 8-bit parts to their 7-bit form before the plugins read it for an
+    /// SMTP send (the connection that would choose between the two is not open yet); returns
+    /// whether 8-bit bytes remain (a `raw` message with 8-bit content).
+    fn fix_seven_bit(&self) -> std::result::Result<bool, BindError> {
+        let mut guard = self.body.try_lock().map_err(|_| {
+            BindError::new("EMESSAGE", "The message is already being read").with_command("API")
+        })?;
+        let body = guard.as_mut().ok_or_else(|| {
+            BindError::new("EMESSAGE", "The message was already read").with_command("API")
+        })?;
+        body.fix_seven_bit();
+        Ok(body.is_eight_bit())
+    }
+
     /// The body itself, for a message whose plugins installed no transform: it goes to the
     /// connection without the round trip through JS.
     fn take_body(&self) -> std::result::Result<MessageBody, BindError> {
@@ -88,16 +104,14 @@ impl ComposedMessage {
 
     /// The next bytes of the message, or `null` at its end. One read at a time.
     #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn read<'env>(
-        &self,
-        env: &'env Env,
-    ) -> Result<PromiseRaw<'env, Option<BufferSlice<'env>>>> {
+    pub fn read<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let body = self.body.clone();
         let closed = self.closed.clone();
-        let fut = async move { Ok(read_some(&body, &closed).await) };
-        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-            Ok(Some(bytes)) => BufferSlice::copy_from(env, &bytes).map(Some),
-            Ok(None) => Ok(None),
+        let fut = async move { read_some(&body, &closed).await };
+        runtime::promise(env, fut, |env, outcome| match outcome {
+            Ok(Some(bytes)) => Ok(BufferSlice::copy_from(env, &bytes)?.raw()),
+            // SAFETY: a value made in this scope, on the JS thread
+            Ok(None) => unsafe { ToNapiValue::to_napi_value(env.raw(), Null) },
             Err(e) => Err(reject(env, &e)),
         })
     }
@@ -261,7 +275,7 @@ impl MessageSink {
 
     /// Queues the held chunk once there is room: `true`, or `false` if the reader is gone.
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn drain<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+    pub fn drain<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let tx = self.sender();
         let held = self
             .held
@@ -269,13 +283,16 @@ impl MessageSink {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let fut = async move {
-            Ok(match (tx, held) {
+            match (tx, held) {
                 (Some(tx), Some(b)) => tx.send(Ok(b)).await.is_ok(),
                 (Some(tx), None) => !tx.is_closed(),
                 (None, _) => false,
-            })
+            }
         };
-        env.spawn_future_with_callback(fut, |_, ok| Ok(ok))
+        // SAFETY: a value made in this scope, on the JS thread
+        runtime::promise(env, fut, |env, ok| unsafe {
+            ToNapiValue::to_napi_value(env.raw(), ok)
+        })
     }
 
     /// The end of the message.
@@ -319,7 +336,7 @@ pub fn compose_message<'env>(
     mail: Object,
     buffers: Vec<Buffer>,
     options: Object,
-) -> Result<PromiseRaw<'env, ComposedMessage>> {
+) -> Result<Object<'env>> {
     let parsed = (|| {
         let data: MailData = env.from_js_value(mail).map_err(|e| {
             BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
@@ -328,7 +345,7 @@ pub fn compose_message<'env>(
     })();
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let fut = async move {
-        Ok(async move {
+        async move {
             let (data, opts) = parsed?;
             let c =
                 tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
@@ -339,9 +356,21 @@ pub fn compose_message<'env>(
                     })??;
             Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
         }
-        .await)
+        .await
     };
-    env.spawn_future_with_callback(fut, |env, outcome| outcome.map_err(|e| reject(env, &e)))
+    runtime::promise(env, fut, settle_composed)
+}
+
+/// Settles a promise for a [`ComposedMessage`] (a new instance of the class) or its error.
+fn settle_composed(
+    env: &Env,
+    outcome: std::result::Result<ComposedMessage, BindError>,
+) -> Result<napi::sys::napi_value> {
+    match outcome {
+        // SAFETY: a value made in this scope, on the JS thread
+        Ok(m) => unsafe { ToNapiValue::to_napi_value(env.raw(), m) },
+        Err(e) => Err(reject(env, &e)),
+    }
 }
 
 /// DKIM signing after the stream plugins (streamTransport; the SMTP path signs in
@@ -355,10 +384,10 @@ pub fn dkim_sign_stream<'env>(
     env: &'env Env,
     sink: &MessageSink,
     dkim: serde_json::Value,
-) -> Result<PromiseRaw<'env, ComposedMessage>> {
+) -> Result<Object<'env>> {
     let stream = sink.take_stream();
     let fut = async move {
-        Ok(async move {
+        async move {
             let compiled = Compiled {
                 envelope: Envelope::default(),
                 message_id: String::new(),
@@ -371,9 +400,9 @@ pub fn dkim_sign_stream<'env>(
                 signed.body,
             ))
         }
-        .await)
+        .await
     };
-    env.spawn_future_with_callback(fut, |env, outcome| outcome.map_err(|e| reject(env, &e)))
+    runtime::promise(env, fut, settle_composed)
 }
 
 #[napi]
@@ -390,30 +419,28 @@ impl NativeTransport {
         env: &'env Env,
         mail: Object,
         buffers: Vec<Buffer>,
-    ) -> Result<Either<ComposedMessage, PromiseRaw<'env, ComposedMessage>>> {
+    ) -> Result<Either<ComposedMessage, Object<'env>>> {
         let data: std::result::Result<MailData, BindError> = env.from_js_value(mail).map_err(|e| {
             BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
         });
         let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
         let outcome = match data {
-            Ok(data) if data.inline_len() <= LARGE_INLINE => {
-                match self.core.compose(data, buffers) {
-                    Ok(c) => {
-                        return Ok(Either::A(ComposedMessage::new(
-                            c.envelope,
-                            c.message_id,
-                            c.body,
-                        )))
-                    }
-                    Err(e) => Err(e),
+            Ok(data) if !is_large(&data) => match self.core.compose(data, buffers) {
+                Ok(c) => {
+                    return Ok(Either::A(ComposedMessage::new(
+                        c.envelope,
+                        c.message_id,
+                        c.body,
+                    )))
                 }
-            }
+                Err(e) => Err(e),
+            },
             Ok(data) => Ok((data, buffers)),
             Err(e) => Err(e),
         };
         let core = self.core.clone();
         let fut = async move {
-            Ok(async move {
+            async move {
                 let (data, buffers) = outcome?;
                 // megabytes of text are encoded off the runtime's thread
                 let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
@@ -424,10 +451,9 @@ impl NativeTransport {
                     })??;
                 Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
             }
-            .await)
+            .await
         };
-        env.spawn_future_with_callback(fut, |env, outcome| outcome.map_err(|e| reject(env, &e)))
-            .map(Either::B)
+        runtime::promise(env, fut, settle_composed).map(Either::B)
     }
 
     /// Sends a composed message whose body is what JS writes into `sink` (the stream plugins'
@@ -466,7 +492,10 @@ impl NativeTransport {
                 None => None,
             };
             let body = match sink {
-                Some(s) => MessageBody::from_stream(s.take_stream()?),
+                Some(s) => {
+                    let eight_bit = message.fix_seven_bit()?;
+                    MessageBody::from_stream(s.take_stream()?).with_eight_bit(eight_bit)
+                }
                 None => message.take_body()?,
             };
             Ok::<_, BindError>((extras, auth, body))
@@ -480,7 +509,7 @@ impl NativeTransport {
             message_id: message.message_id.clone(),
             body,
         };
-        let done = self.completions.clone();
+        let done = self.lease(env)?;
         let Some(dkim) = extras.dkim.take() else {
             return match self.core.prepare(compiled, extras, auth) {
                 Ok(p) => {
@@ -492,7 +521,7 @@ impl NativeTransport {
         };
         // signing reads the whole body first
         let core = self.core.clone();
-        napi::bindgen_prelude::spawn(async move {
+        runtime::spawn(async move {
             let prepared = async {
                 let signed = Box::pin(dkim_sign(compiled, Some(&dkim))).await?;
                 core.prepare(signed, extras, auth)

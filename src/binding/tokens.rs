@@ -12,6 +12,8 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
+use super::callbacks::Hub;
+
 /// How long a provisioning callback may take before the send fails, unless `auth.requestTimeout`
 /// says otherwise (nodemailer waits forever: a silent hang).
 pub const PROVISION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,12 +62,17 @@ pub type ProvisionFn = ThreadsafeFunction<
 
 pub type TokenListenerFn = ThreadsafeFunction<TokenEventJs, (), TokenEventJs, Status, false, true>;
 
-pub fn provisioner_from_tsfn(tsfn: Arc<ProvisionFn>) -> Provisioner {
+/// The transport's provisioning callback, reached through its current threadsafe functions.
+pub fn provisioner(hub: Arc<Hub>) -> Provisioner {
     Arc::new(move |user: String, renew: bool| {
-        let tsfn = tsfn.clone();
+        // looked up now, on the calling task: the send that asks holds the callbacks open
+        let tsfn = hub.get().and_then(|c| c.provision());
         let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
             Box::pin(async move {
                 let call = async {
+                    let tsfn = tsfn.ok_or_else(|| {
+                        provision_error("The provisioning callback is no longer available")
+                    })?;
                     let promise = tsfn
                         .call_async_catch((user, renew).into())
                         .await
@@ -103,18 +110,21 @@ fn provision_error(message: &str) -> OAuth2Error {
     }
 }
 
-pub fn event_sink_from_tsfn(tsfn: Arc<TokenListenerFn>) -> EventSink {
+/// `token` events for the transport's listener, reached through its current threadsafe functions.
+pub fn event_sink(hub: Arc<Hub>) -> EventSink {
     Arc::new(move |ev: TokenEvent| {
-        let tsfn = tsfn.clone();
+        let callbacks = hub.get();
         let fut: BoxFuture<'static, ()> = Box::pin(async move {
             // Awaited so the event reaches JS before the message that needed the token is sent.
-            let _ = tsfn
-                .call_async_catch(TokenEventJs {
-                    user: ev.user,
-                    access_token: ev.access_token,
-                    expires: ev.expires as f64,
-                })
-                .await;
+            if let Some(tsfn) = callbacks.as_ref().and_then(|c| c.token()) {
+                let _ = tsfn
+                    .call_async_catch(TokenEventJs {
+                        user: ev.user,
+                        access_token: ev.access_token,
+                        expires: ev.expires as f64,
+                    })
+                    .await;
+            }
         });
         fut
     })

@@ -18,30 +18,37 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
+use super::callbacks::{provision_tsfn, Callbacks, Hub, JsFns, LogArgs, ProvisionArgs};
 use super::errors::{reject, to_js_error_array, BindError};
 use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
+use super::runtime;
 use super::tokens::{
-    event_sink_from_tsfn, provisioner_from_tsfn, ManagedToken, ProvisionFn, ProvisionResult,
-    TokenEventJs, TokenListenerFn, PROVISION_TIMEOUT,
+    event_sink, provisioner, ManagedToken, ProvisionResult, TokenEventJs, PROVISION_TIMEOUT,
 };
 
-/// `(level, tnx, source, fields, template, args, op)`; `fields` is flat `[key, value, …]`, a key
-/// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
-/// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
-/// run the user's logger in that call's async context.
-type LogArgs = FnArgs<(
-    String,
-    String,
-    String,
-    Vec<String>,
-    String,
-    Vec<String>,
-    u32,
-)>;
-type ProvisionArg = Function<'static, FnArgs<(String, bool)>, Promise<ProvisionResult>>;
+type ProvisionArg = Function<'static, ProvisionArgs, Promise<ProvisionResult>>;
 type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
 
-type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+type IdentityArgs = FnArgs<(String, Vec<Buffer>)>;
+/// `(servername, chain) => reason | null`: lib/mailer.js calls the user's `checkServerIdentity`
+/// with Node's peer certificate object built from the DER chain.
+type IdentityFn =
+    ThreadsafeFunction<IdentityArgs, Option<String>, IdentityArgs, Status, false, true>;
+
+/// The engine's identity check, answered by JS through `tsfn`. A callback that cannot be
+/// reached (the transporter is gone) refuses: the check is never skipped.
+fn identity_check(tsfn: Arc<IdentityFn>) -> mailer_smtp::options::IdentityCheck {
+    mailer_smtp::options::IdentityCheck(Arc::new(move |host: String, chain: Vec<Vec<u8>>| {
+        let tsfn = tsfn.clone();
+        Box::pin(async move {
+            let chain: Vec<Buffer> = chain.into_iter().map(Buffer::from).collect();
+            match tsfn.call_async_catch((host, chain).into()).await {
+                Ok(answer) => answer,
+                Err(e) => Some(format!("checkServerIdentity failed: {}", e.reason)),
+            }
+        })
+    }))
+}
 
 /// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
 /// `rateDelta` 1000 ms, `rateLimit` off.
@@ -72,12 +79,13 @@ fn pool_options(o: &JsTransportOptions) -> PoolOptions {
     }
 }
 
-type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
-
-/// The SMTP engine's log sink for the connections of call `op` (0: shared connections).
-fn smtp_log_fn(tsfn: Arc<LoggerFn>, op: u32) -> LogFn {
+/// The SMTP engine's log sink for the connections of call `op` (0: shared connections): the
+/// transport's logger, if its callbacks are open.
+fn smtp_log_fn(hub: Arc<Hub>, op: u32) -> LogFn {
     Arc::new(move |entry: LogEntry| {
-        tsfn.call(log_args(entry, op), ThreadsafeFunctionCallMode::NonBlocking);
+        if let Some(c) = hub.get() {
+            c.log(log_args(entry, op));
+        }
     })
 }
 
@@ -144,8 +152,10 @@ pub(super) struct Core {
     provisioner_seq: AtomicU64,
     events: Option<EventSink>,
     oauth_log: Option<mailer_oauth2::LogFn>,
-    /// The user's logger, when logging is on (see `connect_for`).
-    log: Option<Arc<LoggerFn>>,
+    /// The transport's callbacks (the user's logger among them), when open (see `connect_for`).
+    hub: Arc<Hub>,
+    /// Whether the user gave a logger.
+    logging: bool,
 }
 
 /// A composed message with everything the engine needs.
@@ -168,13 +178,12 @@ impl Core {
     /// The connection options for one send's or verify's own connection: with logging on,
     /// its log lines carry `op`.
     fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
-        match &self.log {
-            Some(tsfn) if op != 0 => {
-                let mut c = (*self.connect).clone();
-                c.logger = Some(smtp_log_fn(tsfn.clone(), op));
-                Arc::new(c)
-            }
-            _ => self.connect.clone(),
+        if self.logging && op != 0 {
+            let mut c = (*self.connect).clone();
+            c.logger = Some(smtp_log_fn(self.hub.clone(), op));
+            Arc::new(c)
+        } else {
+            self.connect.clone()
         }
     }
 
@@ -291,11 +300,13 @@ impl Core {
             from: composed.from,
             to: composed.to,
             size,
-            use_8bit_mime,
+            // 8-bit content is never sent undeclared (RFC 6152)
+            use_8bit_mime: use_8bit_mime || body.is_eight_bit(),
             dsn: extras.dsn.map(JsDsn::into_dsn),
             require_tls_extension: extras.require_tls_extension_enabled,
             // for the "Sending message" record; no copy when logging is off
             message_id: self.connect.logger.as_ref().map(|_| message_id.clone()),
+            seven_bit: body.seven_bit_switch(),
         };
         Ok(Prepared {
             envelope,
@@ -319,14 +330,13 @@ impl Core {
             Some(pool) => {
                 let reply: mailer_smtp::pool::Reply =
                     Box::new(move |res, env| done.push(Completion::of(id, res, env, message_id)));
-                // a slot the pool opens for this message is spawned on napi's runtime
-                napi::bindgen_prelude::within_runtime_if_available(|| {
-                    pool.submit(auth, envelope, super::body::factory(body), reply)
-                });
+                // a slot the pool opens for this message is spawned on the addon's runtime
+                let _rt = runtime::handle().enter();
+                pool.submit(auth, envelope, super::body::factory(body), reply);
             }
             None => {
                 let connect = self.connect_for(id);
-                napi::bindgen_prelude::spawn(async move {
+                runtime::spawn(async move {
                     // Boxed: the connection state machine is kilobytes.
                     let res = Box::pin(mailer_smtp::transport::send_once(
                         &connect, &auth, &envelope, body,
@@ -350,9 +360,6 @@ impl Core {
         Ok(())
     }
 }
-
-/// Messages with more string content than this are composed off the JS thread.
-pub(super) const LARGE_INLINE: usize = 256 * 1024;
 
 /// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
 /// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
@@ -457,7 +464,14 @@ fn level_name(l: Level) -> &'static str {
 #[napi]
 pub struct NativeTransport {
     pub(super) core: Arc<Core>,
-    pub(super) completions: Arc<Completions>,
+    hub: Arc<Hub>,
+    fns: Mutex<JsFns>,
+    /// The transport's share of its callbacks while it is open (see `callbacks.rs`): taken by
+    /// `close()`. After `close()`, a send or verify (allowed, as in nodemailer) opens callbacks
+    /// that only it and the others in flight hold: `closed` keeps them out of `open`.
+    open: Mutex<Option<Arc<Completions>>>,
+    closed: std::sync::atomic::AtomicBool,
+    after_close: Mutex<std::sync::Weak<Completions>>,
 }
 
 /// One finished send.
@@ -498,7 +512,9 @@ impl Completion {
 /// the rest of the JS side of a send.
 pub struct Completions {
     pending: Arc<Mutex<Pending>>,
-    tsfn: Arc<CompletionFn>,
+    /// Held by every send in flight: the transport's threadsafe functions live until the last
+    /// one that may need them has settled.
+    callbacks: Arc<Callbacks>,
     /// Whether the transport has more queued work than it can start now.
     saturated: Option<Box<dyn Fn() -> bool + Send + Sync>>,
 }
@@ -526,6 +542,22 @@ const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 const BATCH_MAX: usize = 64;
 
 impl Completions {
+    fn new(core: &Core, callbacks: Arc<Callbacks>) -> Completions {
+        // Weak: the pool's queued jobs hold the completions; a strong reference back would keep
+        // a dropped transport's pool open.
+        let saturated: Option<Box<dyn Fn() -> bool + Send + Sync>> = core.pool.as_ref().map(|p| {
+            let weak = Arc::downgrade(p);
+            let f: Box<dyn Fn() -> bool + Send + Sync> =
+                Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
+            f
+        });
+        Completions {
+            pending: Arc::new(Mutex::new(Pending::default())),
+            callbacks,
+            saturated,
+        }
+    }
+
     pub(super) fn push(&self, c: Completion) {
         let saturated = self.saturated.as_ref().is_some_and(|f| f());
         let mut timer = None;
@@ -555,11 +587,11 @@ impl Completions {
             }
         };
         if call {
-            call_js(&self.tsfn, &self.pending);
+            call_js(&self.callbacks, &self.pending);
         }
         if let Some((rt, generation)) = timer {
             let pending = self.pending.clone();
-            let tsfn = self.tsfn.clone();
+            let callbacks = self.callbacks.clone();
             rt.spawn(async move {
                 tokio::time::sleep(BATCH_DELAY).await;
                 let due = {
@@ -571,15 +603,15 @@ impl Completions {
                     due
                 };
                 if due {
-                    call_js(&tsfn, &pending);
+                    call_js(&callbacks, &pending);
                 }
             });
         }
     }
 }
 
-fn call_js(tsfn: &CompletionFn, pending: &Arc<Mutex<Pending>>) {
-    tsfn.call(
+fn call_js(callbacks: &Callbacks, pending: &Arc<Mutex<Pending>>) {
+    callbacks.completion.call(
         Batch(pending.clone()),
         ThreadsafeFunctionCallMode::NonBlocking,
     );
@@ -617,7 +649,7 @@ impl ToNapiValue for Batch {
     }
 }
 
-type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
+pub type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
 
 #[napi]
 impl NativeTransport {
@@ -637,39 +669,37 @@ impl NativeTransport {
         logger: Option<Function<LogArgs, ()>>,
         #[napi(ts_arg_type = "(() => void) | null")] idle_listener: Option<Function<(), ()>>,
         #[napi(ts_arg_type = "(batch: any[]) => void")] on_complete: Function<Batch, ()>,
+        #[napi(ts_arg_type = "((servername: string, chain: Buffer[]) => string | null) | null")]
+        check_server_identity: Option<Function<IdentityArgs, Option<String>>>,
     ) -> Result<Self> {
-        let completions: CompletionFn = on_complete
-            .build_threadsafe_function::<Batch>()
-            .weak::<true>()
-            .build()?;
         let options: JsTransportOptions = env.from_js_value(options)?;
-        let log_fn: Option<Arc<LoggerFn>> = match logger {
-            Some(f) => Some(Arc::new(
-                f.build_threadsafe_function::<LogArgs>()
-                    .weak::<true>()
-                    .build()?,
-            )),
-            None => None,
+        let hub = Arc::new(Hub::default());
+        let fns = JsFns {
+            token: token_listener.map(|f| f.create_ref()).transpose()?,
+            log: logger.map(|f| f.create_ref()).transpose()?,
+            idle: idle_listener.map(|f| f.create_ref()).transpose()?,
+            complete: on_complete.create_ref()?,
+            provision: None,
         };
-        let events: Option<EventSink> = match token_listener {
-            Some(f) => {
-                let tsfn: TokenListenerFn = f
-                    .build_threadsafe_function::<TokenEventJs>()
-                    .weak::<true>()
-                    .build()?;
-                Some(event_sink_from_tsfn(Arc::new(tsfn)))
-            }
-            None => None,
-        };
+        let events: Option<EventSink> = fns.token.as_ref().map(|_| event_sink(hub.clone()));
         let (mut connect, config_error) = match connect_options(&options) {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
-        connect.logger = log_fn.clone().map(|tsfn| smtp_log_fn(tsfn, 0));
-        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug {
-            log_fn.clone().map(|tsfn| {
-                let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
-                    tsfn.call(
+        connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
+        if let Some(f) = check_server_identity {
+            let tsfn: IdentityFn = f
+                .build_threadsafe_function::<IdentityArgs>()
+                .weak::<true>()
+                .build()?;
+            connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
+        }
+        connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
+        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
+            let hub = hub.clone();
+            let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
+                if let Some(c) = hub.get() {
+                    c.log(
                         (
                             "debug".to_string(),
                             "oauth2".to_string(),
@@ -680,11 +710,10 @@ impl NativeTransport {
                             0,
                         )
                             .into(),
-                        ThreadsafeFunctionCallMode::NonBlocking,
                     );
-                });
-                f
-            })
+                }
+            });
+            Some(f)
         } else {
             None
         };
@@ -692,51 +721,98 @@ impl NativeTransport {
             hostname: options.hostname.clone(),
             ..Default::default()
         };
+        let logging = connect.logger.is_some();
         let connect = Arc::new(connect);
+        // A pool says it is idle right after it is made (nodemailer's first 'idle'): its
+        // callbacks are opened now rather than on the first send.
+        let mut opened = None;
         let pool = if options.pool {
-            let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = match idle_listener {
-                Some(f) => {
-                    let tsfn: IdleFn =
-                        f.build_threadsafe_function::<()>().weak::<true>().build()?;
-                    Some(Arc::new(move || {
-                        tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
-                    }))
-                }
-                None => None,
+            let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = if fns.idle.is_some() {
+                let callbacks = Arc::new(fns.open(&env)?);
+                hub.set(&callbacks);
+                opened = Some(callbacks);
+                let hub = hub.clone();
+                Some(Arc::new(move || {
+                    if let Some(c) = hub.get() {
+                        c.idle();
+                    }
+                }))
+            } else {
+                None
             };
             Some(Pool::new(connect.clone(), pool_options(&options), on_idle))
         } else {
             None
         };
-        // Weak: the pool's queued jobs hold the completions; a strong reference back would keep
-        // a dropped transport's pool open.
-        let saturated: Option<Box<dyn Fn() -> bool + Send + Sync>> = pool.as_ref().map(|p| {
-            let weak = Arc::downgrade(p);
-            let f: Box<dyn Fn() -> bool + Send + Sync> =
-                Box::new(move || weak.upgrade().is_some_and(|p| !p.is_idle()));
-            f
+        let core = Arc::new(Core {
+            connect,
+            pool,
+            config_error,
+            options,
+            compose,
+            registry: TokenRegistry::new(),
+            transport_auth: RwLock::new(None),
+            provisioner: RwLock::new(None),
+            provisioner_seq: AtomicU64::new(0),
+            events,
+            oauth_log,
+            hub: hub.clone(),
+            logging,
         });
+        // A supplied access token's `timeout` runs from createTransport, as in nodemailer
+        // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
+        // the first send. An error here is reported by that send.
+        if let AuthSpec::OAuth2 { config, .. } = auth_spec(core.options.auth.as_ref(), false) {
+            if config
+                .access_token
+                .as_deref()
+                .is_some_and(|t| !t.is_empty())
+            {
+                let _ = core.manager_for(*config);
+            }
+        }
+        let open = opened.map(|callbacks| Arc::new(Completions::new(&core, callbacks)));
         Ok(NativeTransport {
-            completions: Arc::new(Completions {
-                pending: Arc::new(Mutex::new(Pending::default())),
-                tsfn: Arc::new(completions),
-                saturated,
-            }),
-            core: Arc::new(Core {
-                connect,
-                pool,
-                config_error,
-                options,
-                compose,
-                registry: TokenRegistry::new(),
-                transport_auth: RwLock::new(None),
-                provisioner: RwLock::new(None),
-                provisioner_seq: AtomicU64::new(0),
-                events,
-                oauth_log,
-                log: log_fn,
-            }),
+            core,
+            hub,
+            fns: Mutex::new(fns),
+            open: Mutex::new(open),
+            closed: Default::default(),
+            after_close: Mutex::new(std::sync::Weak::new()),
         })
+    }
+
+    /// The transport's callbacks, opened if `close()` released them (or they were never
+    /// needed yet); every send and verify holds them until it settles.
+    pub(super) fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = open.as_ref() {
+            return Ok(c.clone());
+        }
+        let closed = self.closed.load(std::sync::atomic::Ordering::Relaxed);
+        let mut after_close = self
+            .after_close
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if closed {
+            if let Some(c) = after_close.upgrade() {
+                return Ok(c);
+            }
+        }
+        let callbacks = Arc::new(
+            self.fns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .open(env)?,
+        );
+        self.hub.set(&callbacks);
+        let c = Arc::new(Completions::new(&self.core, callbacks));
+        if closed {
+            *after_close = Arc::downgrade(&c);
+        } else {
+            *open = Some(c.clone());
+        }
+        Ok(c)
     }
 
     /// Sets (or clears) the provisioning callback: `(user, renew) => Promise<{accessToken, expires} | {error}>`.
@@ -744,17 +820,25 @@ impl NativeTransport {
         ts_args_type = "cb: ((user: string, renew: boolean) => Promise<{ accessToken?: string, expires?: number, error?: string }>) | null"
     )]
     pub fn set_provisioner(&self, cb: Option<ProvisionArg>) -> Result<()> {
-        let provisioner = match cb {
-            Some(f) => {
-                let tsfn: ProvisionFn = f
-                    .build_threadsafe_function::<FnArgs<(String, bool)>>()
-                    .weak::<true>()
-                    .build()?;
-                let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
-                Some((id, provisioner_from_tsfn(Arc::new(tsfn))))
-            }
-            None => None,
-        };
+        let reference = cb.as_ref().map(|f| f.create_ref()).transpose()?;
+        // the callbacks open now (if any) call the new function from now on
+        if let Some(open) = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
+            open.callbacks.set_provision(tsfn);
+        }
+        let provisioner = reference.as_ref().map(|_| {
+            let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
+            (id, provisioner(self.hub.clone()))
+        });
+        self.fns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .provision = reference;
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
@@ -817,8 +901,8 @@ impl NativeTransport {
         // it once, as nodemailer does.
         let buffers: Vec<bytes::Bytes> =
             buffers.into_iter().map(bytes::Bytes::from_owner).collect();
-        let done = self.completions.clone();
-        let large = data.inline_len() > LARGE_INLINE;
+        let done = self.lease(env)?;
+        let large = super::compose::is_large(&data);
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
             // the common case: composed here, queued here, no task
@@ -835,9 +919,10 @@ impl NativeTransport {
             };
         }
         // A large message is composed on the blocking pool (encoding megabytes of text here
-        // would stall Node's event loop: 60-90 ms for 20 MB); signing reads the whole body.
+        // would stall Node's event loop: 60-90 ms for 20 MB; so would 100,000 recipients);
+        // signing reads the whole body.
         let core = self.core.clone();
-        napi::bindgen_prelude::spawn(async move {
+        runtime::spawn(async move {
             let prepared = async {
                 let compiled = if large {
                     let c = core.clone();
@@ -870,12 +955,18 @@ impl NativeTransport {
 
     /// `op`: an id for this verify's log lines (see `smtp_log_fn`).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env, op: Option<u32>) -> Result<PromiseRaw<'env, bool>> {
+    pub fn verify<'env>(&self, env: &'env Env, op: Option<u32>) -> Result<Object<'env>> {
         let core = self.core.clone();
         let op = op.unwrap_or(0);
-        let fut = async move { Ok(core.verify(op).await) };
-        env.spawn_future_with_callback(fut, |env, outcome| match outcome {
-            Ok(()) => Ok(true),
+        // logs and token requests reach JS while it runs
+        let lease = self.lease(env)?;
+        let fut = async move {
+            let outcome = core.verify(op).await;
+            drop(lease);
+            outcome
+        };
+        runtime::promise(env, fut, |env, outcome| match outcome {
+            Ok(()) => unsafe { ToNapiValue::to_napi_value(env.raw(), true) },
             Err(e) => Err(reject(env, &e)),
         })
     }
@@ -901,10 +992,27 @@ impl NativeTransport {
     }
 
     /// Pool: QUIT idle connections, close busy ones after their message, fail queued messages.
+    /// Any transport: gives up its share of the threadsafe functions, which are released once
+    /// the sends still in flight have settled (no handle stays open after `close()`).
     #[napi]
     pub fn close(&self) {
         if let Some(pool) = &self.core.pool {
             pool.close();
+        }
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let lease = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // A pool's connections say QUIT after this: their log lines still reach the logger,
+        // and the callbacks are released when the last one has ended.
+        if let (Some(pool), Some(lease)) = (self.core.pool.clone(), lease) {
+            runtime::spawn(async move {
+                pool.closed().await;
+                drop(lease);
+            });
         }
     }
 }

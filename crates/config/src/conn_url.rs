@@ -29,14 +29,28 @@ pub fn is_connection_url(s: &str) -> bool {
 ///   and JS `Object.prototype` names ignored; a query key never overrides a key already set.
 ///
 /// Deviations (documented): a query number that is not finite (`Infinity`, `1e999`) stays a
-/// string (JSON has no Infinity); a port above 65535 is an error (nodemailer's legacy fallback
-/// keeps it and fails at connect time).
+/// string (JSON has no Infinity). A port of digits above 65535 is kept, as nodemailer's legacy
+/// fallback keeps it; the send fails at connect time.
 pub fn parse_connection_url(input: &str) -> Result<Map<String, Value>, ConfigError> {
     let trimmed = input.trim_matches(|c: char| c <= '\u{20}');
     let normalized = insert_authority_slashes(trimmed);
     let mut options = Map::new();
 
-    let url = match Url::parse(&normalized) {
+    // A port of digits out of range (`:9998397`): nodemailer's legacy parser keeps it and the
+    // send fails at connect time (ECONNECTION), so the URL is read without it and the
+    // number put back.
+    let mut big_port = None;
+    let parsed = match Url::parse(&normalized) {
+        Err(url::ParseError::InvalidPort) => match split_digit_port(&normalized) {
+            Some((without, port)) => {
+                big_port = Some(port);
+                Url::parse(&without)
+            }
+            None => Err(url::ParseError::InvalidPort),
+        },
+        other => other,
+    };
+    let url = match parsed {
         Ok(url) => url,
         Err(url::ParseError::RelativeUrlWithoutBase) => {
             // nodemailer falls back to legacy `url.parse`, which for relative input only
@@ -66,6 +80,8 @@ pub fn parse_connection_url(input: &str) -> Result<Map<String, Value>, ConfigErr
     // WHATWG drops a scheme's default port; port 0 is falsy in JS and skipped.
     if let Some(port) = url.port().filter(|p| *p != 0) {
         options.insert("port".into(), Value::from(port));
+    } else if let Some(port) = big_port {
+        options.insert("port".into(), Value::from(port));
     }
 
     if let Some(raw) = url.host_str() {
@@ -85,6 +101,25 @@ pub fn parse_connection_url(input: &str) -> Result<Map<String, Value>, ConfigErr
 
     apply_query(&mut options, url.query_pairs())?;
     Ok(options)
+}
+
+/// The URL without its port, and the port, when the authority ends in `:digits`.
+fn split_digit_port(input: &str) -> Option<(String, u64)> {
+    let start = input.find("://")? + 3;
+    let end = input[start..]
+        .find(['/', '?', '#'])
+        .map_or(input.len(), |i| start + i);
+    let authority = &input[start..end];
+    let colon = start + authority.rfind(':')?;
+    let digits = &input[colon + 1..end];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 15 {
+        return None;
+    }
+    if input[start..colon].ends_with(']') || !input[start..colon].contains('[') {
+        let port = digits.parse::<u64>().ok()?;
+        return Some((format!("{}{}", &input[..colon], &input[end..]), port));
+    }
+    None
 }
 
 /// `scheme:rest` without `//` becomes `scheme://rest` (regex
@@ -528,12 +563,32 @@ mod tests {
             "smtp://u:s3cret@",
             "smtp://%5B::1%5D",
             "smtp://1.2.3.256",
-            "smtp://user:s3cret@h:65536",
         ] {
             let err = parse_connection_url(bad).unwrap_err();
             assert_eq!(err.code, "ECONFIG", "{bad}");
             assert_eq!(err.message, "Invalid URL", "{bad}");
             assert!(!format!("{err} {err:?}").contains("s3cret"));
+        }
+    }
+
+    #[test]
+    fn out_of_range_ports_are_kept_for_connect_time() {
+        let o = parse_connection_url("smtp://u:p@localhost:9998397").unwrap();
+        assert_eq!(o["port"], 9998397);
+        assert_eq!(o["host"], "localhost");
+        assert_eq!(o["auth"]["user"], "u");
+        let o = parse_connection_url("smtps://h:65536/?pool=true").unwrap();
+        assert_eq!(
+            (o["port"].as_u64(), o["pool"].as_bool()),
+            (Some(65536), Some(true))
+        );
+        let o = parse_connection_url("smtp://[::1]:70000").unwrap();
+        assert_eq!(
+            (o["port"].as_u64(), o["host"].as_str()),
+            (Some(70000), Some("::1"))
+        );
+        for bad in ["smtp://h:-1", "smtp://h:1.5", "smtp://h:abc"] {
+            assert!(parse_connection_url(bad).is_err(), "{bad}");
         }
     }
 

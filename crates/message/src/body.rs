@@ -7,6 +7,8 @@ use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -85,7 +87,16 @@ pub(crate) fn encoded_len(enc: Enc, data: &[u8]) -> Option<u64> {
 #[derive(Debug)]
 pub(crate) enum Segment {
     Bytes(Bytes),
-    Lazy { src: Lazy, enc: Enc },
+    Lazy {
+        src: Lazy,
+        enc: Enc,
+    },
+    /// A part with 8-bit content: as composed (`eight`), or transfer-encoded (`seven`) for a
+    /// server without 8BITMIME; chosen when the body starts streaming (RFC 6152).
+    Choice {
+        eight: Vec<Segment>,
+        seven: Vec<Segment>,
+    },
 }
 
 /// Line breaks to CRLF, state carried across chunks. Written here (a dozen lines) rather than
@@ -217,6 +228,13 @@ pub struct MessageBody {
     size: Option<u64>,
     /// Whether the body ends with a line break when its content does not (see `newline_suffix`).
     final_line_break: bool,
+    /// 8-bit content with no 7-bit form (a `raw` message with 8-bit bytes)
+    eight_bit: bool,
+    /// Set: every [`Segment::Choice`] streams its 7-bit form.
+    seven_bit: Arc<AtomicBool>,
+    /// Choices were fixed to their 7-bit form for good (DKIM signs the bytes as sent).
+    seven_bit_fixed: bool,
+    has_choice: bool,
 }
 
 impl std::fmt::Debug for MessageBody {
@@ -279,10 +297,11 @@ impl MessageBody {
                         });
                     }
                 }
-                Segment::Lazy { .. } => size = None,
+                Segment::Lazy { .. } | Segment::Choice { .. } => size = None,
             }
         }
         let size = size.map(|n| n + newline_suffix(last).len() as u64);
+        let has_choice = segments.iter().any(|s| matches!(s, Segment::Choice { .. }));
         MessageBody {
             segments: segments.into(),
             current: None,
@@ -290,7 +309,35 @@ impl MessageBody {
             finished: false,
             size,
             final_line_break: true,
+            eight_bit: false,
+            seven_bit: Arc::new(AtomicBool::new(false)),
+            seven_bit_fixed: false,
+            has_choice,
         }
+    }
+
+    /// Marks a body whose 8-bit bytes have no 7-bit form.
+    pub fn with_eight_bit(mut self, eight_bit: bool) -> Self {
+        self.eight_bit = eight_bit;
+        self
+    }
+
+    /// Whether the body may carry 8-bit bytes: the envelope declares `BODY=8BITMIME` where
+    /// the server offers it (RFC 6152).
+    pub fn is_eight_bit(&self) -> bool {
+        self.eight_bit || (self.has_choice && !self.seven_bit_fixed)
+    }
+
+    /// The switch a connection sets when its server lacks 8BITMIME: the body's 8-bit parts
+    /// then stream base64-encoded. None when the body has no such part.
+    pub fn seven_bit_switch(&self) -> Option<Arc<AtomicBool>> {
+        (self.has_choice && !self.seven_bit_fixed).then(|| self.seven_bit.clone())
+    }
+
+    /// Fixes every 8-bit part to its transfer-encoded form (before DKIM reads the body).
+    pub fn fix_seven_bit(&mut self) {
+        self.seven_bit.store(true, Ordering::Relaxed);
+        self.seven_bit_fixed = true;
     }
 
     /// The body without the line break added at its end, or with it again. nodemailer adds that
@@ -431,6 +478,17 @@ impl Stream for MessageBody {
                     }
                     this.last_byte = b.last().copied();
                     return Poll::Ready(Some(Ok(b)));
+                }
+                Some(Segment::Choice { eight, seven }) => {
+                    let chosen = if this.seven_bit.load(Ordering::Relaxed) {
+                        seven
+                    } else {
+                        eight
+                    };
+                    for s in chosen.into_iter().rev() {
+                        this.segments.push_front(s);
+                    }
+                    continue;
                 }
                 Some(Segment::Lazy { src, enc }) => {
                     let reader = match src {
@@ -758,16 +816,21 @@ mod tests {
         let big_ptr = big.as_ptr();
         let compiled = crate::compile(mail, vec![small, big], &Default::default()).unwrap();
         assert!(small_dropped.load(Ordering::SeqCst));
-        assert!(!compiled
+        // 8-bit `binary` content is a choice: as is (8BITMIME) or base64 (see Segment::Choice)
+        let as_is: Vec<&Segment> = compiled
             .body
             .segments
             .iter()
-            .any(|s| matches!(s, Segment::Lazy { .. })));
-        assert!(compiled
-            .body
-            .segments
+            .flat_map(|s| match s {
+                Segment::Choice { eight, .. } => eight.iter().collect::<Vec<_>>(),
+                other => vec![other],
+            })
+            .collect();
+        assert!(!as_is.iter().any(|s| matches!(s, Segment::Lazy { .. })));
+        assert!(as_is
             .iter()
             .any(|s| matches!(s, Segment::Bytes(b) if b.as_ptr() == big_ptr)));
+        assert!(compiled.body.is_eight_bit());
         drop(compiled);
         assert!(big_dropped.load(Ordering::SeqCst));
     }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
-use crate::address::{convert_addresses, normalize_address, parse_address_list, Mailbox};
+use crate::address::{
+    convert_addresses, normalize_address, parse_address_list, Mailbox, UniqueMailboxes,
+};
 use crate::body::{Enc, Encoder, Lazy, Segment, LAZY_MEM_THRESHOLD};
 use crate::encoding::{self as enc, Structured};
 use crate::fetch::{redact_url, UrlRequest};
@@ -555,6 +557,7 @@ impl Ctx<'_> {
             Src::Href(fo.request(h))
         } else {
             match content {
+                Some(ContentInput::Object(o)) => content_ref_src(o),
                 Some(c) => Src::Value(self.value(c)?),
                 None => Src::Value(Source::Empty),
             }
@@ -586,6 +589,19 @@ impl Ctx<'_> {
             })));
         }
         Ok(None)
+    }
+}
+
+/// `content: { path }` / `content: { href, httpHeaders, tls }`: read or fetched like a part's
+/// own `path`/`href` (sandbox included), as nodemailer's `MimeNode` streams such a value: `href`
+/// wins, a `path` is a file even when it looks like a URL. Any other object has no content.
+fn content_ref_src(o: &ContentObject) -> Src {
+    if let Some(h) = o.href.clone().filter(|h| !h.is_empty()) {
+        return Src::Href(FetchOpts::of(&o.http_headers, &o.tls).request(h));
+    }
+    match o.path.clone().filter(|p| !p.is_empty()) {
+        Some(p) => Src::Path(p),
+        None => Src::Value(Source::Empty),
     }
 }
 
@@ -650,6 +666,9 @@ pub(crate) struct Composed {
     pub message_id: String,
     text_encoding: Option<char>,
     keep_bcc: bool,
+    raw_as_is: bool,
+    /// set while serialising: a raw message with 8-bit bytes
+    eight_bit: std::cell::Cell<bool>,
     boundary_base: String,
     header_key_map: Option<std::collections::HashMap<String, String>>,
 }
@@ -783,21 +802,22 @@ fn envelope_addresses(a: &AddressInput) -> Vec<Mailbox> {
 
 fn get_envelope(root: &Node, forced: Option<char>) -> Envelope {
     let mut from = String::new();
-    let mut recipients = Vec::new();
+    // one set across To, Cc and Bcc: a recipient is listed once
+    let mut recipients = UniqueMailboxes::new();
     for (k, v) in &root.headers {
         if k == "From" || (from.is_empty() && (k == "Reply-To" || k == "Sender")) {
-            let mut list = Vec::new();
-            convert_addresses(&parse_addresses(v), &mut list, forced);
-            if let Some(first) = list.first() {
+            let mut list = UniqueMailboxes::new();
+            convert_addresses(&parse_addresses(v), Some(&mut list), forced);
+            if let Some(first) = list.list.first() {
                 from = first.address.clone();
             }
         } else if k == "To" || k == "Cc" || k == "Bcc" {
-            convert_addresses(&parse_addresses(v), &mut recipients, forced);
+            convert_addresses(&parse_addresses(v), Some(&mut recipients), forced);
         }
     }
     Envelope {
         from,
-        to: recipients.into_iter().map(|m| m.address).collect(),
+        to: recipients.list.into_iter().map(|m| m.address).collect(),
         extra: Default::default(),
     }
 }
@@ -805,19 +825,20 @@ fn get_envelope(root: &Node, forced: Option<char>) -> Envelope {
 fn set_envelope(e: &EnvelopeInput, forced: Option<char>) -> Envelope {
     let mut from = String::new();
     if let Some(f) = &e.from {
-        let mut list = Vec::new();
-        convert_addresses(&envelope_addresses(f), &mut list, forced);
-        if let Some(first) = list.iter().find(|m| !m.address.is_empty()) {
+        let mut list = UniqueMailboxes::new();
+        convert_addresses(&envelope_addresses(f), Some(&mut list), forced);
+        if let Some(first) = list.list.iter().find(|m| !m.address.is_empty()) {
             from = first.address.clone();
         }
     }
-    let mut recipients = Vec::new();
+    let mut recipients = UniqueMailboxes::new();
     for a in [&e.to, &e.cc, &e.bcc].into_iter().flatten() {
-        convert_addresses(&envelope_addresses(a), &mut recipients, forced);
+        convert_addresses(&envelope_addresses(a), Some(&mut recipients), forced);
     }
     Envelope {
         from,
         to: recipients
+            .list
             .into_iter()
             .map(|m| m.address)
             .filter(|a| !a.is_empty())
@@ -1445,6 +1466,8 @@ pub(crate) fn compose(
         message_id,
         text_encoding,
         keep_bcc: opts.keep_bcc,
+        raw_as_is: opts.raw_as_is,
+        eight_bit: std::cell::Cell::new(false),
         boundary_base,
         header_key_map,
     })
@@ -1825,6 +1848,29 @@ fn sanitize_prepared(v: &str) -> String {
     out
 }
 
+/// Headers whose value [`Composed::encode_header_value`] writes as unstructured text (RFC 5322
+/// 3.2.5), where encoded words may stand for any of it.
+fn is_unstructured(key: &str) -> bool {
+    !matches!(
+        key,
+        "From"
+            | "Sender"
+            | "To"
+            | "Cc"
+            | "Bcc"
+            | "Reply-To"
+            | "Message-ID"
+            | "In-Reply-To"
+            | "Content-ID"
+            | "References"
+            | "Date"
+            | "Content-Type"
+            | "Content-Disposition"
+            | "Content-Transfer-Encoding"
+            | "MIME-Version"
+    )
+}
+
 fn single_line(s: &str) -> String {
     s.replace("\r\n", " ").replace(['\r', '\n'], " ")
 }
@@ -1967,14 +2013,24 @@ impl Composed {
                 "Bcc" if !self.keep_bcc => continue,
                 _ => {}
             }
-            let value = self.encode_header_value(&key, &val, text);
+            let value = self.encode_header_value(&key, &val, text.clone());
             if value.trim().is_empty() {
                 continue;
             }
-            lines.push(enc::fold_lines(
-                &format!("{}: {value}", self.shown_key(&key)),
-                76,
-            ));
+            let mut folded = enc::fold_lines(&format!("{}: {value}", self.shown_key(&key)), 76);
+            if enc::has_overlong_line(&folded) && is_unstructured(&key) {
+                // A word too long to fold (nodemailer writes the line as it comes, over 998
+                // octets): encoded words split it into folds a reader joins back (RFC 2047 2).
+                let text = single_line(&text);
+                let forced = self.text_encoding;
+                let word = enc::encode_word(
+                    &text,
+                    forced.unwrap_or_else(|| enc::detect_text_encoding(&text)),
+                    52,
+                );
+                folded = enc::fold_lines(&format!("{}: {word}", self.shown_key(&key)), 76);
+            }
+            lines.push(folded);
         }
         lines.join("\r\n")
     }
@@ -1994,8 +2050,7 @@ impl Composed {
         let forced = self.text_encoding;
         match key {
             "From" | "Sender" | "To" | "Cc" | "Bcc" | "Reply-To" => {
-                let mut unique = Vec::new();
-                convert_addresses(&parse_addresses(val), &mut unique, forced)
+                convert_addresses(&parse_addresses(val), None, forced)
             }
             "Message-ID" | "In-Reply-To" | "Content-ID" => {
                 if text.is_empty() {
@@ -2020,25 +2075,48 @@ impl Composed {
 
     fn serialize(&self, node: &mut Node, is_root: bool, out: &mut Vec<Segment>) {
         if let Some(raw) = node.raw.take() {
-            push_source(out, raw, Enc::Lines);
+            if has_8bit(&raw) {
+                self.eight_bit.set(true);
+            }
+            push_source(out, raw, if self.raw_as_is { Enc::Raw } else { Enc::Lines });
             return;
         }
         let mut boundary = None;
         let mut content_type = String::new();
         let headers = self.build_headers(node, is_root, &mut boundary, &mut content_type);
-        out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n"))));
         let te = node.transfer_encoding(self.text_encoding);
-        if let Some(content) = node.content.take() {
-            let encoding = match te.as_deref() {
-                Some("base64") => Enc::Base64,
-                Some("quoted-printable") => Enc::Qp {
-                    binary: !content_type.starts_with("text/"),
-                },
-                // binary content must reach the reader unchanged
-                Some("binary") => Enc::Raw,
-                _ => Enc::Lines,
-            };
-            push_source(out, content, encoding);
+        match node.content.take() {
+            Some(content) => {
+                let encoding = match te.as_deref() {
+                    Some("base64") => Enc::Base64,
+                    Some("quoted-printable") => Enc::Qp {
+                        binary: !content_type.starts_with("text/"),
+                    },
+                    // binary content must reach the reader unchanged
+                    Some("binary") => Enc::Raw,
+                    _ => Enc::Lines,
+                };
+                if matches!(te.as_deref(), Some("8bit" | "binary")) && has_8bit(&content) {
+                    // 8-bit bytes (e.g. a message/rfc822 attachment, which nodemailer labels
+                    // 8bit): as is where the server offers 8BITMIME, else base64 (RFC 6152)
+                    let content = match content {
+                        Source::Str(s) => Source::Bytes(Bytes::from(s.into_bytes())),
+                        other => other,
+                    };
+                    let mut eight = vec![Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n")))];
+                    push_source(&mut eight, content.clone(), encoding);
+                    let mut seven = vec![Segment::Bytes(Bytes::from(format!(
+                        "{}\r\n\r\n",
+                        with_base64_cte(&headers)
+                    )))];
+                    push_source(&mut seven, content, Enc::Base64);
+                    out.push(Segment::Choice { eight, seven });
+                } else {
+                    out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n"))));
+                    push_source(out, content, encoding);
+                }
+            }
+            None => out.push(Segment::Bytes(Bytes::from(format!("{headers}\r\n\r\n")))),
         }
         if let Some(b) = boundary {
             let mut children = std::mem::take(&mut node.children);
@@ -2053,12 +2131,49 @@ impl Composed {
         }
     }
 
-    pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>) {
+    /// The From header's addresses as a fresh MimeNode formats them (no forced text encoding),
+    /// or None when there is no From header or it holds no address.
+    pub(crate) fn sender_header(&self) -> Option<String> {
+        let (_, v) = self.root.headers.iter().find(|(k, _)| k == "From")?;
+        let s = convert_addresses(&parse_addresses(v), None, None);
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// The envelope, the Message-ID, the body's segments and whether they hold 8-bit bytes
+    /// with no 7-bit form.
+    pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>, bool) {
         let mut out = Vec::new();
         let mut root = std::mem::replace(&mut self.root, Node::new(0, None, None));
         self.serialize(&mut root, true, &mut out);
-        (self.envelope, self.message_id, out)
+        (self.envelope, self.message_id, out, self.eight_bit.get())
     }
+}
+
+/// In-memory content with bytes outside 7-bit text (RFC 6152: NUL or over 127). Files and URLs
+/// are not read ahead: they keep their declared encoding.
+fn has_8bit(src: &Source) -> bool {
+    let bytes = match src {
+        Source::Str(s) => s.as_bytes(),
+        Source::Bytes(b) => b,
+        _ => return false,
+    };
+    bytes.iter().any(|&b| b == 0 || b >= 0x80)
+}
+
+/// The header block with its Content-Transfer-Encoding line set to base64.
+fn with_base64_cte(headers: &str) -> String {
+    headers
+        .split("\r\n")
+        .map(|line| {
+            let name_end = line.find(':').unwrap_or(0);
+            if line[..name_end].eq_ignore_ascii_case("content-transfer-encoding") {
+                format!("{}: base64", &line[..name_end])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {

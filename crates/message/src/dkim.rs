@@ -642,6 +642,10 @@ fn read_error(e: io::Error) -> ComposeError {
 /// returned body is consumed or dropped) and returns a body that starts with one
 /// `DKIM-Signature` field per usable key, followed by the message unchanged.
 pub async fn sign(mut body: MessageBody, opts: &DkimOptions) -> Result<MessageBody, ComposeError> {
+    // the signature covers the bytes as sent: 8-bit parts take their 7-bit form now, not
+    // per server later
+    body.fix_seven_bit();
+    let eight_bit = body.is_eight_bit();
     let mut head: Vec<u8> = Vec::new();
     let mut header_end: Option<usize> = None;
     let mut hasher = RelaxedBody::new();
@@ -695,7 +699,7 @@ pub async fn sign(mut body: MessageBody, opts: &DkimOptions) -> Result<MessageBo
         Segment::Bytes(Bytes::from(head)),
     ];
     segments.extend(spool.into_segments().await?);
-    Ok(MessageBody::new(segments))
+    Ok(MessageBody::new(segments).with_eight_bit(eight_bit))
 }
 
 #[cfg(test)]

@@ -556,34 +556,15 @@ pub fn encode_word(data: &str, enc: char, max_length: usize) -> String {
 }
 
 /// `^=\?[^\s()<>@,;:"/[\]?.=]+\?[BbQq]\?[^?\s]+\?=$`
-fn is_valid_encoded_word(w: &str) -> bool {
-    let Some(inner) = w.strip_prefix("=?").and_then(|x| x.strip_suffix("?=")) else {
-        return false;
-    };
-    let mut parts = inner.splitn(3, '?');
-    let (Some(cs), Some(e), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !cs.is_empty()
-        && !cs
-            .chars()
-            .any(|c| c.is_whitespace() || "()<>@,;:\"/[]?.=".contains(c))
-        && matches!(e, "B" | "b" | "Q" | "q")
-        && !text.is_empty()
-        && !text.chars().any(|c| c == '?' || c.is_whitespace())
-        && w.len() <= 75
-}
-
 /// Encodes a header text when it needs it; with `encode_all` (what nodemailer uses) the whole
-/// value becomes encoded words. Words that look like invalid encoded words are encoded too.
+/// value becomes encoded words. Text that looks like an encoded word is encoded too, valid or
+/// not: it is the user's text, and written as is a reader would decode it (nodemailer passes a
+/// valid one through, so `=?UTF-8?Q?x?=` reached the recipient as "x").
 pub fn encode_words(value: &str, enc: char, max_length: usize) -> String {
     let mut needs = value.chars().any(|c| c == '"' || c as u32 >= 0x80);
     if !needs && value.contains("=?") {
-        // simplified form of nodemailer's look-alike scan: a whitespace separated word holding
-        // "=?" must be a valid encoded word on its own, otherwise the value is encoded
         needs = value.split(|c: char| c.is_whitespace()).any(|w| {
             w.contains("=?")
-                && !is_valid_encoded_word(w)
                 && (w.starts_with("=?") && w.len() >= 4 && w.ends_with("?=") || has_lenient_word(w))
         });
     }
@@ -624,6 +605,14 @@ pub fn encode_header_text(value: &str, forced: Option<char>) -> String {
     } else {
         encode_words(value, enc, 52)
     }
+}
+
+/// Longest header line RFC 5322 2.1.1 allows, without its CRLF.
+pub const MAX_LINE_OCTETS: usize = 998;
+
+/// Whether a folded header has a line over [`MAX_LINE_OCTETS`] (a word too long to fold).
+pub fn has_overlong_line(folded: &str) -> bool {
+    folded.split("\r\n").any(|l| l.len() > MAX_LINE_OCTETS)
 }
 
 /// Folds a header line at `line_length` on whitespace (nodemailer `foldLines`, afterSpace=false).
@@ -1073,6 +1062,16 @@ mod tests {
             "=?UTF-8?Q?Hell=C3=B6_w=C3=B6rld_subject?="
         );
         assert_eq!(encode_header_text("plain subject", None), "plain subject");
+        // text that looks like an encoded word, valid or not, is encoded so it reads literally
+        for lookalike in ["=?UTF-8?Q?x?=", "a =?utf-8?b?aGk=?= b", "x=?UTF-8?Q?y?=z"] {
+            let out = encode_header_text(lookalike, None);
+            assert!(out.starts_with("=?UTF-8?Q?"), "{lookalike}: {out}");
+            assert!(
+                !out.contains("=?UTF-8?Q?x?=") && !out.contains("?b?"),
+                "{out}"
+            );
+        }
+        assert_eq!(encode_header_text("a=?b", None), "a=?b");
         assert_eq!(
             encode_header_text("say \"hi\"", None),
             "=?UTF-8?Q?say_=22hi=22?="

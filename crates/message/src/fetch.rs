@@ -11,10 +11,12 @@ use futures_core::Stream;
 use mailer_tls::{TlsConfigError, TlsSettings};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
-/// nodemailer's limits: 5 redirects, 60 s without data, 2 min per fetch.
+/// nodemailer's limits (`lib/fetch/index.js`): 5 redirects, 60 s without data, 2 min per
+/// fetch, 64 MiB per body (a body is often buffered whole: jsonTransport, `buffer: true`).
 const MAX_REDIRECTS: usize = 5;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_TIME: Duration = Duration::from_secs(120);
+pub(crate) const MAX_BYTES: u64 = 64 * 1024 * 1024;
 const UA: &str = concat!("mailer-rs/", env!("CARGO_PKG_VERSION"));
 
 /// A fetch failure, carried inside the `io::Error` the body stream yields, so the binding can
@@ -82,6 +84,7 @@ fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
         ca_replaces_roots: true,
         min_version: None,
         client_cert: None,
+        skip_hostname: false,
     })
     .map_err(tls_config_error)?
     .as_ref()
@@ -103,6 +106,9 @@ fn client(req: &UrlRequest) -> Result<reqwest::Client, String> {
         .read_timeout(IDLE_TIMEOUT)
         .timeout(MAX_TIME)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        // HTTP_PROXY/HTTPS_PROXY are not honoured, as in nodemailer: the request carries the
+        // part's httpHeaders (often an Authorization secret) and goes where the URL says.
+        .no_proxy()
         .build()
         .map_err(|_| "HTTP client configuration failed".to_string())
 }
@@ -150,13 +156,26 @@ async fn fetch(req: &UrlRequest) -> io::Result<reqwest::Response> {
 
 enum St {
     Start(UrlRequest),
-    Body(reqwest::Response, String),
+    /// the response, its URL and the bytes received so far
+    Body(reqwest::Response, String, u64),
     Done,
 }
 
-async fn next_chunk(mut resp: reqwest::Response, url: String) -> Option<(io::Result<Bytes>, St)> {
+async fn next_chunk(
+    mut resp: reqwest::Response,
+    url: String,
+    received: u64,
+) -> Option<(io::Result<Bytes>, St)> {
     match resp.chunk().await {
-        Ok(Some(b)) => Some((Ok(b), St::Body(resp, url))),
+        Ok(Some(b)) => {
+            let received = received.saturating_add(b.len() as u64);
+            if received > MAX_BYTES {
+                // dropping the response closes the connection: nothing more is read
+                let msg = format!("Response size exceeds the allowed {MAX_BYTES} bytes");
+                return Some((Err(fail(&url, msg)), St::Done));
+            }
+            Some((Ok(b), St::Body(resp, url, received)))
+        }
         Ok(None) => None,
         Err(e) => Some((Err(fail(&url, describe(e))), St::Done)),
     }
@@ -169,14 +188,66 @@ pub(crate) fn url_stream(req: UrlRequest) -> Pin<Box<dyn Stream<Item = io::Resul
         |st| async move {
             match st {
                 St::Start(req) => match fetch(&req).await {
-                    Ok(resp) => next_chunk(resp, req.url).await,
+                    Ok(resp) => match resp.content_length().filter(|n| *n > MAX_BYTES) {
+                        // announced too big: refused before any of it is read
+                        Some(_) => {
+                            let msg =
+                                format!("Response size exceeds the allowed {MAX_BYTES} bytes");
+                            Some((Err(fail(&req.url, msg)), St::Done))
+                        }
+                        None => next_chunk(resp, req.url, 0).await,
+                    },
                     Err(e) => Some((Err(e), St::Done)),
                 },
-                St::Body(resp, url) => next_chunk(resp, url).await,
+                St::Body(resp, url, received) => next_chunk(resp, url, received).await,
                 St::Done => None,
             }
         },
     ))
+}
+
+/// A POST whose whole response is read, as nodemailer's fetch sends createTestAccount's request
+/// (lib/nodemailer.js): the given content type, a status of 300 or more is an error, redirects
+/// and timeouts as for `href`. Certificates are always checked. The response is bounded.
+pub async fn post(
+    req: &UrlRequest,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, FetchError> {
+    const MAX_RESPONSE: usize = 1 << 20;
+    let url = req.url.trim();
+    let err = |m: String| FetchError {
+        code: "EFETCH",
+        message: m,
+        source_url: redact_url(url),
+    };
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(err(format!(
+            "Unsupported protocol for URL {}",
+            redact_url(url)
+        )));
+    }
+    let client = client(req).map_err(err)?;
+    let mut resp = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| err(describe(e)))?;
+    let status = resp.status().as_u16();
+    if status >= 300 {
+        return Err(err(format!("Invalid status code {status}")));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| err(describe(e)))? {
+        if out.len() + chunk.len() > MAX_RESPONSE {
+            return Err(err("Response too large".to_string()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// Fetches a whole body (jsonTransport resolves all content before writing it).
@@ -238,6 +309,31 @@ mod tests {
         assert!(seen.contains("\r\nuser-agent: mailer-rs/"), "{seen}");
     }
 
+    #[tokio::test]
+    async fn posts_a_body_and_reads_the_answer() {
+        let (url, h) =
+            serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+        let out = post(&req(&url), "application/json", b"{\"a\":1}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(out, b"{}");
+        let seen = h.await.unwrap().to_lowercase();
+        assert!(seen.starts_with("post /file.txt http/1.1\r\n"), "{seen}");
+        assert!(
+            seen.contains("\r\ncontent-type: application/json\r\n"),
+            "{seen}"
+        );
+        let (url, _h) =
+            serve(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        let e = post(&req(&url), "application/json", Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("EFETCH", "Invalid status code 500")
+        );
+    }
+
     #[test]
     fn tls_ca_errors() {
         let with_ca = |ca: &str| UrlRequest {
@@ -284,6 +380,23 @@ mod tests {
             .unwrap();
         assert_eq!(f.code, "EFETCH");
         assert_eq!(f.message, "Invalid status code 404");
+    }
+
+    #[tokio::test]
+    async fn an_announced_body_over_64_mib_is_refused_unread() {
+        let (url, _h) =
+            serve(b"HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\nConnection: close\r\n\r\nabc")
+                .await;
+        let e = fetch_body(req(&url)).await.unwrap_err();
+        let f = e
+            .get_ref()
+            .and_then(|r| r.downcast_ref::<FetchError>())
+            .unwrap();
+        assert_eq!(f.code, "EFETCH");
+        assert_eq!(
+            f.message,
+            "Response size exceeds the allowed 67108864 bytes"
+        );
     }
 
     #[tokio::test]

@@ -6,11 +6,33 @@ use std::fmt;
 
 /// An address field: `"a@b, Name <c@d>"`, `{name, address}`, or a (nested) list of those.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(from = "AddressWire")]
 pub enum AddressInput {
+    Text(String),
+    List(Vec<AddressInput>),
+    Object {
+        name: Option<String>,
+        address: Option<String>,
+        group: Option<Vec<AddressInput>>,
+    },
+}
+
+/// How an address field arrives. Besides the user's shapes, a long list of plain strings may
+/// come as one string, the entries separated by NUL (`{ "$addressList": "a@b\0c@d" }`, see
+/// `lib/message.js`): reading 100,000 array entries one by one through napi would hold Node's
+/// thread ~0.1 s. No entry can contain NUL (the JS side joins only lists without one), so
+/// splitting gives back exactly the list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AddressWire {
     Text(String),
     // before Object: an untagged struct variant would also accept a sequence
     List(Vec<AddressInput>),
+    // before Object, which has no required field
+    Joined {
+        #[serde(rename = "$addressList")]
+        joined: String,
+    },
     Object {
         #[serde(default)]
         name: Option<String>,
@@ -19,6 +41,30 @@ pub enum AddressInput {
         #[serde(default)]
         group: Option<Vec<AddressInput>>,
     },
+}
+
+impl From<AddressWire> for AddressInput {
+    fn from(w: AddressWire) -> Self {
+        match w {
+            AddressWire::Text(t) => AddressInput::Text(t),
+            AddressWire::List(l) => AddressInput::List(l),
+            AddressWire::Joined { joined } => AddressInput::List(
+                joined
+                    .split('\0')
+                    .map(|s| AddressInput::Text(s.to_string()))
+                    .collect(),
+            ),
+            AddressWire::Object {
+                name,
+                address,
+                group,
+            } => AddressInput::Object {
+                name,
+                address,
+                group,
+            },
+        }
+    }
 }
 
 /// Body content: a string, a Buffer passed out of band, or a descriptor object.
@@ -262,6 +308,37 @@ pub struct MailData {
     /// nodemailer's `normalizeHeaderKey` callback, applied by the JS layer ahead of time:
     /// default-normalised key → the key to write (the callback itself cannot cross threads).
     pub header_key_map: Option<std::collections::HashMap<String, String>>,
+    /// `None`: the key is absent (nodemailer's default limit applies); `Some(Null)`: `null`.
+    #[serde(deserialize_with = "present")]
+    pub max_recipients: Option<serde_json::Value>,
+}
+
+/// A present key, even `null`, is `Some` (a plain `Option` makes `null` and absent the same).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+/// nodemailer's recipient limit when a message sets none (`lib/mailer/index.js`).
+pub const DEFAULT_MAX_RECIPIENTS: u64 = 100_000;
+
+/// JS `Number(s)` for the strings a limit may plausibly be given as.
+fn js_string_to_number(s: &str) -> f64 {
+    let t = s.trim();
+    if t.is_empty() {
+        return 0.0;
+    }
+    match t {
+        "Infinity" | "+Infinity" => f64::INFINITY,
+        "-Infinity" => f64::NEG_INFINITY,
+        // Rust also reads "inf" and "nan", JS does not
+        _ if t
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && !matches!(c, 'e' | 'E')) =>
+        {
+            f64::NAN
+        }
+        _ => t.parse().unwrap_or(f64::NAN),
+    }
 }
 
 impl ContentInput {
@@ -278,6 +355,22 @@ impl ContentInput {
     }
 }
 
+impl AddressInput {
+    /// At least the number of addresses it holds, counted cheaply (list entries; separators of
+    /// text); never less, so a caller can tell a long list without parsing it.
+    fn count_hint(&self) -> usize {
+        match self {
+            AddressInput::Text(t) => 1 + t.bytes().filter(|b| matches!(b, b',' | b';')).count(),
+            AddressInput::List(l) => l.iter().map(AddressInput::count_hint).sum(),
+            AddressInput::Object { group, .. } => {
+                1 + group
+                    .as_ref()
+                    .map_or(0, |g| g.iter().map(AddressInput::count_hint).sum())
+            }
+        }
+    }
+}
+
 impl Attachment {
     fn inline_len(&self) -> usize {
         self.content.as_ref().map_or(0, |c| c.inline_len())
@@ -286,6 +379,59 @@ impl Attachment {
 }
 
 impl MailData {
+    /// The recipient limit as nodemailer applies it: `maxRecipients` when set, else 100,000; a
+    /// falsy value (`0`, `false`, `null`, `''`) means none; the comparison `count > limit` is
+    /// JavaScript's, so a string is read as a number and a non-number never matches. Returns
+    /// the limit and how it is written in the error message.
+    pub fn recipient_limit(&self) -> Option<(f64, String)> {
+        use serde_json::Value;
+        let v = match &self.max_recipients {
+            None => {
+                return Some((
+                    DEFAULT_MAX_RECIPIENTS as f64,
+                    DEFAULT_MAX_RECIPIENTS.to_string(),
+                ))
+            }
+            Some(v) => v,
+        };
+        let (n, shown) = match v {
+            Value::Null | Value::Bool(false) => return None,
+            Value::Bool(true) => (1.0, "true".to_string()),
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                let shown = if f.fract() == 0.0 && f.abs() < 1e21 {
+                    format!("{}", f as i64)
+                } else {
+                    f.to_string()
+                };
+                (f, shown)
+            }
+            Value::String(s) if s.is_empty() => return None,
+            Value::String(s) => (js_string_to_number(s), s.clone()),
+            // an object or array compares as NaN (a one-element array aside, ignored here)
+            _ => return None,
+        };
+        if n == 0.0 || n.is_nan() {
+            return None;
+        }
+        Some((n, shown))
+    }
+
+    /// An upper bound of the recipients (To, Cc, Bcc, and the envelope's): lets a caller on a
+    /// latency-sensitive thread hand a long list to another thread, as composing it (parsing,
+    /// normalising, de-duplicating, encoding the headers) costs time in proportion.
+    pub fn recipient_count_hint(&self) -> usize {
+        let mut fields = vec![&self.to, &self.cc, &self.bcc];
+        if let Some(e) = &self.envelope {
+            fields.extend([&e.to, &e.cc, &e.bcc]);
+        }
+        fields
+            .into_iter()
+            .flatten()
+            .map(AddressInput::count_hint)
+            .sum()
+    }
+
     /// Bytes of string content the composer will encode in memory: body fields and the string
     /// `content`/`raw` of attachments and alternatives. Lets a caller on a latency-sensitive
     /// thread (Node's) hand large messages to another thread for composition.
@@ -355,6 +501,36 @@ mod tests {
     }
 
     #[test]
+    fn recipient_limit_follows_javascript() {
+        let limit = |json: &str| {
+            serde_json::from_str::<MailData>(json)
+                .unwrap()
+                .recipient_limit()
+        };
+        assert_eq!(limit("{}"), Some((100_000.0, "100000".into())));
+        assert_eq!(limit(r#"{"maxRecipients": 10}"#), Some((10.0, "10".into())));
+        assert_eq!(
+            limit(r#"{"maxRecipients": "10"}"#),
+            Some((10.0, "10".into()))
+        );
+        assert_eq!(
+            limit(r#"{"maxRecipients": 2.5}"#),
+            Some((2.5, "2.5".into()))
+        );
+        assert_eq!(
+            limit(r#"{"maxRecipients": true}"#),
+            Some((1.0, "true".into()))
+        );
+        for off in ["null", "false", "0", "\"\"", "\"abc\"", "{}", "\"nan\""] {
+            assert_eq!(
+                limit(&format!(r#"{{"maxRecipients": {off}}}"#)),
+                None,
+                "{off}"
+            );
+        }
+    }
+
+    #[test]
     fn inline_len_counts_string_content_only() {
         let d: MailData = serde_json::from_str(
             r#"{
@@ -367,5 +543,41 @@ mod tests {
         .unwrap();
         assert_eq!(d.inline_len(), 5 + 3 + 10 + 2);
         assert_eq!(MailData::default().inline_len(), 0);
+    }
+
+    #[test]
+    fn a_joined_address_list_is_the_list() {
+        let joined: MailData =
+            serde_json::from_str(r#"{"to": {"$addressList": "a@x\u0000\u0000B <b@x>, c@x"}}"#)
+                .unwrap();
+        let plain: MailData =
+            serde_json::from_str(r#"{"to": ["a@x", "", "B <b@x>, c@x"]}"#).unwrap();
+        assert_eq!(joined.to, plain.to);
+        // an object with other keys is still an address object
+        let o: MailData =
+            serde_json::from_str(r#"{"to": {"name": "N", "address": "n@x"}}"#).unwrap();
+        assert_eq!(
+            o.to,
+            Some(AddressInput::Object {
+                name: Some("N".into()),
+                address: Some("n@x".into()),
+                group: None
+            })
+        );
+    }
+
+    #[test]
+    fn recipient_count_hint_is_an_upper_bound() {
+        let d: MailData = serde_json::from_str(
+            r#"{
+            "to": "a@x, b@x; c@x",
+            "cc": ["d@x", {"address": "e@x"}, ["f@x", "g@x, h@x"]],
+            "bcc": {"name": "G", "group": ["i@x", "j@x"]},
+            "envelope": {"to": "k@x"}
+        }"#,
+        )
+        .unwrap();
+        assert_eq!(d.recipient_count_hint(), 3 + 5 + 3 + 1);
+        assert_eq!(MailData::default().recipient_count_hint(), 0);
     }
 }

@@ -11,18 +11,20 @@ mod encoding;
 mod fetch;
 mod input;
 mod json;
+mod newline;
 
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
 pub use dkim::{DkimKey, DkimOptions};
 pub use encoding::normalize_header_key;
-pub use fetch::{FetchError, UrlRequest};
+pub use fetch::{post as http_post, FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
     HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,
     TlsInput,
 };
 pub use json::{normalize_json, Json, JsonMessage};
+pub use newline::{LineEndings, Newline};
 
 /// Options that come from the transport rather than the message.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +35,9 @@ pub struct ComposeOptions {
     pub keep_bcc: bool,
     pub disable_file_access: bool,
     pub disable_url_access: bool,
+    /// write a `raw` message's bytes unchanged (the stream transport does, as nodemailer's
+    /// lib/stream-transport; SMTP needs CRLF and normalises line breaks)
+    pub raw_as_is: bool,
 }
 
 /// SMTP envelope. `from` is empty when there is no sender (nodemailer's `false`).
@@ -79,13 +84,45 @@ pub fn compile(
     buffers: Vec<Bytes>,
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
+    let limit = data.recipient_limit();
     let composed = compose::compose(data, &buffers, opts)?;
-    let (envelope, message_id, segments) = composed.into_segments();
+    if let Some((limit, shown)) = limit {
+        // checked before the headers are encoded or anything is read, as nodemailer checks
+        // it after compiling the MIME tree and before the transport runs
+        let count = composed.envelope.to.len();
+        if count as f64 > limit {
+            return Err(ComposeError::new(
+                "EMAXRECIPIENTS",
+                format!(
+                    "Message has {count} recipients, which is over the {shown} allowed by maxRecipients"
+                ),
+            ));
+        }
+    }
+    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
     Ok(Compiled {
         envelope,
         message_id,
-        body: MessageBody::new(segments),
+        body: MessageBody::new(segments).with_eight_bit(eight_bit),
     })
+}
+
+/// [`compile`], plus the From header's addresses formatted as nodemailer's SES transport sends
+/// them as `FromEmailAddress` (lib/ses-transport/index.js); None without a From header.
+pub fn compile_with_from(
+    data: MailData,
+    buffers: Vec<Bytes>,
+    opts: &ComposeOptions,
+) -> Result<(Compiled, Option<String>), ComposeError> {
+    let composed = compose::compose(data, &buffers, opts)?;
+    let from = composed.sender_header();
+    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
+    let compiled = Compiled {
+        envelope,
+        message_id,
+        body: MessageBody::new(segments).with_eight_bit(eight_bit),
+    };
+    Ok((compiled, from))
 }
 
 #[cfg(test)]

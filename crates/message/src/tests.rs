@@ -275,3 +275,58 @@ async fn attach_data_urls_become_cid_attachments() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn no_header_line_over_998_octets() {
+    let token = "a".repeat(1200);
+    let d = data(&format!(
+        r#"{{"from":"a@example.com","to":"b@example.com","subject":"x {token} y","headers":{{"X-Long":"{token}","X-Short":"keep as is"}},"text":"t"}}"#
+    ));
+    let (_, out) = render(d, vec![], &ComposeOptions::default()).await;
+    let head = out.split("\r\n\r\n").next().unwrap_or_default();
+    for line in head.split("\r\n") {
+        assert!(line.len() <= 998, "{} octets: {}", line.len(), &line[..40]);
+    }
+    assert!(head.contains("Subject: =?UTF-8?Q?x_aaa"), "{head}");
+    assert!(head.contains("X-Long: =?UTF-8?Q?aaa"), "{head}");
+    assert!(head.contains("X-Short: keep as is"), "{head}");
+}
+
+#[test]
+fn max_recipients_counts_the_deduplicated_envelope() {
+    let opts = ComposeOptions::default();
+    // three distinct recipients (b@x twice): the limit of 3 holds, 2 does not
+    let msg = |limit: &str| {
+        data(&format!(
+            r#"{{"from": "a@x.com", "to": "b@x.com, c@x.com", "cc": "b@x.com", "bcc": "d@x.com"{limit}, "text": "x"}}"#
+        ))
+    };
+    assert!(compile(msg(r#", "maxRecipients": 3"#), Vec::new(), &opts).is_ok());
+    let e = compile(msg(r#", "maxRecipients": 2"#), Vec::new(), &opts).unwrap_err();
+    assert_eq!(e.code, "EMAXRECIPIENTS");
+    assert_eq!(
+        e.message,
+        "Message has 3 recipients, which is over the 2 allowed by maxRecipients"
+    );
+    // the default is 100,000
+    let to: Vec<String> = (0..100_001).map(|i| format!("u{i}@x.com")).collect();
+    let big = MailData {
+        to: Some(AddressInput::List(
+            to.into_iter().map(AddressInput::Text).collect(),
+        )),
+        ..Default::default()
+    };
+    let e = compile(big.clone(), Vec::new(), &opts).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Message has 100001 recipients, which is over the 100000 allowed by maxRecipients"
+    );
+    let off = MailData {
+        max_recipients: Some(serde_json::json!(0)),
+        ..big
+    };
+    assert_eq!(
+        compile(off, Vec::new(), &opts).unwrap().envelope.to.len(),
+        100_001
+    );
+}

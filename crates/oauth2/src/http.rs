@@ -97,6 +97,7 @@ pub(crate) fn build_client(cfg: &OAuth2Config) -> Result<reqwest::Client, OAuth2
         ca_replaces_roots: true,
         min_version: None,
         client_cert: None,
+        skip_hostname: false,
     })
     .map_err(tls_config_error)?;
     reqwest::Client::builder()

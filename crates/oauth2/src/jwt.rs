@@ -2,8 +2,7 @@
 
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use pkcs8::der::SecretDocument;
-use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
+use pkcs8::PrivateKeyInfoRef;
 use serde::Serialize;
 
 use crate::config::non_empty;
@@ -52,12 +51,7 @@ pub(crate) fn load_key(cfg: &OAuth2Config) -> Result<EncodingKey, OAuth2Error> {
 
 /// Encrypted PKCS#8 → the inner PKCS#1 RSAPrivateKey DER that jsonwebtoken's RSA signer takes.
 fn decrypt_pkcs8(pem: &str, pass: &str) -> Option<EncodingKey> {
-    let (label, doc) = SecretDocument::from_pem(pem).ok()?;
-    if label != "ENCRYPTED PRIVATE KEY" {
-        return None;
-    }
-    let enc = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).ok()?;
-    let plain = enc.decrypt(pass.as_bytes()).ok()?;
+    let plain = mailer_tls::decrypt_pkcs8_pem(pem, pass)?;
     let info = PrivateKeyInfoRef::try_from(plain.as_bytes()).ok()?;
     Some(EncodingKey::from_rsa_der(info.private_key.as_bytes()))
 }

@@ -31,6 +31,7 @@ use crate::options::ConnectOptions;
 use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
 use crate::tls;
+use rustls::pki_types::ServerName;
 
 /// Result of a successful `send`, nodemailer's `info` minus the transport-level fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +163,43 @@ fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
         None,
         Some(command),
     )
+}
+
+/// Node's `checkServerIdentity` (when given and certificates are verified): called with the
+/// server name and the peer's chain once the handshake is done, before any SMTP byte goes over
+/// TLS; a reason it returns fails the connection as Node's socket error does (ESOCKET).
+async fn check_identity(
+    opts: &ConnectOptions,
+    name: &ServerName<'static>,
+    stream: &tokio_rustls::client::TlsStream<BaseStream>,
+) -> Result<(), SmtpError> {
+    let Some(check) = &opts.tls.check_server_identity else {
+        return Ok(());
+    };
+    // Node ignores the answer without rejectUnauthorized
+    if !opts.tls.reject_unauthorized {
+        return Ok(());
+    }
+    let chain: Vec<Vec<u8>> = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .map(|certs| certs.iter().map(|c| c.to_vec()).collect())
+        .unwrap_or_default();
+    let host = match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    };
+    match (check.0)(host, chain).await {
+        None => Ok(()),
+        Some(reason) => Err(SmtpError::format(
+            ErrorCode::ESocket,
+            reason,
+            None,
+            Some("CONN"),
+        )),
+    }
 }
 
 // ---------------------------------------------------------------- DNS
@@ -336,11 +374,12 @@ impl SmtpConnection {
                 None => Ok(Io::Plain(base)),
                 Some(cfg) => {
                     let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-                    tokio_rustls::TlsConnector::from(cfg.clone())
-                        .connect(name, base)
+                    let stream = tokio_rustls::TlsConnector::from(cfg.clone())
+                        .connect(name.clone(), base)
                         .await
-                        .map(|s| Io::Tls(Box::new(s)))
-                        .map_err(|e| tls_init_error(e, "CONN"))
+                        .map_err(|e| tls_init_error(e, "CONN"))?;
+                    check_identity(opts, &name, &stream).await?;
+                    Ok(Io::Tls(Box::new(stream)))
                 }
             }
         };
@@ -562,6 +601,7 @@ impl SmtpConnection {
         self.upgrading = true;
         let cfg = tls::client_config(&self.opts.tls, "STARTTLS")?;
         let name = tls::server_name(&self.opts.tls, &self.opts.host, "STARTTLS")?;
+        let checked_name = name.clone();
         let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
             Io::Plain(tcp) => tcp,
             other => {
@@ -570,10 +610,15 @@ impl SmtpConnection {
                 return Err(tls_init_error("connection is not plain TCP", "STARTTLS"));
             }
         };
-        let res = timeout(
-            self.opts.socket_timeout,
-            tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
-        )
+        let opts = &self.opts;
+        let res = timeout(opts.socket_timeout, async {
+            let s = tokio_rustls::TlsConnector::from(cfg)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| tls_init_error(e, "STARTTLS"))?;
+            check_identity(opts, &checked_name, &s).await?;
+            Ok::<_, SmtpError>(s)
+        })
         .await;
         self.upgrading = false;
         match res {
@@ -590,7 +635,7 @@ impl SmtpConnection {
             }
             Ok(Err(e)) => {
                 self.broken = true;
-                Err(tls_init_error(e, "STARTTLS"))
+                Err(e)
             }
             Err(_) => {
                 self.broken = true;
@@ -1057,7 +1102,7 @@ impl SmtpConnection {
             .collect();
         // With PIPELINING, MAIL FROM, every RCPT TO and DATA go in one write and their replies
         // are read in order (RFC 2920, as Postfix's client does): one round trip instead of
-        // 2 + recipients. nodemailer pipelines only the RCPTs. Any failure below ends the
+        // 2 + recipients (nodemailer 10.6.1 pipelines them too). Any failure below ends the
         // transaction with an error, and callers drop a connection after an error, so replies
         // left unread then never confuse a later message.
         let pipelined = self.caps.pipelining;
@@ -1299,17 +1344,36 @@ impl SmtpConnection {
         Ok(())
     }
 
-    /// Sends QUIT, waits (bounded) for the reply, closes. Errors are ignored: the session
-    /// is over either way.
+    /// Sends QUIT, waits (bounded) for the reply and for the server to close, then closes.
+    /// Errors are ignored: the session is over either way. When this returns, the server has
+    /// ended the session (or the wait ran out), so a server that limits connections per client
+    /// (Postfix's `smtpd_client_connection_count_limit`) no longer counts it.
     pub async fn quit(mut self) {
         if !self.broken {
             let wait = self.opts.socket_timeout.min(QUIT_WAIT);
-            let _ = timeout(wait, async {
-                if self.write_lines(&["QUIT".to_string()], None).await.is_ok() {
-                    let _ = self.read_reply().await;
+            let done = timeout(wait, async {
+                if self.write_lines(&["QUIT".to_string()], None).await.is_err()
+                    || self.read_reply().await.is_err()
+                {
+                    return false;
                 }
+                // RFC 5321 4.1.1.10: the server closes after its 221. Our FIN first, for a
+                // server that waits for it; then its close (EOF, or any error).
+                self.logger.log(
+                    Level::Debug,
+                    "smtp",
+                    "Closing connection to the server using \"%s\"",
+                    || Details::args(["end".to_string()]),
+                );
+                let _ = self.io.shutdown().await;
+                let mut buf = [0u8; 512];
+                while matches!(self.io.read(&mut buf).await, Ok(n) if n > 0) {}
+                true
             })
             .await;
+            if done == Ok(true) {
+                return;
+            }
         }
         self.close().await;
     }

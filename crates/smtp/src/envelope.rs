@@ -14,6 +14,9 @@ pub struct Envelope {
     pub require_tls_extension: bool,
     /// The Message-ID, for the "Sending message" log record; set only when logging is on.
     pub message_id: Option<String>,
+    /// Set by the body when it has 8-bit parts with a 7-bit form: the connection stores
+    /// whether its server lacks 8BITMIME (then those parts stream transfer-encoded, RFC 6152).
+    pub seven_bit: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// DSN options as the user gave them (nodemailer's `dsn` message option).
@@ -185,6 +188,11 @@ pub(crate) fn mail_from_command(
     if env.use_8bit_mime && caps.eight_bit_mime {
         args.push("BODY=8BITMIME".into());
     }
+    if let Some(switch) = &env.seven_bit {
+        // read when the body starts, after this command: per connection, so a retry on
+        // another server decides again
+        switch.store(!caps.eight_bit_mime, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(size) = env.size.filter(|s| *s > 0) {
         if caps.size {
             args.push(format!("SIZE={size}"));
@@ -288,6 +296,18 @@ mod tests {
         assert_eq!(cmd, "MAIL FROM:<õ@example.com>");
         assert!(!utf8);
         let (cmd, _) = mail_from_command(&p, &e, &none);
+        // the body's 8-bit switch follows the server's 8BITMIME
+        let switch = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let e8 = Envelope {
+            seven_bit: Some(switch.clone()),
+            use_8bit_mime: true,
+            ..e.clone()
+        };
+        mail_from_command(&p, &e8, &none);
+        assert!(switch.load(std::sync::atomic::Ordering::Relaxed));
+        let (with, _) = mail_from_command(&p, &e8, &caps);
+        assert!(!switch.load(std::sync::atomic::Ordering::Relaxed));
+        assert!(with.contains("BODY=8BITMIME"), "{with}");
         assert_eq!(cmd, "MAIL FROM:<a@example.com>");
         let empty = env("", &["b@x"]);
         assert_eq!(

@@ -1,8 +1,12 @@
 //! Connection options with nodemailer's defaults (§2.1).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use crate::log::LogFn;
 use crate::proxy::ProxyConfig;
@@ -22,6 +26,41 @@ pub struct TlsOptions {
     pub cert: Option<String>,
     /// Client private key, PEM. Never printed.
     pub key: Option<String>,
+    /// Decrypts an encrypted PKCS#8 `key`. Never printed.
+    pub passphrase: Option<String>,
+    /// Node's `checkServerIdentity`: replaces the server name check (the chain is still
+    /// verified) and may refuse the certificate.
+    pub check_server_identity: Option<IdentityCheck>,
+}
+
+/// What the caller's identity check is given: the server name and the peer's certificate
+/// chain (DER, the server's own first). It answers with a reason to refuse, or None.
+pub type IdentityCheckFn =
+    dyn Fn(String, Vec<Vec<u8>>) -> BoxFuture<'static, Option<String>> + Send + Sync;
+
+/// A shared [`IdentityCheckFn`]; equal when it is the same function (TLS configs are cached by
+/// their options).
+#[derive(Clone)]
+pub struct IdentityCheck(pub Arc<IdentityCheckFn>);
+
+impl PartialEq for IdentityCheck {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for IdentityCheck {}
+
+impl Hash for IdentityCheck {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as *const () as usize).hash(state);
+    }
+}
+
+impl fmt::Debug for IdentityCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<checkServerIdentity>")
+    }
 }
 
 impl Default for TlsOptions {
@@ -33,6 +72,8 @@ impl Default for TlsOptions {
             min_version: None,
             cert: None,
             key: None,
+            passphrase: None,
+            check_server_identity: None,
         }
     }
 }
@@ -47,6 +88,11 @@ impl fmt::Debug for TlsOptions {
             .field("min_version", &self.min_version)
             .field("cert", &self.cert.as_ref().map(|_| "<PEM>"))
             .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .field("check_server_identity", &self.check_server_identity)
             .finish()
     }
 }

@@ -6,9 +6,11 @@
 //! pulls jobs from the queue one at a time (no task per message). Connections are opened
 //! lazily, when a slot takes a job and has none: connect → EHLO → STARTTLS → login, once per
 //! connection; messages then go back to back (`MAIL FROM` right after the previous `250`, no
-//! `RSET`). After `max_messages` the connection is retired (QUIT in a detached task) and the
-//! slot opens a new one on demand. After any failed message the connection is dropped, as
-//! nodemailer does; only that message gets the error.
+//! `RSET`). After `max_messages` the connection is retired (QUIT, then the server's close) and
+//! the slot opens a new one on demand. After any failed message the connection is dropped, as
+//! nodemailer does; only that message gets the error. A slot ends its old connection before it
+//! opens the next (after the outcome is reported), so at most `max_connections` sockets are
+//! open at any time, also while a slow server answers QUIT.
 //!
 //! **Per-message auth** (nodemailer ignores it and sends as the pool user, its issue #1875;
 //! here a message never travels under another identity). Every slot carries the identity of
@@ -39,22 +41,25 @@
 //! on each transition back to idle; it is never called with a lock held, so it may call
 //! `is_idle`/`send`. After `close()` the pool is never idle.
 //!
-//! **Close.** Queued messages fail at once with ECONNECTION "Connection pool was closed"
-//! (nodemailer: same message, no code); so does any later `send` (nodemailer never settles
-//! it). Idle connections QUIT now, busy ones after their current message. Dropping the last
-//! `Arc<Pool>` closes it.
+//! **Close.** Every message not yet on the wire fails at once with ECONNECTION "Connection
+//! pool was closed" (nodemailer: same message, no code for its drained queue): the queued ones,
+//! and the ones whose connection is still being opened (that attempt is dropped). A message
+//! whose `MAIL FROM` was written finishes. Any later `send` fails the same way. Idle
+//! connections QUIT now, busy ones after their current message. Dropping the last `Arc<Pool>`
+//! closes it.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
 
 use crate::auth::{AuthOptions, Credentials, TokenProvider};
@@ -271,6 +276,12 @@ struct Inner {
     on_idle: Option<IdleFn>,
     logger: Logger,
     state: Mutex<State>,
+    /// Becomes true on `close()`: ends connection attempts in progress.
+    closed: watch::Sender<bool>,
+    /// Slot tasks running (a slot leaves `slots` when it decides to end, then says QUIT).
+    tasks: AtomicUsize,
+    /// Woken when the last slot task has ended (see `Pool::closed`).
+    all_ended: Notify,
 }
 
 /// What a slot does next.
@@ -297,6 +308,24 @@ enum Attempt {
     Done(SendResult),
     /// The connection died before the body started: the job may go back to the queue.
     Requeue,
+}
+
+/// A connection the slot must end before it opens another: it counts against
+/// `max_connections` until its socket is closed.
+enum Retire {
+    /// Spent (`max_messages`): QUIT, then wait for the server to close.
+    Quit(SmtpConnection),
+    /// After a failure: close without QUIT, as nodemailer does.
+    Close(SmtpConnection),
+}
+
+impl Retire {
+    async fn run(self) {
+        match self {
+            Retire::Quit(c) => c.quit().await,
+            Retire::Close(c) => c.close().await,
+        }
+    }
 }
 
 /// The body stream, noting whether the engine ever asked it for data: it does so only after
@@ -480,9 +509,41 @@ impl Inner {
         st.slots.retain(|s| s.id != id);
     }
 
+    fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    /// Resolves once the pool is closed.
+    async fn closed(&self) {
+        let mut rx = self.closed.subscribe();
+        // Err only if the sender is gone, which `self` prevents
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
+
+    /// Connect, EHLO, STARTTLS and login for `auth`. A connection whose login failed comes
+    /// back with the error, to be closed.
+    async fn open(
+        &self,
+        auth: &AuthOptions,
+    ) -> Result<SmtpConnection, (SmtpError, Option<SmtpConnection>)> {
+        let mut conn = SmtpConnection::connect(&self.connect)
+            .await
+            .map_err(|e| (e, None))?;
+        match transport::login_if_needed(&mut conn, auth).await {
+            Ok(()) => Ok(conn),
+            Err(e) => Err((e, Some(conn))),
+        }
+    }
+
     /// One attempt at `job` on the slot's connection, opening one if needed. The connection
-    /// is put back in `live` only if it may carry the next message.
-    async fn attempt(&self, id: u64, live: &mut Option<Live>, job: &Job) -> Attempt {
+    /// is put back in `live` only if it may carry the next message (or must QUIT after
+    /// `close()`); one to end before the slot goes on comes back as a [`Retire`].
+    async fn attempt(
+        &self,
+        id: u64,
+        live: &mut Option<Live>,
+        job: &Job,
+    ) -> (Attempt, Option<Retire>) {
         let logger = self.logger.resource(id);
         let reusable = match live.take() {
             Some(mut l) => {
@@ -493,7 +554,8 @@ impl Inner {
                         "The access token of this connection's login has expired, logging in again",
                         || Details::args([]),
                     );
-                    tokio::spawn(l.conn.quit());
+                    // closed before the new one opens: never more than max_connections
+                    l.conn.quit().await;
                     None
                 } else if l.conn.check_idle() {
                     Some(l)
@@ -513,17 +575,26 @@ impl Inner {
         let mut l = match reusable {
             Some(l) => l,
             None => {
-                let mut conn = match SmtpConnection::connect(&self.connect).await {
-                    Ok(c) => c,
-                    Err(e) => return Attempt::Done(Err(e)),
+                // close() fails a message still waiting for its connection at once, as
+                // nodemailer fails everything not handed to a connection; dropping the
+                // half-open connection closes it
+                let opened = tokio::select! {
+                    biased;
+                    _ = self.closed() => return (Attempt::Done(Err(pool_closed())), None),
+                    opened = self.open(&job.auth) => opened,
                 };
-                if let Err(e) = transport::login_if_needed(&mut conn, &job.auth).await {
-                    tokio::spawn(conn.close());
-                    return Attempt::Done(Err(e));
+                match opened {
+                    Ok(conn) => Live { conn, sent: 0 },
+                    Err((e, conn)) => return (Attempt::Done(Err(e)), conn.map(Retire::Close)),
                 }
-                Live { conn, sent: 0 }
             }
         };
+        // Past this point the message goes on the wire (MAIL FROM) and may finish after
+        // close(); before it, close() wins.
+        if self.is_closed() {
+            *live = Some(l);
+            return (Attempt::Done(Err(pool_closed())), None);
+        }
         let mut body = Tracked {
             inner: (job.body)(),
             started: false,
@@ -546,24 +617,21 @@ impl Inner {
                                 .field(Field::Str("action", "maxlimit".to_string()))
                         },
                     );
-                    tokio::spawn(l.conn.quit());
-                } else {
-                    *live = Some(l);
+                    return (Attempt::Done(Ok((info, ehlo))), Some(Retire::Quit(l.conn)));
                 }
-                Attempt::Done(Ok((info, ehlo)))
+                *live = Some(l);
+                (Attempt::Done(Ok((info, ehlo))), None)
             }
             Err(e) => {
                 let usable = l.conn.is_usable();
                 // nodemailer drops a connection after any error: simpler and safer; a broken
                 // socket is closed by dropping it
-                if usable {
-                    tokio::spawn(l.conn.close());
-                }
+                let retire = usable.then_some(Retire::Close(l.conn));
                 let closed = matches!(e.code, ErrorCode::EConnection | ErrorCode::ESocket);
                 if !body.started && !usable && closed {
-                    Attempt::Requeue
+                    (Attempt::Requeue, retire)
                 } else {
-                    Attempt::Done(Err(e))
+                    (Attempt::Done(Err(e)), retire)
                 }
             }
         }
@@ -580,10 +648,14 @@ struct SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.inner.remove_slot(self.id);
+        if self.inner.tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.inner.all_ended.notify_waiters();
+        }
     }
 }
 
 async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
+    inner.tasks.fetch_add(1, Ordering::SeqCst);
     let _guard = SlotGuard {
         inner: inner.clone(),
         id,
@@ -606,12 +678,19 @@ async fn run_slot(inner: Arc<Inner>, id: u64, wake: Arc<Notify>) {
             Step::Run(job, switched) => {
                 if switched {
                     if let Some(old) = live.take() {
-                        tokio::spawn(old.conn.quit());
+                        // closed before the new one opens: never more than max_connections
+                        old.conn.quit().await;
                     }
                 }
-                match inner.attempt(id, &mut live, &job).await {
+                let (outcome, retire) = inner.attempt(id, &mut live, &job).await;
+                match outcome {
                     Attempt::Done(res) => job.finish(res),
                     Attempt::Requeue => inner.requeue(job),
+                }
+                // the outcome is out first; the slot opens no other connection until this
+                // one's socket is closed, so the pool never holds more than max_connections
+                if let Some(r) = retire {
+                    r.run().await;
                 }
             }
         }
@@ -670,6 +749,7 @@ impl Pool {
             max_requeues: opts.max_requeues.unwrap_or(DEFAULT_MAX_REQUEUES),
             on_idle,
             logger,
+            closed: watch::Sender::new(false),
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 slots: Vec::new(),
@@ -678,6 +758,8 @@ impl Pool {
                 idling: true,
                 window: None,
             }),
+            tasks: AtomicUsize::new(0),
+            all_ended: Notify::new(),
         });
         if let Some(cb) = inner.on_idle.clone() {
             // nodemailer emits 'idle' on the next tick after creation, if still idle
@@ -763,8 +845,9 @@ impl Pool {
         transport::verify(&self.inner.connect, auth).await
     }
 
-    /// Fails every queued message and later `send`s, QUITs idle connections now and busy
-    /// ones after their current message. Never blocks.
+    /// Fails every message not yet on the wire (queued, or waiting for its connection to
+    /// open) and later `send`s, QUITs idle connections now and busy ones after their current
+    /// message. Never blocks.
     pub fn close(&self) {
         let jobs = {
             let mut st = self.inner.lock();
@@ -777,8 +860,27 @@ impl Pool {
             }
             std::mem::take(&mut st.queue)
         };
+        self.inner.closed.send_replace(true);
         for job in jobs {
             job.finish(Err(pool_closed()));
+        }
+    }
+
+    /// Resolves once the pool is closed and every slot has ended, its connection's QUIT
+    /// answered or given up (the binding keeps the logger until then).
+    pub async fn closed(&self) {
+        loop {
+            let ended = self.inner.all_ended.notified();
+            tokio::pin!(ended);
+            // registered before the check, so a slot ending in between still wakes us
+            ended.as_mut().enable();
+            {
+                let st = self.inner.lock();
+                if st.closed && self.inner.tasks.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+            }
+            ended.await;
         }
     }
 }
@@ -788,6 +890,9 @@ impl Drop for Pool {
         self.close();
     }
 }
+
+#[cfg(test)]
+mod lifecycle_tests;
 
 #[cfg(test)]
 mod tests {

@@ -35,9 +35,12 @@ fn settings(opts: &TlsOptions) -> TlsSettings {
             (Some(cert), Some(key)) => Some(ClientCert {
                 cert_chain: cert.clone(),
                 key: key.clone(),
+                passphrase: opts.passphrase.clone(),
             }),
             _ => None,
         },
+        // a checkServerIdentity replaces the name check, as in Node
+        skip_hostname: opts.check_server_identity.is_some(),
     }
 }
 
@@ -133,6 +136,7 @@ mod tests {
             cert: Some("C".into()),
             key: Some("K".into()),
             servername: Some("ignored".into()),
+            ..Default::default()
         };
         assert_eq!(
             settings(&o),
@@ -144,8 +148,10 @@ mod tests {
                 min_version: Some(MinVersion::Tls13),
                 client_cert: Some(ClientCert {
                     cert_chain: "C".into(),
-                    key: "K".into()
+                    key: "K".into(),
+                    passphrase: None,
                 }),
+                skip_hostname: false,
             }
         );
         for v in ["TLSv1", "TLSv1.1", "TLSv1.2", "bogus"] {

@@ -3,17 +3,25 @@
 //!
 //! Always the ring provider. Trust is webpki-roots plus or instead of the caller's PEM CAs
 //! (`ca_replaces_roots`), or nothing at all for `rejectUnauthorized: false` ([`AcceptAnyServerCert`],
-//! which still checks handshake signatures).
+//! which still checks handshake signatures). X.509 v1 server certificates, which webpki does not
+//! parse, are handled as Node's OpenSSL handles them (module `v1`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+mod v1;
 
 /// Lowest TLS version offered. rustls has nothing below 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +38,8 @@ pub struct ClientCert {
     pub cert_chain: String,
     /// Never printed (see the Debug impl) nor put in an error.
     pub key: String,
+    /// Decrypts an encrypted PKCS#8 `key` (Node's `passphrase`). Never printed.
+    pub passphrase: Option<String>,
 }
 
 // Manual Debug: the private key must never reach a log line.
@@ -38,6 +48,10 @@ impl fmt::Debug for ClientCert {
         f.debug_struct("ClientCert")
             .field("cert_chain", &self.cert_chain)
             .field("key", &"<redacted>")
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -55,6 +69,9 @@ pub struct TlsSettings {
     pub ca_replaces_roots: bool,
     pub min_version: Option<MinVersion>,
     pub client_cert: Option<ClientCert>,
+    /// The chain is verified but not the server name: a caller's own check (Node's
+    /// `checkServerIdentity`) replaces it.
+    pub skip_hostname: bool,
 }
 
 impl Default for TlsSettings {
@@ -65,6 +82,7 @@ impl Default for TlsSettings {
             ca_replaces_roots: false,
             min_version: None,
             client_cert: None,
+            skip_hostname: false,
         }
     }
 }
@@ -92,9 +110,21 @@ pub enum TlsConfigError {
     /// No private key could be read from the client key PEM.
     #[error("invalid client private key")]
     ClientKey,
+    /// The client key is encrypted and no `passphrase` was given.
+    #[error("the client private key is encrypted: set tls.passphrase")]
+    ClientKeyPassphrase,
+    /// The client key could not be decrypted with `passphrase` (or is not PBES2 PKCS#8).
+    #[error("could not decrypt the client private key: wrong tls.passphrase, or not an encrypted PKCS#8 key (PBES2)")]
+    ClientKeyDecrypt,
+    /// A legacy OpenSSL-encrypted PEM key (`Proc-Type: 4,ENCRYPTED`).
+    #[error("legacy encrypted PEM keys are not supported: convert the key to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)")]
+    ClientKeyLegacyEncryption,
     /// rustls refused the client certificate/key pair.
     #[error("{0}")]
     ClientAuth(rustls::Error),
+    /// The certificate verifier could not be built from the trust anchors.
+    #[error("{0}")]
+    Verifier(rustls::client::VerifierBuilderError),
 }
 
 /// Installs ring as the process-wide default provider. reqwest's `rustls-no-provider` build
@@ -148,7 +178,22 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
         .map_err(TlsConfigError::ProtocolVersions)?;
 
     let builder = if settings.reject_unauthorized {
-        builder.with_root_certificates(root_store(&settings.ca, settings.ca_replaces_roots)?)
+        let roots = root_store(&settings.ca, settings.ca_replaces_roots)?;
+        let mut ca = Vec::new();
+        for pem in &settings.ca {
+            ca.extend(parse_certs(pem, TlsConfigError::CaPem)?);
+        }
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(TlsConfigError::Verifier)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(TrustVerifier {
+                inner,
+                anchors: v1::Anchors::new(&ca),
+                skip_hostname: settings.skip_hostname,
+                algs: provider.signature_verification_algorithms,
+            }))
     } else {
         builder
             .dangerous()
@@ -158,15 +203,49 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
     match &settings.client_cert {
         Some(cc) => {
             let chain = parse_certs(&cc.cert_chain, TlsConfigError::ClientCertPem)?;
-            // The key's content never goes into the error.
-            let key: PrivateKeyDer<'static> = PrivateKeyDer::from_pem_slice(cc.key.as_bytes())
-                .map_err(|_| TlsConfigError::ClientKey)?;
+            let key = client_key(cc)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(TlsConfigError::ClientAuth)
         }
         None => Ok(builder.with_no_client_auth()),
     }
+}
+
+const ENCRYPTED_PKCS8_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const ENCRYPTED_PKCS8_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+
+/// The `ENCRYPTED PRIVATE KEY` PEM block in `pem` (other blocks around it are ignored), decrypted
+/// with `passphrase` (PBES2: PBKDF2 or scrypt with AES-CBC, what OpenSSL 3 and Node write):
+/// the PrivateKeyInfo DER, wiped when dropped. None when there is no such block, it does not
+/// parse, or the passphrase is wrong.
+pub fn decrypt_pkcs8_pem(pem: &str, passphrase: &str) -> Option<pkcs8::SecretDocument> {
+    let start = pem.find(ENCRYPTED_PKCS8_BEGIN)?;
+    let len = pem[start..].find(ENCRYPTED_PKCS8_END)? + ENCRYPTED_PKCS8_END.len();
+    let (label, doc) = pkcs8::SecretDocument::from_pem(&pem[start..start + len]).ok()?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return None;
+    }
+    let enc = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).ok()?;
+    enc.decrypt(passphrase.as_bytes()).ok()
+}
+
+/// The client private key: PKCS#8, PKCS#1 or SEC1 PEM, or encrypted PKCS#8 with the
+/// passphrase. The key's content never goes into an error.
+fn client_key(cc: &ClientCert) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    if cc.key.contains(ENCRYPTED_PKCS8_BEGIN) {
+        let pass = cc
+            .passphrase
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or(TlsConfigError::ClientKeyPassphrase)?;
+        let plain = decrypt_pkcs8_pem(&cc.key, pass).ok_or(TlsConfigError::ClientKeyDecrypt)?;
+        return Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()));
+    }
+    if cc.key.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(TlsConfigError::ClientKeyLegacyEncryption);
+    }
+    PrivateKeyDer::from_pem_slice(cc.key.as_bytes()).map_err(|_| TlsConfigError::ClientKey)
 }
 
 /// Building a config parses every webpki root: long-lived callers share one per distinct
@@ -227,7 +306,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
+        tls12_signature(
             message,
             cert,
             dss,
@@ -241,7 +320,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
+        tls13_signature(
             message,
             cert,
             dss,
@@ -251,6 +330,99 @@ impl ServerCertVerifier for AcceptAnyServerCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Handshake signatures by the certificate's key: webpki's for the certificates it parses,
+/// the SubjectPublicKeyInfo read here for X.509 v1 ones.
+fn tls12_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algs: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    if v1::is_v1(cert) {
+        return v1::verify_tls12(message, cert, dss, algs);
+    }
+    verify_tls12_signature(message, cert, dss, algs)
+}
+
+fn tls13_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algs: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    if v1::is_v1(cert) {
+        return v1::verify_tls13(message, cert, dss, algs);
+    }
+    verify_tls13_signature(message, cert, dss, algs)
+}
+
+/// `rejectUnauthorized: true`: webpki's verification against the roots, plus X.509 v1 server
+/// certificates vouched for by a `ca` certificate (see module `v1`), and the name check left
+/// out when the caller checks the identity itself.
+#[derive(Debug)]
+struct TrustVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    anchors: v1::Anchors,
+    skip_hostname: bool,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for TrustVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if v1::is_v1(end_entity) {
+            self.anchors.verify(
+                end_entity,
+                server_name,
+                now,
+                &self.algs,
+                !self.skip_hostname,
+            )?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.skip_hostname => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
     }
 }
 

@@ -11,6 +11,11 @@ const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
 const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
 const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
+/// `CLIENT_KEY` as encrypted PKCS#8, passphrase `client-pass`.
+const CLIENT_KEY_ENCRYPTED: &str = include_str!("../../../__test__/fixtures/client.enc.key");
+/// Self-signed X.509 v1, CN=localhost (no extensions at all), as smtp-server's built-in one.
+const V1_CERT: &str = include_str!("../../../__test__/fixtures/v1.pem");
+const V1_KEY: &str = include_str!("../../../__test__/fixtures/v1.key");
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -37,12 +42,14 @@ impl ResolvesServerCert for Fixed {
 }
 
 struct Server<'a> {
+    cert_pem: &'static str,
     key_pem: &'static str,
     versions: &'a [&'static rustls::SupportedProtocolVersion],
     require_client_cert: bool,
 }
 
 const SERVER: Server<'static> = Server {
+    cert_pem: SERVER_CERT,
     key_pem: SERVER_KEY,
     versions: &[&rustls::version::TLS13, &rustls::version::TLS12],
     require_client_cert: false,
@@ -52,7 +59,7 @@ fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
     let p = provider();
     let signing = p.key_provider.load_private_key(key(s.key_pem)).unwrap();
     let resolver = Arc::new(Fixed(Arc::new(CertifiedKey::new(
-        certs(SERVER_CERT),
+        certs(s.cert_pem),
         signing,
     ))));
     let b = ServerConfig::builder_with_provider(p.clone())
@@ -73,7 +80,11 @@ fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
 
 /// Runs a handshake to the end; the first error either side raises.
 fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
-    let name = ServerName::try_from("localhost").unwrap();
+    handshake_as(client, server, "localhost")
+}
+
+fn handshake_as(client: ClientConfig, server: &Server<'_>, name: &str) -> Result<(), Error> {
+    let name = ServerName::try_from(name.to_string()).unwrap();
     let mut c = ClientConnection::new(Arc::new(client), name).unwrap();
     let mut s = ServerConnection::new(server_config(server)).unwrap();
     for _ in 0..20 {
@@ -249,6 +260,7 @@ fn client_certificate_sent_when_given() {
     s.client_cert = Some(ClientCert {
         cert_chain: CLIENT_CERT.into(),
         key: CLIENT_KEY.into(),
+        passphrase: None,
     });
     let cfg = client_config(&s).unwrap();
     assert!(cfg.client_auth_cert_resolver.has_certs());
@@ -261,6 +273,7 @@ fn bad_client_key_error_has_no_key_text() {
         client_cert: Some(ClientCert {
             cert_chain: CLIENT_CERT.into(),
             key: "SECRETKEYMATERIAL".into(),
+            passphrase: None,
         }),
         ..settings()
     };
@@ -276,6 +289,7 @@ fn mismatched_client_pair_is_client_auth_error() {
         client_cert: Some(ClientCert {
             cert_chain: CLIENT_CERT.into(),
             key: SERVER_KEY.into(),
+            passphrase: None,
         }),
         ..settings()
     };
@@ -300,4 +314,182 @@ fn cache_shares_equal_settings_only() {
         ..settings()
     })
     .is_err());
+}
+
+const V1_SERVER: Server<'static> = Server {
+    cert_pem: V1_CERT,
+    key_pem: V1_KEY,
+    ..SERVER
+};
+
+#[test]
+fn v1_fixture_is_v1() {
+    let der = certs(V1_CERT).remove(0);
+    assert!(v1::is_v1(&der));
+    assert!(!v1::is_v1(&certs(SERVER_CERT).remove(0)));
+    assert!(!v1::is_v1(&certs(CA).remove(0)));
+    assert!(!v1::is_v1(b"not der"));
+}
+
+#[test]
+fn v1_certificate_accepted_without_verification_on_both_versions() {
+    let s = TlsSettings {
+        reject_unauthorized: false,
+        ..settings()
+    };
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let server = Server {
+            versions: &[version],
+            ..V1_SERVER
+        };
+        let cfg = client_config(&s).unwrap();
+        assert_eq!(handshake(cfg, &server), Ok(()), "{version:?}");
+        // the handshake signature is still checked with the v1 certificate's key
+        let forged = Server {
+            key_pem: SERVER_KEY,
+            versions: &[version],
+            ..V1_SERVER
+        };
+        let cfg = client_config(&s).unwrap();
+        assert_eq!(
+            handshake(cfg, &forged),
+            Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn v1_certificate_trusted_when_given_as_ca() {
+    let s = TlsSettings {
+        ca: vec![V1_CERT.into()],
+        ..settings()
+    };
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let server = Server {
+            versions: &[version],
+            ..V1_SERVER
+        };
+        assert_eq!(
+            handshake(client_config(&s).unwrap(), &server),
+            Ok(()),
+            "{version:?}"
+        );
+    }
+    // v1 has no subjectAltName: a DNS name is matched against the CN, an IP never (Node)
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "LOCALHOST"),
+        Ok(())
+    );
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "mx.example.com"),
+        Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+    );
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &V1_SERVER, "127.0.0.1"),
+        Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+    );
+    // unless the caller checks the identity itself
+    let skip = TlsSettings {
+        skip_hostname: true,
+        ..s
+    };
+    assert_eq!(
+        handshake_as(client_config(&skip).unwrap(), &V1_SERVER, "127.0.0.1"),
+        Ok(())
+    );
+}
+
+#[test]
+fn v1_certificate_not_in_ca_is_refused_with_a_reason() {
+    for ca in [vec![], vec![CA.to_string()]] {
+        let s = TlsSettings { ca, ..settings() };
+        let e = handshake(client_config(&s).unwrap(), &V1_SERVER).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("X.509 v1"), "{text}");
+        assert!(text.contains("tls.ca"), "{text}");
+    }
+}
+
+#[test]
+fn skip_hostname_still_verifies_the_chain() {
+    let s = TlsSettings {
+        ca: vec![CA.into()],
+        skip_hostname: true,
+        ..settings()
+    };
+    assert_eq!(
+        handshake_as(client_config(&s).unwrap(), &SERVER, "mx.example.com"),
+        Ok(())
+    );
+    let s = TlsSettings {
+        skip_hostname: true,
+        ..settings()
+    };
+    assert_eq!(
+        handshake(client_config(&s).unwrap(), &SERVER),
+        Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    );
+    let s = TlsSettings {
+        ca: vec![CA.into()],
+        ..settings()
+    };
+    assert!(matches!(
+        handshake_as(client_config(&s).unwrap(), &SERVER, "mx.example.com"),
+        Err(Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        ))
+    ));
+}
+
+#[test]
+fn encrypted_client_key_with_passphrase() {
+    let server = Server {
+        require_client_cert: true,
+        ..SERVER
+    };
+    let with = |key: &str, passphrase: Option<&str>| TlsSettings {
+        ca: vec![CA.into()],
+        client_cert: Some(ClientCert {
+            cert_chain: CLIENT_CERT.into(),
+            key: key.into(),
+            passphrase: passphrase.map(str::to_string),
+        }),
+        ..settings()
+    };
+    let cfg = client_config(&with(CLIENT_KEY_ENCRYPTED, Some("client-pass"))).unwrap();
+    assert_eq!(handshake(cfg, &server), Ok(()));
+    // a passphrase for a key that is not encrypted is not needed, as in Node
+    let cfg = client_config(&with(CLIENT_KEY, Some("client-pass"))).unwrap();
+    assert_eq!(handshake(cfg, &server), Ok(()));
+
+    let e = client_config(&with(CLIENT_KEY_ENCRYPTED, Some("wrong"))).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientKeyDecrypt), "{e:?}");
+    let e = client_config(&with(CLIENT_KEY_ENCRYPTED, None)).unwrap_err();
+    assert!(matches!(e, TlsConfigError::ClientKeyPassphrase), "{e:?}");
+    assert!(e.to_string().contains("tls.passphrase"), "{e}");
+    let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+    let e = client_config(&with(legacy, Some("client-pass"))).unwrap_err();
+    assert!(
+        matches!(e, TlsConfigError::ClientKeyLegacyEncryption),
+        "{e:?}"
+    );
+    // neither the key nor the passphrase reaches a message or Debug output
+    let s = with(CLIENT_KEY_ENCRYPTED, Some("client-pass"));
+    let shown = format!(
+        "{s:?} {}",
+        client_config(&with(CLIENT_KEY_ENCRYPTED, Some("wrong"))).unwrap_err()
+    );
+    assert!(
+        !shown.contains("client-pass") && !shown.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn decrypt_pkcs8_pem_finds_the_block() {
+    let wrapped = format!("{CLIENT_CERT}{CLIENT_KEY_ENCRYPTED}");
+    assert!(decrypt_pkcs8_pem(&wrapped, "client-pass").is_some());
+    assert!(decrypt_pkcs8_pem(CLIENT_KEY_ENCRYPTED, "nope").is_none());
+    assert!(decrypt_pkcs8_pem(CLIENT_KEY, "client-pass").is_none());
 }

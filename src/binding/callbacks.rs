@@ -1,0 +1,164 @@
+//! A transport's JS callbacks and the threadsafe functions that reach them from Rust threads.
+//!
+//! Ownership: a threadsafe function holds its JS function through a strong reference, a GC
+//! root. The functions handed over by `lib/mailer.js` reach their transporter only through a
+//! `WeakRef`, so these roots never keep a transporter alive. The threadsafe functions
+//! themselves ([`Callbacks`]) are made when the transport first needs them and are owned by
+//! the transport while it is open and by each send, verify or token request in flight;
+//! `close()` (or the transporter being collected) gives up the transport's share, so they are
+//! released as soon as nothing in flight needs them. The Rust-side closures (logger, token
+//! events, provisioning, pool idle) look them up through a [`Hub`], which holds them weakly.
+
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Env;
+
+use super::tokens::{ProvisionFn, ProvisionResult, TokenEventJs, TokenListenerFn};
+use super::transport::{Batch, CompletionFn};
+
+/// `(level, tnx, source, fields, template, args, op)`; `fields` is flat `[key, value, …]`, a key
+/// starting with `#` has a numeric value, `?` a boolean one. `op` is the id of the send or verify
+/// whose own connection wrote the line (0: the pool's shared connections), so lib/mailer.js can
+/// run the user's logger in that call's async context.
+pub type LogArgs = FnArgs<(
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    Vec<String>,
+    u32,
+)>;
+pub type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
+pub type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+pub type ProvisionArgs = FnArgs<(String, bool)>;
+
+/// The live threadsafe functions of one transport. All weak (unref'd): they never keep the
+/// process running; a send in flight does that (lib/mailer.js), and a promise does.
+pub struct Callbacks {
+    pub completion: CompletionFn,
+    log: Option<LoggerFn>,
+    token: Option<TokenListenerFn>,
+    idle: Option<IdleFn>,
+    provision: RwLock<Option<Arc<ProvisionFn>>>,
+}
+
+impl Callbacks {
+    pub fn log(&self, args: LogArgs) {
+        if let Some(f) = &self.log {
+            f.call(args, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    pub fn token(&self) -> Option<&TokenListenerFn> {
+        self.token.as_ref()
+    }
+
+    pub fn idle(&self) {
+        if let Some(f) = &self.idle {
+            f.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    pub fn provision(&self) -> Option<Arc<ProvisionFn>> {
+        self.provision
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_provision(&self, f: Option<Arc<ProvisionFn>>) {
+        *self
+            .provision
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = f;
+    }
+}
+
+/// Where Rust-side closures find the transport's current [`Callbacks`], if any are live.
+#[derive(Default)]
+pub struct Hub {
+    current: RwLock<Weak<Callbacks>>,
+}
+
+impl Hub {
+    pub fn get(&self) -> Option<Arc<Callbacks>> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .upgrade()
+    }
+
+    pub fn set(&self, c: &Arc<Callbacks>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::downgrade(c);
+    }
+}
+
+/// The JS functions a transport was given, kept so that its threadsafe functions can be made
+/// again after `close()` (a transport stays usable after it, as in nodemailer). These
+/// references are roots too, and as harmless: the functions hold their transporter weakly.
+pub struct JsFns {
+    pub token: Option<FunctionRef<TokenEventJs, ()>>,
+    pub log: Option<FunctionRef<LogArgs, ()>>,
+    pub idle: Option<FunctionRef<(), ()>>,
+    pub complete: FunctionRef<Batch, ()>,
+    pub provision: Option<FunctionRef<ProvisionArgs, Promise<ProvisionResult>>>,
+}
+
+impl JsFns {
+    /// Makes the threadsafe functions (on the JS thread).
+    pub fn open(&self, env: &Env) -> Result<Callbacks> {
+        let completion: CompletionFn = self
+            .complete
+            .borrow_back(env)?
+            .build_threadsafe_function::<Batch>()
+            .weak::<true>()
+            .build()?;
+        let log = match &self.log {
+            Some(f) => Some(
+                f.borrow_back(env)?
+                    .build_threadsafe_function::<LogArgs>()
+                    .weak::<true>()
+                    .build()?,
+            ),
+            None => None,
+        };
+        let token = match &self.token {
+            Some(f) => Some(
+                f.borrow_back(env)?
+                    .build_threadsafe_function::<TokenEventJs>()
+                    .weak::<true>()
+                    .build()?,
+            ),
+            None => None,
+        };
+        let idle = match &self.idle {
+            Some(f) => Some(
+                f.borrow_back(env)?
+                    .build_threadsafe_function::<()>()
+                    .weak::<true>()
+                    .build()?,
+            ),
+            None => None,
+        };
+        let provision = match &self.provision {
+            Some(f) => Some(Arc::new(provision_tsfn(f.borrow_back(env)?)?)),
+            None => None,
+        };
+        Ok(Callbacks {
+            completion,
+            log,
+            token,
+            idle,
+            provision: RwLock::new(provision),
+        })
+    }
+}
+
+pub fn provision_tsfn(f: Function<ProvisionArgs, Promise<ProvisionResult>>) -> Result<ProvisionFn> {
+    f.build_threadsafe_function::<ProvisionArgs>()
+        .weak::<true>()
+        .build()
+}
