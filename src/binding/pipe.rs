@@ -345,18 +345,14 @@ pub fn compose_message<'env>(
     })();
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let fut = async move {
-        async move {
-            let (data, opts) = parsed?;
-            let c =
-                tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
-                    .await
-                    .map_err(|_| {
-                        BindError::new("EMESSAGE", "Composing the message did not complete")
-                            .with_command("API")
-                    })??;
-            Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
-        }
-        .await
+        let (data, opts) = parsed?;
+        let c = tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
+            .await
+            .map_err(|_| {
+                BindError::new("EMESSAGE", "Composing the message did not complete")
+                    .with_command("API")
+            })??;
+        Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
     };
     runtime::promise(env, fut, settle_composed)
 }
@@ -387,20 +383,17 @@ pub fn dkim_sign_stream<'env>(
 ) -> Result<Object<'env>> {
     let stream = sink.take_stream();
     let fut = async move {
-        async move {
-            let compiled = Compiled {
-                envelope: Envelope::default(),
-                message_id: String::new(),
-                body: MessageBody::from_stream(stream?),
-            };
-            let signed = dkim_sign(compiled, Some(&dkim)).await?;
-            Ok::<_, BindError>(ComposedMessage::new(
-                signed.envelope,
-                signed.message_id,
-                signed.body,
-            ))
-        }
-        .await
+        let compiled = Compiled {
+            envelope: Envelope::default(),
+            message_id: String::new(),
+            body: MessageBody::from_stream(stream?),
+        };
+        let signed = dkim_sign(compiled, Some(&dkim)).await?;
+        Ok::<_, BindError>(ComposedMessage::new(
+            signed.envelope,
+            signed.message_id,
+            signed.body,
+        ))
     };
     runtime::promise(env, fut, settle_composed)
 }
@@ -440,18 +433,15 @@ impl NativeTransport {
         };
         let core = self.core.clone();
         let fut = async move {
-            async move {
-                let (data, buffers) = outcome?;
-                // megabytes of text are encoded off the runtime's thread
-                let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
-                    .await
-                    .map_err(|_| {
-                        BindError::new("EMESSAGE", "Composing the message did not complete")
-                            .with_command("API")
-                    })??;
-                Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
-            }
-            .await
+            let (data, buffers) = outcome?;
+            // megabytes of text are encoded off the runtime's thread
+            let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
+                .await
+                .map_err(|_| {
+                    BindError::new("EMESSAGE", "Composing the message did not complete")
+                        .with_command("API")
+                })??;
+            Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
         };
         runtime::promise(env, fut, settle_composed).map(Either::B)
     }
