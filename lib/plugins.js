@@ -60,7 +60,7 @@ async function runPlugins(plugins, mail) {
 // else, so up to 32 MB of spent chunks would stay resident. A short-lived 1 MB array every
 // 4 MB of message fills the (small, mostly empty) young generation instead: a scavenge, which
 // takes well under a millisecond here, then frees the chunks (500 MB attachment: 41 -> 14 MB
-// of RSS growth, docs/messages.md).
+// of RSS growth, docs/performance.md).
 const NUDGE_BYTES = 4 * 1024 * 1024;
 const NUDGE_SLOTS = 128 * 1024;
 let ballast = null;
