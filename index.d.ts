@@ -6,7 +6,7 @@
 // mailer-rs does not implement are left out on purpose (a compile error beats a silent ignore):
 // sendmail, SES.
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { KeyLike } from 'node:crypto';
@@ -630,9 +630,28 @@ export type VerifyCallback = Callback<true>;
 // ---------------------------------------------------------------------------------------------
 // The transporter
 
-/** What a `use()` plugin receives. `compile` plugins may change `mail.data`. */
+/**
+ * `mail.message` in a `stream` plugin: the composed message (nodemailer's MimeNode, reduced to
+ * what changes its bytes and what says where it goes).
+ */
+export interface PluginMessage {
+  /** Pipes the message through a Transform (a stream, or a function making one per message), after those added before. */
+  transform(transform: Duplex | (() => Duplex)): void;
+  /** `fn(input) => output`: runs on the message after every transform and its final line break (DKIM signs after these). */
+  processFunc(fn: (input: Readable) => Readable): void;
+  /** The SMTP envelope: `from` is `false` without a sender. */
+  getEnvelope(): { from: string | false; to: string[] };
+  /** The Message-ID header value, `<...>` included. */
+  messageId(): string;
+}
+
+/**
+ * What a `use()` plugin receives. `compile` plugins may change `mail.data`; `stream` plugins
+ * get the composed message as `mail.message` (not set for `compile` plugins).
+ */
 export interface MailMessage<T = SentMessageInfo> {
   data: SendMailOptions;
+  message: PluginMessage;
   [key: string]: any;
 }
 export type PluginCallback = (err?: Error | null) => void;

@@ -3,7 +3,7 @@
 // isIdle/set/get/use. It adapts callbacks and promises and hands everything else to the Rust core.
 const { EventEmitter } = require('node:events');
 const { AsyncResource } = require('node:async_hooks');
-const { Readable } = require('node:stream');
+const { Readable, pipeline } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
@@ -11,6 +11,7 @@ const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme, ignor
 const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
 const others = require('./transports');
+const plugins = require('./plugins');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -281,7 +282,9 @@ class InFlight {
       b[h] = b[h + 1] = b[h + 2] = b[h + 3] = b[h + 4] = undefined;
       this.head += 5;
       try {
-        owner._send(mail, buffers, auth, extras, target);
+        // a message with stream plugins waits as the function that sends it
+        if (typeof mail === 'function') mail();
+        else owner._send(mail, buffers, auth, extras, target);
       } catch (err) {
         // e.g. a getter in the message that throws while Rust reads it: that send fails, the
         // others go on (this runs from the outcome callback, where a throw would be fatal)
@@ -481,10 +484,10 @@ class Mail extends EventEmitter {
 
   use(step, plugin) {
     step = String(step || '').toLowerCase();
-    if (step === 'stream') {
-      // The message stream is built in Rust: a stream plugin could not see it. Refuse rather
-      // than send the message unprocessed.
-      throw Object.assign(new Error('Stream plugins are not supported by mailer-rs (see docs/compatibility.md)'), { code: 'ECONFIG' });
+    if (step === 'stream' && (this._streamMode === 'sendmail' || this._streamMode === 'ses')) {
+      // These transports compose and hand over the message in one native call: a plugin's
+      // transforms could not run. Refuse rather than send the message unprocessed.
+      throw Object.assign(new Error('Stream plugins are not supported with the sendmail and SES transports (see docs/compatibility.md)'), { code: 'ECONFIG' });
     }
     if (!this._userPlugins[step]) this._userPlugins[step] = [];
     this._userPlugins[step].push(plugin);
@@ -511,7 +514,7 @@ class Mail extends EventEmitter {
       const { name, version } = this.transporter;
       this.logger.debug({ component: this.options.component || 'mail', tnx: 'transport', name, version, action: 'send' }, 'Sending mail using %s/%s', name, version);
     }
-    if (this._noMerge && this._userPlugins.compile.length === 0 && !this._streamMode && !hasStreams(data)) {
+    if (this._noMerge && this._userPlugins.compile.length === 0 && this._userPlugins.stream.length === 0 && !this._streamMode && !hasStreams(data)) {
       // nothing to merge and nothing that modifies it: the message is read, never written
       // (prepare copies what it sends), so no copy of it here
       this._submit(data, target);
@@ -530,7 +533,7 @@ class Mail extends EventEmitter {
         mailData[key] = mailData[key] || this._defaults[key];
       }
     }
-    const plugins = this._userPlugins.compile.length;
+    const plugins = this._userPlugins.compile.length + this._userPlugins.stream.length;
     if (plugins || this._streamMode || hasStreams(mailData)) {
       this._sendAsync(mailData).then(
         (info) => target.settle(null, info),
@@ -544,11 +547,152 @@ class Mail extends EventEmitter {
   async _sendAsync(mailData) {
     await this._runPlugins('compile', mailData);
     if (hasStreams(mailData)) mailData = await resolveStreams(mailData);
+    // plugins added while this message is on its way do not apply to it
+    const streamPlugins = this._userPlugins.stream.length ? this._userPlugins.stream.slice() : this._userPlugins.stream;
     if (this._streamMode) {
       const { mail, buffers } = prepare(mailData, this._streamMode !== 'json');
-      return this._compileOnly(mail, buffers, dkimOptions(mailData.dkim || this.options.dkim));
+      const dkim = dkimOptions(mailData.dkim || this.options.dkim);
+      if (streamPlugins.length === 0) return this._compileOnly(mail, buffers, dkim);
+      if (this._streamMode === 'json') {
+        // nodemailer's JSON transport never reads the message stream: the plugins run (and
+        // may fail the send), their transforms do not
+        const info = await this._compileOnly(mail, buffers, dkim);
+        const message = new plugins.PluginMessage(info.envelope, info.messageId);
+        await this._runStreamPlugins(streamPlugins, mailData, message);
+        return info;
+      }
+      return this._streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins);
     }
+    if (streamPlugins.length) return this._sendWithPlugins(mailData, streamPlugins);
     return new Promise((resolve, reject) => this._submit(mailData, new PromiseTarget(resolve, reject)));
+  }
+
+  // SMTP with stream plugins: composed in Rust, read through the plugins' stages in JS, sent
+  // from what comes out (DKIM signs that, as in nodemailer).
+  async _sendWithPlugins(mailData, streamPlugins) {
+    const dkim = dkimOptions(mailData.dkim || this.options.dkim);
+    const { mail, buffers } = prepare(mailData);
+    if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
+    const auth = this._messageAuth(mailData);
+    const extras =
+      mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
+        ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
+        : null;
+    const composed = await this._native.compose(mail, buffers);
+    const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
+    try {
+      await this._runStreamPlugins(streamPlugins, mailData, message);
+    } catch (err) {
+      composed.close();
+      throw err;
+    }
+    return new Promise((resolve, reject) => {
+      const target = new PromiseTarget(resolve, reject);
+      if (this._ops) target.ctx = new AsyncResource('mailer-rs:sendMail');
+      // plugins that only looked: the composed message goes as it is, without the JS round trip
+      const sink = message.changesBytes ? new native.MessageSink() : null;
+      const go = () => {
+        if (!this._sendComposed(composed, sink, auth, extras, target) || !sink) return;
+        // a stream error fails the send at once, as in nodemailer; the connection stops
+        // reading the message and is not reused
+        let out;
+        try {
+          out = plugins.pluginStream(plugins.composedReadable(composed), message);
+        } catch (err) {
+          sink.abort(String((err && err.message) || err));
+          return reject(plugins.streamError(err));
+        }
+        plugins.pipeToSink(out, sink, (err) => reject(plugins.streamError(err)));
+      };
+      if (this._pending.full() && !this._closed) this._pending.hold(go, null, null, null, target);
+      else go();
+    });
+  }
+
+  // nodemailer's lib/mailer/index.js logs these two records under the transporter's logger
+  async _runStreamPlugins(streamPlugins, data, message) {
+    const component = this.options.component || 'mail';
+    if (this.logger) {
+      const n = streamPlugins.length;
+      this.logger.debug({ component, tnx: 'transaction', pluginCount: n, step: 'stream' }, 'Using %s plugins for %s', n, 'stream');
+    }
+    try {
+      await plugins.runPlugins(streamPlugins, { data, message, resolveContent: null });
+    } catch (err) {
+      if (this.logger) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.logger.error({ component, err: e, tnx: 'plugin', action: 'stream' }, 'PluginStream Error: %s', e.message);
+      }
+      throw err;
+    }
+  }
+
+  // Hands a composed message to the native transport; false if it failed at once (settled).
+  _sendComposed(composed, sink, auth, extras, target) {
+    const id = this._nextId++;
+    if (this._nextId > 0xffffffff) this._nextId = 1;
+    const ops = this._ops;
+    if (ops) ops.add(id, target.ctx);
+    const error = this._native.sendComposed(composed, sink, auth, extras, id);
+    if (error) {
+      if (ops) ops.retire(id);
+      composed.close();
+      target.settle(error);
+      return false;
+    }
+    this._pending.add(id, target, this);
+    return true;
+  }
+
+  // streamTransport with stream plugins: the composed message through the plugins' stages, then
+  // DKIM, then the transport's `newline` (nodemailer's order).
+  async _streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins) {
+    const o = this.transporter.options;
+    if (o.attachDataUrls) mail.attachDataUrls = true;
+    const composed = await native.composeMessage(mail, buffers, {
+      keepBcc: true,
+      rawAsIs: true,
+      hostname: o.hostname,
+      disableFileAccess: !!mail.disableFileAccess,
+      disableUrlAccess: !!mail.disableUrlAccess,
+    });
+    const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
+    try {
+      await this._runStreamPlugins(streamPlugins, mailData, message);
+    } catch (err) {
+      composed.close();
+      throw err;
+    }
+    let out = plugins.pluginStream(plugins.composedReadable(composed), message);
+    if (dkim) {
+      const sink = new native.MessageSink();
+      const signing = native.dkimSignStream(sink, dkim);
+      let failed = null;
+      plugins.pipeToSink(out, sink, (err) => (failed = err));
+      let signed;
+      try {
+        signed = await signing;
+      } catch (err) {
+        throw failed || err;
+      }
+      out = plugins.composedReadable(signed);
+    }
+    // the message's own `newline`, then the transport's (as _compileOnly)
+    for (const nl of [mail.newline, o.newline]) {
+      const t = plugins.newlineStream(nl);
+      if (t) out = pipeline(out, t, () => {});
+    }
+    if (!o.buffer) {
+      // as nodemailer's lib/stream-transport/index.js: an error of the returned stream is
+      // logged, and is not an uncaught exception when the caller does not listen for it
+      out.once('error', (err) => {
+        if (this.logger) {
+          const id = composed.messageId;
+          this.logger.error({ component: this.options.component || 'stream-transport', err, tnx: 'send', messageId: id }, 'Failed creating message for %s. %s', id, err.message);
+        }
+      });
+    }
+    return { envelope: composed.envelope, messageId: composed.messageId, message: o.buffer ? await plugins.collect(out) : out };
   }
 
   // Hands one message to the native transport; `target.settle(err, info)` is called once.
@@ -557,18 +701,7 @@ class Mail extends EventEmitter {
     const dkim = dkimOptions(mailData.dkim || this.options.dkim);
     const { mail, buffers } = prepare(mailData);
     if (this.transporter.options.attachDataUrls) mail.attachDataUrls = true;
-    let auth = null;
-    if (mailData.auth && typeof mailData.auth === 'object') {
-      // Per-message auth merges over the transport's auth (nodemailer example 5), but only the
-      // keys that say who logs in and with what, as nodemailer's lib/smtp-transport/index.js:
-      // a message must not point the transport's client secret at another accessUrl.
-      auth = Object.assign({}, this.transporter.options.auth || {});
-      for (const key of MESSAGE_AUTH_KEYS) {
-        if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
-      }
-      auth = sanitizeAuth(auth);
-      if (!this._ops) this._ops = this._pending.ops = new OpContexts();
-    }
+    const auth = mailData.auth && typeof mailData.auth === 'object' ? this._messageAuth(mailData) : null;
     // captured here, in the sendMail call's context (this runs synchronously in sendMail, or in
     // a continuation of its promise chain)
     if (this._ops && !target.ctx) target.ctx = new AsyncResource('mailer-rs:sendMail');
@@ -581,6 +714,19 @@ class Mail extends EventEmitter {
       return;
     }
     this._send(mail, buffers, auth, extras, target);
+  }
+
+  _messageAuth(mailData) {
+    if (!mailData.auth || typeof mailData.auth !== 'object') return null;
+    // Per-message auth merges over the transport's auth (nodemailer example 5), but only the
+    // keys that say who logs in and with what, as nodemailer's lib/smtp-transport/index.js:
+    // a message must not point the transport's client secret at another accessUrl.
+    const auth = Object.assign({}, this.transporter.options.auth || {});
+    for (const key of MESSAGE_AUTH_KEYS) {
+      if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
+    }
+    if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+    return sanitizeAuth(auth);
   }
 
   _send(mail, buffers, auth, extras, target) {

@@ -1,7 +1,7 @@
 // sendMail / verify in both styles; defaults; attachments; streamTransport; plugins.
 import nodemailer, { createTransport } from 'mailer-rs';
 import type { SentMessageInfo, SMTPSentMessageInfo, StreamSentMessageInfo, Transporter, NodemailerError } from 'mailer-rs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 
 const transporter = createTransport(
   { host: 'localhost', port: 2525, secure: false, tls: { rejectUnauthorized: false, ca: [Buffer.from('pem')] }, logger: true, debug: true },
@@ -75,6 +75,13 @@ async function main(): Promise<void> {
 
   transporter.use('compile', (mail, callback) => {
     if (!mail.data.text) mail.data.text = 'fallback';
+    callback();
+  });
+  transporter.use('stream', (mail, callback) => {
+    const { from, to } = mail.message.getEnvelope();
+    console.log(from === false ? 'no sender' : from, to.length, mail.message.messageId());
+    mail.message.transform(() => new PassThrough());
+    mail.message.processFunc((input) => input.pipe(new PassThrough()));
     callback();
   });
   console.log(transporter.getVersionString(), transporter.transporter.name, transporter.options.host);

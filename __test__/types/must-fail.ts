@@ -62,3 +62,11 @@ async function g(): Promise<void> {
   void n; void r;
 }
 void g;
+transporter.use('stream', (mail, done) => {
+  // @ts-expect-error a transform is a stream or a function making one
+  mail.message.transform('uppercase');
+  // @ts-expect-error the envelope's recipients are strings
+  const first: number = mail.message.getEnvelope().to[0];
+  void first;
+  done();
+});

@@ -96,10 +96,10 @@ fn smtp_log_fn(hub: Arc<Hub>, op: u32) -> LogFn {
 /// Message options that reach the SMTP envelope rather than the MIME message.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct EnvelopeExtras {
+pub(super) struct EnvelopeExtras {
     dsn: Option<JsDsn>,
     /// The message's `dkim`, or the transport's (nodemailer: the message's replaces it).
-    dkim: Option<serde_json::Value>,
+    pub(super) dkim: Option<serde_json::Value>,
     require_tls_extension_enabled: bool,
 }
 
@@ -139,7 +139,7 @@ impl JsDsn {
     }
 }
 
-struct Core {
+pub(super) struct Core {
     connect: Arc<ConnectOptions>,
     /// Set with `pool: true`: messages queue for shared connections.
     pool: Option<Arc<Pool>>,
@@ -167,7 +167,7 @@ struct Core {
 }
 
 /// A composed message with everything the engine needs.
-struct Prepared {
+pub(super) struct Prepared {
     envelope: Envelope,
     auth: Arc<AuthOptions>,
     body: mailer_message::MessageBody,
@@ -268,7 +268,7 @@ impl Core {
     /// CPU work only: files and URLs are opened, and parts over 64 KiB encoded, while the body
     /// streams. Composing here means a queued message holds only its bytes, its envelope and
     /// a reply, not a parsed message and a task of its own.
-    fn compose(
+    pub(super) fn compose(
         &self,
         data: MailData,
         buffers: Vec<bytes::Bytes>,
@@ -281,7 +281,7 @@ impl Core {
 
     /// The engine's envelope and auth for a composed message; fails before any network
     /// work for a message without recipients.
-    fn prepare(
+    pub(super) fn prepare(
         &self,
         compiled: mailer_message::Compiled,
         extras: EnvelopeExtras,
@@ -328,7 +328,7 @@ impl Core {
     /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
     /// messages join the pool's queue directly (no task per message); a non-pooled message
     /// gets a task that owns its connection.
-    fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
+    pub(super) fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
         let Prepared {
             envelope,
             auth,
@@ -472,7 +472,7 @@ fn level_name(l: Level) -> &'static str {
 
 #[napi]
 pub struct NativeTransport {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
     hub: Arc<Hub>,
     fns: Mutex<JsFns>,
     /// The transport's share of its callbacks while it is open (see `callbacks.rs`): taken by
@@ -485,8 +485,8 @@ pub struct NativeTransport {
 
 /// One finished send.
 pub struct Completion {
-    id: u32,
-    outcome: std::result::Result<Outcome, BindError>,
+    pub(super) id: u32,
+    pub(super) outcome: std::result::Result<Outcome, BindError>,
 }
 
 impl Completion {
@@ -567,7 +567,7 @@ impl Completions {
         }
     }
 
-    fn push(&self, c: Completion) {
+    pub(super) fn push(&self, c: Completion) {
         let saturated = self.saturated.as_ref().is_some_and(|f| f());
         let mut timer = None;
         let call = {
@@ -798,7 +798,7 @@ impl NativeTransport {
 
     /// The transport's callbacks, opened if `close()` released them (or they were never
     /// needed yet); every send and verify holds them until it settles.
-    fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
+    pub(super) fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = open.as_ref() {
             return Ok(c.clone());

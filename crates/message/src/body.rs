@@ -39,6 +39,17 @@ pub(crate) enum Lazy {
     /// an in-memory value (typically the user's Buffer, shared, not copied) encoded chunk by
     /// chunk as it is sent, so a message waiting in a queue holds no encoded copy
     Mem(Bytes),
+    /// bytes made elsewhere (the output of the user's stream plugins), sent as they come
+    Stream(StreamSource),
+}
+
+/// A chunk stream as a [`Lazy`] source (Debug for the enum's sake).
+pub(crate) struct StreamSource(ChunkStream);
+
+impl std::fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSource")
+    }
 }
 
 /// In-memory values above this are encoded while streaming ([`Lazy::Mem`]); below it the eager
@@ -215,6 +226,8 @@ pub struct MessageBody {
     last_byte: Option<u8>,
     finished: bool,
     size: Option<u64>,
+    /// Whether the body ends with a line break when its content does not (see `newline_suffix`).
+    final_line_break: bool,
     /// 8-bit content with no 7-bit form (a `raw` message with 8-bit bytes)
     eight_bit: bool,
     /// Set: every [`Segment::Choice`] streams its 7-bit form.
@@ -295,6 +308,7 @@ impl MessageBody {
             last_byte: None,
             finished: false,
             size,
+            final_line_break: true,
             eight_bit: false,
             seven_bit: Arc::new(AtomicBool::new(false)),
             seven_bit_fixed: false,
@@ -303,7 +317,7 @@ impl MessageBody {
     }
 
     /// Marks a body whose 8-bit bytes have no 7-bit form.
-    pub(crate) fn with_eight_bit(mut self, eight_bit: bool) -> Self {
+    pub fn with_eight_bit(mut self, eight_bit: bool) -> Self {
         self.eight_bit = eight_bit;
         self
     }
@@ -326,9 +340,30 @@ impl MessageBody {
         self.seven_bit_fixed = true;
     }
 
+    /// The body without the line break added at its end, or with it again. nodemailer adds that
+    /// line break after the stream plugins' transforms (lib/mime-node/index.js): the message
+    /// they read must not have it yet.
+    pub fn set_final_line_break(&mut self, on: bool) {
+        self.final_line_break = on;
+    }
+
+    /// A message whose bytes come from `stream` as they are (no encoding), ending with a line
+    /// break like every composed body: the output of the user's stream plugins, which nodemailer
+    /// also ends with its `LastNewline` transform.
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        MessageBody::new(vec![Segment::Lazy {
+            src: Lazy::Stream(StreamSource(Box::pin(stream))),
+            enc: Enc::Raw,
+        }])
+    }
+
     /// Exact byte length when the whole message is in memory (no file parts).
     pub fn size_hint(&self) -> Option<u64> {
-        self.size
+        // the size counts the final line break
+        self.size.filter(|_| self.final_line_break)
     }
 
     /// Reads the whole message.
@@ -464,6 +499,8 @@ impl Stream for MessageBody {
                             buf: vec![0u8; CHUNK],
                         },
                         Lazy::Url(req) => Reader::Url(crate::fetch::url_stream(req)),
+                        // read exactly as a fetched body is: chunks as they come, errors as is
+                        Lazy::Stream(StreamSource(stream)) => Reader::Url(stream),
                         Lazy::Mem(data) => Reader::Mem {
                             data,
                             qp: matches!(enc, Enc::Qp { .. }),
@@ -480,7 +517,7 @@ impl Stream for MessageBody {
                     }
                     this.finished = true;
                     let suffix = newline_suffix(this.last_byte);
-                    if suffix.is_empty() {
+                    if suffix.is_empty() || !this.final_line_break {
                         return Poll::Ready(None);
                     }
                     return Poll::Ready(Some(Ok(Bytes::from_static(suffix))));
@@ -493,6 +530,49 @@ impl Stream for MessageBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stream_body_is_sent_as_is_with_a_final_line_break() {
+        let chunks: Vec<io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"Subject: x\r\n\r\n")),
+            Ok(Bytes::new()),
+            Ok(Bytes::from_static(b"body\nno CRLF here")),
+        ];
+        let body = MessageBody::from_stream(futures_util::stream::iter(chunks));
+        assert_eq!(body.size_hint(), None);
+        let out = body.to_vec().await.unwrap();
+        assert_eq!(out, b"Subject: x\r\n\r\nbody\nno CRLF here\r\n");
+
+        let ends_lf: Vec<io::Result<Bytes>> = vec![Ok(Bytes::from_static(b"a\n"))];
+        let out = MessageBody::from_stream(futures_util::stream::iter(ends_lf))
+            .to_vec()
+            .await
+            .unwrap();
+        assert_eq!(out, b"a\n");
+
+        let failing: Vec<io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"a")),
+            Err(io::Error::other("plugin failed")),
+        ];
+        let e = MessageBody::from_stream(futures_util::stream::iter(failing))
+            .to_vec()
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "plugin failed");
+    }
+
+    #[tokio::test]
+    async fn the_final_line_break_can_be_left_off() {
+        let mut body = MessageBody::new(vec![Segment::Bytes(Bytes::from_static(b"a\r\n\r\nb"))]);
+        assert_eq!(body.size_hint(), Some(8));
+        body.set_final_line_break(false);
+        assert_eq!(body.size_hint(), None);
+        assert_eq!(body.to_vec().await.unwrap(), b"a\r\n\r\nb");
+        let mut body = MessageBody::new(vec![Segment::Bytes(Bytes::from_static(b"b"))]);
+        body.set_final_line_break(false);
+        body.set_final_line_break(true);
+        assert_eq!(body.to_vec().await.unwrap(), b"b\r\n");
+    }
 
     #[test]
     fn crlf_normalizer_across_chunks() {
