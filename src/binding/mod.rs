@@ -7,7 +7,7 @@ pub mod compose;
 pub mod custom_auth;
 mod errors;
 mod options;
-mod pipe;
+pub mod pipe;
 pub mod runtime;
 pub mod socket;
 mod tokens;
