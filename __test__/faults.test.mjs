@@ -1,6 +1,6 @@
 // Fault injection (issue 7): scripted servers that drop, stall, refuse or talk garbage at every
 // protocol step, TLS that cannot be set up, handle leaks, and bad options/messages. Every send must
-// settle exactly once with nodemailer's error code (reference §5.2), no unhandled rejection, no crash.
+// settle exactly once with nodemailer's error code (lib/errors.js codes), no unhandled rejection, no crash.
 // Every server listens on 127.0.0.1 and every wait is bounded by a timeout.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -108,7 +108,7 @@ describe('startSmtpServer', () => {
         after(() => srv.close());
         const bad = transport(srv.port, { auth: { type: 'OAuth2', user: 'me@example.com', accessToken: 'stale' } });
         await assert.rejects(bad.sendMail(MAIL), err => err.code === 'EAUTH' && err.response === '535 Error: Username and Password not accepted');
-        // no refresh mechanism: nodemailer retries once with the same token (§7.5)
+        // no refresh mechanism: nodemailer retries once with the same token (lib/smtp-connection's XOAUTH2 renew flow)
         assert.deepEqual(
             srv.authAttempts.map(a => a.accessToken),
             ['stale', 'stale']

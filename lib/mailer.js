@@ -19,7 +19,7 @@ const { coerceDsn } = require('./coerce');
 const pkg = require('../package.json');
 
 const VERSION = pkg.version;
-// Message-level keys forced from the transport options onto every message (nodemailer §2.5).
+// Message-level keys forced from the transport options onto every message (as nodemailer's lib/smtp-transport does).
 const FORCED_KEYS = ['disableFileAccess', 'disableUrlAccess', 'normalizeHeaderKey', 'maxRecipients'];
 // The sandbox flags are one-way: set in `defaults` they are transport configuration too, so a
 // message may switch them on but never off (nodemailer's MailMessage); a message may always

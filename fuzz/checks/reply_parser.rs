@@ -4,7 +4,7 @@
 //! Input: `[s0, s1, s2, rep, payload...]`. The payload (repeated `2^(rep-0xF0)` times when
 //! `rep >= 0xF0`, to reach the 64 KiB / 1 MiB bounds, capped at 2 MiB) is fed to the
 //! incremental parser in chunks whose sizes cycle through values derived from s0..s2.
-//! Checked against a whole-input reference model of nodemailer's reading (§7.2):
+//! Checked against a whole-input reference model of nodemailer's reading:
 //! same replies in the same order whatever the split, an error exactly when a line or a
 //! reply is over its bound, and well-formed replies.
 

@@ -20,7 +20,7 @@ use tokio::io::AsyncWriteExt;
 use crate::body::{Enc, Lazy, MessageBody, Segment};
 use crate::ComposeError;
 
-/// nodemailer's default signed fields (RFC 4871 §5.5 plus List-Unsubscribe-Post and OTP-Token).
+/// nodemailer's default signed fields (RFC 4871 section 5.5 plus List-Unsubscribe-Post and OTP-Token).
 pub const DEFAULT_FIELD_NAMES: &str = "From:Sender:Reply-To:Subject:Date:Message-ID:To:\
 Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:Content-ID:\
 Content-Description:Resent-Date:Resent-From:Resent-Sender:\
@@ -240,7 +240,7 @@ impl DkimOptions {
 // ---------------------------------------------------------------------------------------------
 // Canonicalisation
 
-/// Relaxed body canonicalisation (RFC 6376 §3.4.4) fed chunk by chunk: WSP runs become one SP,
+/// Relaxed body canonicalisation (RFC 6376 section 3.4.4) fed chunk by chunk: WSP runs become one SP,
 /// trailing WSP and trailing empty lines go, a bare LF counts as a line break (the SMTP writer
 /// sends it as CRLF) and a last line without one gets CRLF. Written here because it must keep
 /// its state across chunks of a stream.
@@ -374,7 +374,7 @@ fn parse_headers(raw: &[u8]) -> Vec<HeaderLine> {
         .collect()
 }
 
-/// Relaxed header value (RFC 6376 §3.4.2): unfolded, WSP runs as one SP, no WSP at either end.
+/// Relaxed header value (RFC 6376 section 3.4.2): unfolded, WSP runs as one SP, no WSP at either end.
 fn relaxed_value(line: &[u8]) -> Vec<u8> {
     let value = match line.iter().position(|&b| b == b':') {
         Some(i) => &line[i + 1..],

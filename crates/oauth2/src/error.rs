@@ -9,7 +9,7 @@ pub struct OAuth2Error {
     pub message: String,
     /// HTTP status of the token response, when there was one.
     pub status: Option<u16>,
-    /// OAuth2 `error` field of the token response (RFC 6749 §5.2).
+    /// OAuth2 `error` field of the token response (RFC 6749 section 5.2).
     pub error: Option<String>,
     pub error_description: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! Credentials, the OAuth2 token hook and the SASL encoders (§7.4).
+//! Credentials, the OAuth2 token hook and the SASL encoders (as lib/smtp-connection's AUTH methods).
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! EHLO/LHLO reply parsing (§7.3 step 4), with nodemailer's loose matching rules.
+//! EHLO/LHLO reply parsing (lib/smtp-connection's `_actionEHLO`), with nodemailer's loose matching rules.
 
 /// What the server advertised.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

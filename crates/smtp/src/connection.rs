@@ -1,4 +1,4 @@
-//! One SMTP/LMTP connection: connect, greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, send (§7).
+//! One SMTP/LMTP connection: connect, greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, send (nodemailer's lib/smtp-connection).
 //!
 //! Request/response with an explicit reply parser (the model is lettre's async connection
 //! and mini-redis's buffered frame reader). Every socket read and write, and every wait on
@@ -630,7 +630,7 @@ impl SmtpConnection {
         Ok(conn)
     }
 
-    /// EHLO/LHLO, HELO fallback and STARTTLS (§7.3 steps 2-4).
+    /// EHLO/LHLO, HELO fallback and STARTTLS, as lib/smtp-connection.
     async fn handshake(&mut self) -> Result<(), SmtpError> {
         loop {
             let verb = if self.opts.lmtp { "LHLO" } else { "EHLO" };
@@ -712,7 +712,7 @@ impl SmtpConnection {
         }
     }
 
-    /// STARTTLS upgrade: discards buffered plaintext (RFC 3207 §5), handshakes within
+    /// STARTTLS upgrade: discards buffered plaintext (RFC 3207 section 5), handshakes within
     /// `socket_timeout`.
     async fn upgrade(&mut self) -> Result<(), SmtpError> {
         self.parser.clear();
@@ -961,7 +961,7 @@ impl SmtpConnection {
 
     // ------------------------------------------------------------ AUTH
 
-    /// Authenticates (§7.4, §7.5).
+    /// Authenticates, with the XOAUTH2 renew-and-retry flow of lib/smtp-connection.
     pub async fn login(&mut self, auth: &AuthOptions) -> Result<(), SmtpError> {
         if let Some(e) = self.destroyed_error("login") {
             return Err(e);

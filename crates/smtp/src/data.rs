@@ -1,4 +1,4 @@
-//! The DATA body transform (§7.7): dot-stuffing, bare LF → CRLF, terminator, byte counts.
+//! The DATA body transform (nodemailer's lib/smtp-connection/data-stream.js): dot-stuffing, bare LF → CRLF, terminator, byte counts.
 //! State is carried across chunks so chunk boundaries never change the output.
 
 /// Streaming dot-stuffer. Feed chunks with [`DotStuffer::transform`], end with

@@ -1,4 +1,4 @@
-//! Envelope, DSN, validation and MAIL FROM / RCPT TO parameter building (§7.6).
+//! Envelope, DSN, validation and MAIL FROM / RCPT TO parameter building (lib/smtp-connection's `_sendCommand` flow).
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, SmtpError};

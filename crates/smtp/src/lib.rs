@@ -1,8 +1,7 @@
 //! mailer-smtp: the SMTP client engine of mailer-rs.
 //!
-//! Behaviour follows nodemailer's `lib/smtp-connection` and `lib/smtp-transport`
-//! (see `/work/shared/reference/nodemailer-behaviour.md` §7): exact wire formats,
-//! error codes/messages and timeouts.
+//! Behaviour follows nodemailer's `lib/smtp-connection` and `lib/smtp-transport`: exact wire
+//! formats, error codes/messages and timeouts.
 
 // `SmtpError`'s flat shape (nodemailer's error fields) is the public contract with the
 // binding; errors are the rare path, so its size in `Result` is accepted.

@@ -1,4 +1,4 @@
-//! Connection options with nodemailer's defaults (§2.1).
+//! Connection options with nodemailer's defaults (lib/smtp-connection and lib/smtp-transport).
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -107,7 +107,7 @@ pub struct ConnectOptions {
     pub ignore_tls: bool,
     pub require_tls: bool,
     pub opportunistic_tls: bool,
-    /// EHLO/HELO/LHLO name; default per §2.1.
+    /// EHLO/HELO/LHLO name; unset: the host name as nodemailer picks it (see `client_name`).
     pub name: Option<String>,
     pub local_address: Option<IpAddr>,
     pub connection_timeout: Duration,

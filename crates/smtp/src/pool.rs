@@ -1,4 +1,4 @@
-//! The pooled transport (`pool: true`), nodemailer's `lib/smtp-pool` (§10), with its known
+//! The pooled transport (`pool: true`), nodemailer's `lib/smtp-pool`, with its known
 //! defects fixed.
 //!
 //! **Shape.** `send` appends a job to one FIFO queue shared by up to `max_connections`

@@ -1,4 +1,4 @@
-//! Proxies for the SMTP connection: nodemailer's `proxy` option (§4.9).
+//! Proxies for the SMTP connection: nodemailer's `proxy` option.
 //!
 //! `http:`/`https:` proxies get an HTTP CONNECT tunnel (byte-compatible with nodemailer's
 //! `http-proxy-client`); `socks:`/`socks4:`/`socks4a:`/`socks5:` are handled natively through

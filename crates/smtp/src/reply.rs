@@ -1,4 +1,4 @@
-//! Incremental, bounded parser for SMTP server replies (nodemailer §7.2).
+//! Incremental, bounded parser for SMTP server replies (as nodemailer's lib/smtp-connection reads them).
 //!
 //! Hand-written rather than lettre's nom parser because nodemailer's rules are looser than
 //! RFC 5321 and must be matched exactly: any line matching `^\d+-` continues the reply,

@@ -1,4 +1,4 @@
-//! nodemailer's `SMTPTransport`: one connection per message, and `verify()` (§4.2, §6).
+//! nodemailer's `SMTPTransport`: one connection per message, and `verify()`, as lib/smtp-transport.
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -12,7 +12,7 @@ use crate::options::ConnectOptions;
 
 /// nodemailer's login decision, shared with the pool: log in only when there are
 /// credentials and (the server allows AUTH, HELO was used, or `force_auth`); otherwise
-/// authentication is silently skipped (§6).
+/// authentication is silently skipped, as nodemailer does.
 pub(crate) async fn login_if_needed(
     conn: &mut SmtpConnection,
     auth: &AuthOptions,
