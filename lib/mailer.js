@@ -9,6 +9,7 @@ const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign, ignoredTlsKeys, identityChecker } = require('./options');
 const others = require('./transports');
+const { adopt, settled } = require('./realm');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -340,6 +341,8 @@ function nativeCallbacks(mail, pending, logging, pool) {
     return Promise.resolve({ error: 'The provisioning callback is no longer available' });
   };
   const onComplete = (batch) => {
+    // made in the addon's realm when that is not this one (jest): copied here, once per batch
+    if (!(batch instanceof Array)) batch = adopt(batch);
     const owner = pending.owner; // before the takes below let go of it
     const ops = pending.ops;
     for (let i = 0; i < batch.length; i += STRIDE) {
@@ -373,7 +376,7 @@ class Mail extends EventEmitter {
 
     const merged = assign({}, options);
     if (options.service) {
-      const wk = native.wellKnown(String(options.service));
+      const wk = adopt(native.wellKnown(String(options.service)));
       if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
     }
     // 'sendmail' | 'ses' | null
@@ -407,7 +410,11 @@ class Mail extends EventEmitter {
       this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
     }
     const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
+    try {
+      this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
+    } catch (err) {
+      throw adopt(err);
+    }
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._setProvisioner(merged.auth.provisionCallback);
     }
@@ -565,10 +572,17 @@ class Mail extends EventEmitter {
     if (this._nextId > 0xffffffff) this._nextId = 1;
     const ops = this._ops;
     if (ops) ops.add(id, target.ctx);
-    const error = this._native.send(mail, buffers, auth, extras, id);
+    let error;
+    try {
+      error = this._native.send(mail, buffers, auth, extras, id);
+    } catch (err) {
+      // e.g. a value Rust cannot read: thrown from the addon's realm
+      if (ops) ops.retire(id);
+      throw adopt(err);
+    }
     if (error) {
       if (ops) ops.retire(id);
-      return target.settle(error);
+      return target.settle(adopt(error));
     }
     this._pending.add(id, target, this);
   }
@@ -581,25 +595,25 @@ class Mail extends EventEmitter {
       if (typeof native.normalizeJson !== 'function') {
         throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
       }
-      const out = await native.normalizeJson(mail, buffers, {
+      const out = await settled(native.normalizeJson(mail, buffers, {
         keepBcc: true,
         hostname: o.hostname,
         disableFileAccess: !!mail.disableFileAccess,
         disableUrlAccess: !!mail.disableUrlAccess,
-      });
+      }));
       return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
     if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
-    const out = await native.compileMessage(mail, buffers, {
+    const out = await settled(native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
       rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
-    });
+    }));
     // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
     // the transport's on top (lib/stream-transport).
     const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
@@ -644,7 +658,7 @@ class Mail extends EventEmitter {
       },
       (err) => {
         if (ops) ops.retire(id);
-        process.nextTick(cb, err);
+        process.nextTick(cb, adopt(err));
       }
     );
     return promise;
