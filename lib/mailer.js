@@ -154,8 +154,9 @@ function callGuarded(target, err, info) {
  * flight, the one whose token request they most likely are).
  */
 class OpContexts {
-  constructor() {
+  constructor(closed) {
     this.live = new Map();
+    this.closed = !!closed;
     // A connection still logs (QUIT, close) after its send settled: the last few are kept.
     this.recent = new Map();
   }
@@ -173,12 +174,30 @@ class OpContexts {
     return null;
   }
 
+  // A context no longer kept is destroyed (async_hooks' destroy) at once rather than when the
+  // collector finds it: tools that list live async resources (jest --detectOpenHandles) do not
+  // see a closed transporter's past calls as open.
   retire(id) {
     const res = this.live.get(id);
     if (!res) return;
     this.live.delete(id);
+    if (this.closed) {
+      res.emitDestroy();
+      return;
+    }
     this.recent.set(id, res);
-    if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value);
+    if (this.recent.size > 64) {
+      const oldest = this.recent.keys().next().value;
+      this.recent.get(oldest).emitDestroy();
+      this.recent.delete(oldest);
+    }
+  }
+
+  /** The transporter is closed: settled calls are not kept, those in flight only until they settle. */
+  close() {
+    this.closed = true;
+    for (const res of this.recent.values()) res.emitDestroy();
+    this.recent.clear();
   }
 }
 
@@ -457,7 +476,7 @@ class Mail extends EventEmitter {
   // The provisioning callback runs in the context of the call that needs the token (the oldest
   // in flight: the first send, or the verify, that found no valid token).
   _provisioner(fn) {
-    if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+    if (!this._ops) this._ops = this._pending.ops = new OpContexts(this._closed);
     const adapted = adaptProvisioner(fn);
     const ops = this._ops;
     return (user, renew) => inOldest(ops, adapted, [user, renew]);
@@ -551,7 +570,7 @@ class Mail extends EventEmitter {
         if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
       }
       auth = sanitizeAuth(auth);
-      if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+      if (!this._ops) this._ops = this._pending.ops = new OpContexts(this._closed);
     }
     // captured here, in the sendMail call's context (this runs synchronously in sendMail, or in
     // a continuation of its promise chain)
@@ -679,6 +698,7 @@ class Mail extends EventEmitter {
   close() {
     this._closed = true;
     this._native.close();
+    if (this._ops) this._ops.close();
     // waiting sends fail like the pool's own queue: handed over now, refused at once
     this._pending.window = Infinity;
     this._pending.release(this);
