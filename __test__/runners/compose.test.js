@@ -1,6 +1,9 @@
 'use strict';
 // Transports that compose without sending: their results are made from what the native
 // composer returns, and must belong to this file's realm like everything else.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const nodemailer = require('../../index.js');
 
 const message = { from: 'sender@example.com', to: ['one@example.com', 'Two <two@example.com>'], subject: 'Composed', text: 'Hello' };
@@ -42,6 +45,22 @@ describe('composition transports', () => {
     const err = await t.sendMail({ ...message, attachments: [{ path: '/nonexistent/mailer-rs/file' }] }).catch((e) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err.code).toBe('EFILEACCESS');
+  });
+
+  test('sendmail transport', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailer-rs-runners-'));
+    try {
+      const bin = path.join(dir, 'sendmail');
+      fs.writeFileSync(bin, '#!/bin/sh\ncat > /dev/null\n', { mode: 0o755 });
+      const info = await nodemailer.createTransport({ sendmail: true, path: bin }).sendMail(message);
+      expect(info.envelope).toEqual({ from: 'sender@example.com', to: ['one@example.com', 'two@example.com'] });
+      expect(info.envelope.to).toBeInstanceOf(Array);
+      const missing = path.join(dir, 'no-such-sendmail');
+      const err = await nodemailer.createTransport({ sendmail: true, path: missing }).sendMail(message).catch((e) => e);
+      expect(err).toBeInstanceOf(Error);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('well-known services and URLs give plain options', () => {
