@@ -145,6 +145,32 @@ describe('SMTP transport', () => {
     }
   });
 
+  test('a customAuth handler gets arrays and replies of this realm', async () => {
+    const seen = {};
+    const t = transport({
+      auth: { type: 'CUSTOM', user: 'custom@example.com', pass: 'secret', method: 'PLAIN' },
+      customAuth: {
+        PLAIN: async (ctx) => {
+          seen.extensions = ctx.extensions;
+          seen.authMethods = ctx.authMethods;
+          const token = Buffer.from(`\0${ctx.auth.credentials.user}\0${ctx.auth.credentials.pass}`).toString('base64');
+          seen.reply = await ctx.sendCommand('AUTH PLAIN ' + token);
+        },
+      },
+    });
+    try {
+      const info = await t.sendMail(message);
+      expect(info.accepted).toEqual(['one@example.com', 'two@example.com']);
+      expect(seen.extensions).toBeInstanceOf(Array);
+      expect(seen.authMethods).toBeInstanceOf(Array);
+      expect(seen.authMethods).toEqual(['PLAIN', 'XOAUTH2']);
+      expect(seen.reply).toBeInstanceOf(Object);
+      expect(seen.reply).toMatchObject({ status: 235 });
+    } finally {
+      t.close();
+    }
+  });
+
   test('a configuration error reaches the send as an Error of this realm', async () => {
     const t = transport({ proxy: 'bogus://127.0.0.1:1' });
     try {
