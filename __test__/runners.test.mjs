@@ -10,22 +10,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SUITES = fileURLToPath(new URL('./runners/', import.meta.url));
 const TIMEOUT = 180_000;
+// The runners' own command-line scripts, run with this node (as `npx vitest` / `npx jest` would,
+// without a shell: `npx` is `npx.cmd` on Windows)
+const require = createRequire(import.meta.url);
+function binOf(name) {
+  const manifest = require.resolve(`${name}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
+  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[name]);
+}
+const BIN = { vitest: binOf('vitest'), jest: binOf('jest') };
 
 // The number of tests in the suites, read from them: each run must report all of them passed.
 const FILES = readdirSync(SUITES).filter((f) => f.endsWith('.test.js'));
 const TESTS = FILES.reduce((n, f) => n + (readFileSync(join(SUITES, f), 'utf8').match(/^\s*test\(/gm) || []).length, 0);
 
-/** Runs `npx <args>` in the suites' directory; resolves { code, signal, out } (stdout + stderr). */
-function run(args, env = {}) {
+/** Runs `<runner> <args>` in the suites' directory; resolves { code, signal, out } (stdout + stderr). */
+function run(runner, args, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['--no-install', ...args], {
+    const child = spawn(process.execPath, [BIN[runner], ...args], {
       cwd: SUITES,
       env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +63,7 @@ test('the suites are there', () => {
 
 for (const pool of ['threads', 'forks', 'vmThreads']) {
   test(`vitest --pool=${pool}`, { timeout: TIMEOUT }, async () => {
-    const { code, signal, out } = await run(['vitest', 'run', `--pool=${pool}`]);
+    const { code, signal, out } = await run('vitest', ['run', `--pool=${pool}`]);
     assert.equal(signal, null, out);
     assert.equal(code, 0, out);
     assert.match(out, new RegExp(`Test Files\\s+${FILES.length} passed \\(${FILES.length}\\)`), out);
@@ -73,7 +83,7 @@ for (const [name, flags] of [
   test(name, { timeout: TIMEOUT }, async () => {
     const cache = mkdtempSync(join(tmpdir(), 'mailer-rs-jest-'));
     try {
-      const { code, signal, out } = await run(['jest', '--ci', `--cacheDirectory=${cache}`, ...flags]);
+      const { code, signal, out } = await run('jest', ['--ci', `--cacheDirectory=${cache}`, ...flags]);
       assert.equal(signal, null, out);
       assert.equal(code, 0, out);
       assert.match(out, new RegExp(`Test Suites:\\s+${FILES.length} passed, ${FILES.length} total`), out);

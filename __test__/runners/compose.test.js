@@ -50,11 +50,14 @@ describe('composition transports', () => {
   test('sendmail transport', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailer-rs-runners-'));
     try {
-      const bin = path.join(dir, 'sendmail');
-      fs.writeFileSync(bin, '#!/bin/sh\ncat > /dev/null\n', { mode: 0o755 });
-      const info = await nodemailer.createTransport({ sendmail: true, path: bin }).sendMail(message);
-      expect(info.envelope).toEqual({ from: 'sender@example.com', to: ['one@example.com', 'two@example.com'] });
-      expect(info.envelope.to).toBeInstanceOf(Array);
+      // a stand-in sendmail that reads the message (a shell script: not on Windows)
+      if (process.platform !== 'win32') {
+        const bin = path.join(dir, 'sendmail');
+        fs.writeFileSync(bin, '#!/bin/sh\ncat > /dev/null\n', { mode: 0o755 });
+        const info = await nodemailer.createTransport({ sendmail: true, path: bin }).sendMail(message);
+        expect(info.envelope).toEqual({ from: 'sender@example.com', to: ['one@example.com', 'two@example.com'] });
+        expect(info.envelope.to).toBeInstanceOf(Array);
+      }
       const missing = path.join(dir, 'no-such-sendmail');
       const err = await nodemailer.createTransport({ sendmail: true, path: missing }).sendMail(message).catch((e) => e);
       expect(err).toBeInstanceOf(Error);
