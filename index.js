@@ -5,6 +5,7 @@ const native = require('./binding.js');
 const { Mail } = require('./lib/mailer');
 const { TransportOptionsHolder } = require('./lib/deep-imports');
 const ethereal = require('./lib/ethereal');
+const { adopt } = require('./lib/realm');
 
 const URL_RE = /^(smtps?|direct):/i;
 
@@ -41,7 +42,7 @@ function createTransport(transporter, defaults) {
  */
 function parseUrl(url) {
   try {
-    return native.parseConnectionUrl(url);
+    return adopt(native.parseConnectionUrl(url));
   } catch (err) {
     const message = String((err && err.message) || '').replace(/^[A-Z_]+: /, '');
     const e = new TypeError(message || 'Invalid URL');

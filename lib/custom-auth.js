@@ -3,6 +3,7 @@
 // when it logs in with a mechanism that has a handler here, Rust calls the runner below, and
 // the handler's sendCommand / resolve / reject go back to that login by its session id.
 const native = require('../binding.js');
+const { adopt } = require('./realm');
 
 /**
  * nodemailer's reply object for `sendCommand` (lib/smtp-connection/index.js): `command`,
@@ -63,7 +64,7 @@ function customAuthRunner(handlers, auth, authMethod, run) {
       }
       native.customAuthCommand(session, String(cmd)).then(
         (str) => done(null, replyData(cmd, str)),
-        (err) => done(err)
+        (err) => done(adopt(err))
       );
       return promise;
     };
@@ -79,8 +80,9 @@ function customAuthRunner(handlers, auth, authMethod, run) {
       const r = handler({
         auth: ctxAuth,
         method,
-        extensions,
-        authMethods,
+        // made by the addon: the handler's own realm's arrays (see realm.js)
+        extensions: adopt(extensions),
+        authMethods: adopt(authMethods),
         maxAllowedSize: maxAllowedSize || false,
         sendCommand,
         resolve,

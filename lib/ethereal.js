@@ -3,6 +3,7 @@
 // account. The HTTP request is made in Rust (certificates always checked); the JSON answer is
 // parsed here, as nodemailer parses it, and the account is kept for the process.
 const native = require('../binding.js');
+const { adopt } = require('./realm');
 
 // Read on use, not at load (as nodemailer: Deno refuses environment access without --allow-env).
 const apiUrlFromEnv = () => (process.env.ETHEREAL_API || 'https://api.nodemailer.com').replace(/\/+$/, '');
@@ -53,7 +54,7 @@ function createTestAccount(apiUrl, callback) {
       testAccount = data;
       done(null, testAccount);
     },
-    (err) => done(err)
+    (err) => done(adopt(err))
   );
   return promise;
 }

@@ -12,6 +12,7 @@ const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
 const others = require('./transports');
 const plugins = require('./plugins');
+const { adopt, settled } = require('./realm');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
 const MESSAGE_AUTH_KEYS = ['type', 'user', 'pass', 'accessToken', 'refreshToken', 'expires'];
@@ -156,8 +157,9 @@ function callGuarded(target, err, info) {
  * flight, the one whose token request they most likely are).
  */
 class OpContexts {
-  constructor() {
+  constructor(closed) {
     this.live = new Map();
+    this.closed = !!closed;
     // A connection still logs (QUIT, close) after its send settled: the last few are kept.
     this.recent = new Map();
   }
@@ -175,12 +177,30 @@ class OpContexts {
     return null;
   }
 
+  // A context no longer kept is destroyed (async_hooks' destroy) at once rather than when the
+  // collector finds it: tools that list live async resources (jest --detectOpenHandles) do not
+  // see a closed transporter's past calls as open.
   retire(id) {
     const res = this.live.get(id);
     if (!res) return;
     this.live.delete(id);
+    if (this.closed) {
+      res.emitDestroy();
+      return;
+    }
     this.recent.set(id, res);
-    if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value);
+    if (this.recent.size > 64) {
+      const oldest = this.recent.keys().next().value;
+      this.recent.get(oldest).emitDestroy();
+      this.recent.delete(oldest);
+    }
+  }
+
+  /** The transporter is closed: settled calls are not kept, those in flight only until they settle. */
+  close() {
+    this.closed = true;
+    for (const res of this.recent.values()) res.emitDestroy();
+    this.recent.clear();
   }
 }
 
@@ -356,6 +376,8 @@ function nativeCallbacks(mail, pending, logging, pool) {
     else native.customAuthDone(session, 'The transporter is gone');
   };
   const onComplete = (batch) => {
+    // made in the addon's realm when that is not this one (jest): copied here, once per batch
+    if (!(batch instanceof Array)) batch = adopt(batch);
     const owner = pending.owner; // before the takes below let go of it
     const ops = pending.ops;
     for (let i = 0; i < batch.length; i += STRIDE) {
@@ -389,7 +411,7 @@ class Mail extends EventEmitter {
 
     const merged = assign({}, options);
     if (options.service) {
-      const wk = native.wellKnown(String(options.service));
+      const wk = adopt(native.wellKnown(String(options.service)));
       if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
     }
     // 'sendmail' | 'ses' | null
@@ -423,7 +445,11 @@ class Mail extends EventEmitter {
       this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
     }
     const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
-    this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
+    try {
+      this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
+    } catch (err) {
+      throw adopt(err);
+    }
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._setProvisioner(merged.auth.provisionCallback);
     }
@@ -476,7 +502,7 @@ class Mail extends EventEmitter {
   // The provisioning callback runs in the context of the call that needs the token (the oldest
   // in flight: the first send, or the verify, that found no valid token).
   _provisioner(fn) {
-    if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+    if (!this._ops) this._ops = this._pending.ops = new OpContexts(this._closed);
     const adapted = adaptProvisioner(fn);
     const ops = this._ops;
     return (user, renew) => inOldest(ops, adapted, [user, renew]);
@@ -578,8 +604,15 @@ class Mail extends EventEmitter {
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
         ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
-    const composed = await this._native.compose(mail, buffers);
-    const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
+    // the composed message is a native object (kept as is); its errors and envelope are copied
+    // into the caller's realm (lib/realm.js)
+    let composed;
+    try {
+      composed = await this._native.compose(mail, buffers);
+    } catch (err) {
+      throw adopt(err);
+    }
+    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
     try {
       await this._runStreamPlugins(streamPlugins, mailData, message);
     } catch (err) {
@@ -637,7 +670,7 @@ class Mail extends EventEmitter {
     if (error) {
       if (ops) ops.retire(id);
       composed.close();
-      target.settle(error);
+      target.settle(adopt(error));
       return false;
     }
     this._pending.add(id, target, this);
@@ -649,14 +682,19 @@ class Mail extends EventEmitter {
   async _streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins) {
     const o = this.transporter.options;
     if (o.attachDataUrls) mail.attachDataUrls = true;
-    const composed = await native.composeMessage(mail, buffers, {
-      keepBcc: true,
-      rawAsIs: true,
-      hostname: o.hostname,
-      disableFileAccess: !!mail.disableFileAccess,
-      disableUrlAccess: !!mail.disableUrlAccess,
-    });
-    const message = new plugins.PluginMessage(composed.envelope, composed.messageId);
+    let composed;
+    try {
+      composed = await native.composeMessage(mail, buffers, {
+        keepBcc: true,
+        rawAsIs: true,
+        hostname: o.hostname,
+        disableFileAccess: !!mail.disableFileAccess,
+        disableUrlAccess: !!mail.disableUrlAccess,
+      });
+    } catch (err) {
+      throw adopt(err);
+    }
+    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
     try {
       await this._runStreamPlugins(streamPlugins, mailData, message);
     } catch (err) {
@@ -725,7 +763,7 @@ class Mail extends EventEmitter {
     for (const key of MESSAGE_AUTH_KEYS) {
       if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
     }
-    if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+    if (!this._ops) this._ops = this._pending.ops = new OpContexts(this._closed);
     return sanitizeAuth(auth);
   }
 
@@ -734,10 +772,17 @@ class Mail extends EventEmitter {
     if (this._nextId > 0xffffffff) this._nextId = 1;
     const ops = this._ops;
     if (ops) ops.add(id, target.ctx);
-    const error = this._native.send(mail, buffers, auth, extras, id);
+    let error;
+    try {
+      error = this._native.send(mail, buffers, auth, extras, id);
+    } catch (err) {
+      // e.g. a value Rust cannot read: thrown from the addon's realm
+      if (ops) ops.retire(id);
+      throw adopt(err);
+    }
     if (error) {
       if (ops) ops.retire(id);
-      return target.settle(error);
+      return target.settle(adopt(error));
     }
     this._pending.add(id, target, this);
   }
@@ -750,25 +795,25 @@ class Mail extends EventEmitter {
       if (typeof native.normalizeJson !== 'function') {
         throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
       }
-      const out = await native.normalizeJson(mail, buffers, {
+      const out = await settled(native.normalizeJson(mail, buffers, {
         keepBcc: true,
         hostname: o.hostname,
         disableFileAccess: !!mail.disableFileAccess,
         disableUrlAccess: !!mail.disableUrlAccess,
-      });
+      }));
       return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
     if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
-    const out = await native.compileMessage(mail, buffers, {
+    const out = await settled(native.compileMessage(mail, buffers, {
       dkim,
       keepBcc: true,
       rawAsIs: true,
       hostname: o.hostname,
       disableFileAccess: !!mail.disableFileAccess,
       disableUrlAccess: !!mail.disableUrlAccess,
-    });
+    }));
     // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
     // the transport's on top (lib/stream-transport).
     const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
@@ -813,7 +858,7 @@ class Mail extends EventEmitter {
       },
       (err) => {
         if (ops) ops.retire(id);
-        process.nextTick(cb, err);
+        process.nextTick(cb, adopt(err));
       }
     );
     return promise;
@@ -834,6 +879,7 @@ class Mail extends EventEmitter {
   close() {
     this._closed = true;
     this._native.close();
+    if (this._ops) this._ops.close();
     // waiting sends fail like the pool's own queue: handed over now, refused at once
     this._pending.window = Infinity;
     this._pending.release(this);

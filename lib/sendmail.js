@@ -4,6 +4,7 @@
 // addresses that read as options and the exit/spawn errors are all there. This file only turns
 // the transport options into what Rust reads and the result into nodemailer's `info`.
 const native = require('../binding.js');
+const { settled } = require('./realm');
 
 /** What the Rust side reads of the transport options, as nodemailer's SendmailTransport does. */
 function sendmailOptions(o) {
@@ -40,7 +41,7 @@ async function sendmailSend(mailer, mail, buffers, dkim) {
   for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
   let out;
   try {
-    out = await native.sendmailSend(mail, buffers, options);
+    out = await settled(native.sendmailSend(mail, buffers, options));
   } catch (err) {
     if (mailer.logger) mailer.logger.error({ err, tnx: 'stdin' }, 'Error sending message to sendmail. %s', err.message);
     throw err;

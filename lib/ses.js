@@ -5,6 +5,7 @@
 // JavaScript, and builds nodemailer's `info` from the answer.
 const native = require('../binding.js');
 const { recipientsText } = require('./sendmail');
+const { settled } = require('./realm');
 
 const ECONFIG = 'ECONFIG';
 
@@ -68,7 +69,7 @@ async function sesSend(mailer, mail, buffers, dkim) {
   for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
   let out;
   try {
-    out = await native.composeRaw(mail, buffers, options);
+    out = await settled(native.composeRaw(mail, buffers, options));
   } catch (err) {
     if (logger) logger.error({ err, tnx: 'send' }, 'Failed creating message. %s', err.message);
     throw err;
