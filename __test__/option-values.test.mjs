@@ -244,6 +244,9 @@ const DIFFERENT = new Map([
 
 // Rows that still differ and belong to another part of the work (TLS error codes): mailer-rs's
 // current outcome is pinned so that any other change shows, and the row leaves this list when fixed.
+// Deliberate differences where nodemailer's own outcome depends on timing (it times out "at
+// once" unless the machine is slow enough): only mailer-rs's outcome is checked.
+const NODEMAILER_TIMING = new Map([['connectionTimeout as a numeric string', { createTransport: 'ok', verify: 'ok', sendMail: 'ok' }]]);
 const PENDING = new Map([
 ]);
 
@@ -324,6 +327,11 @@ describe('option and message values: outcome classes vs nodemailer 10.6.1', () =
       if (PENDING.has(name)) {
         assert.deepEqual(b, PENDING.get(name)[1], `pending row changed: ${name}`);
         assert.notDeepEqual(b, a, `listed as pending but now the same as nodemailer: ${name}`);
+        return;
+      }
+      if (NODEMAILER_TIMING.has(name)) {
+        // nodemailer's outcome here depends on how busy the machine is; ours must not
+        assert.deepEqual(b, NODEMAILER_TIMING.get(name), name);
         return;
       }
       if (DIFFERENT.has(name)) {
