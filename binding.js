@@ -40,8 +40,8 @@ function isMusl() {
   return false;
 }
 
-// Loads a .node file by path. process.dlopen, not require: a bundler follows neither a computed
-// require nor this, and this one also works inside a webpack bundle, whose `require` is its own.
+// Loads a .node file by path with process.dlopen rather than require: bundlers leave it alone, and
+// it works inside a webpack bundle, where `require` is webpack's own.
 function loadFile(file) {
   let filename = file.startsWith('file:') ? url.fileURLToPath(file) : file;
   if (!path.isAbsolute(filename)) filename = path.join(__dirname, filename);
@@ -193,7 +193,9 @@ function loadBinding() {
     what = `${name}: ./mailer-rs.${name}.node or @mailer-rs/binding-${name}`;
     binding = requireNative(name, errors);
     if (binding === undefined) {
-      throw new Error(`mailer-rs has no native addon for ${name}; the published platforms are ${PUBLISHED.join(', ')}`);
+      const error = new Error(`mailer-rs has no native addon for ${name}; the published platforms are ${PUBLISHED.join(', ')}`);
+      error.code = 'ERR_MAILER_RS_NATIVE';
+      throw error;
     }
   }
   if (binding && typeof binding.NativeTransport !== 'function') {

@@ -314,3 +314,19 @@ test('webpack 5, platform package external: bundle + node_modules/@mailer-rs/bin
   addPlatformPackage(dir);
   await runsAndSends(path.join(dir, 'app.js'));
 });
+
+test('the loader on a platform without a package: ERR_MAILER_RS_NATIVE naming the published ones', async () => {
+  const script = path.join(work, 'other-platform.cjs');
+  fs.writeFileSync(
+    script,
+    `Object.defineProperty(process, 'platform', { value: 'freebsd' });
+try { require(${JSON.stringify(path.join(project, 'node_modules', 'mailer-rs'))}); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`,
+  );
+  const r = await runNode(script);
+  assert.equal(r.status, 0, r.stderr);
+  const { code, message } = JSON.parse(r.stdout);
+  assert.equal(code, 'ERR_MAILER_RS_NATIVE');
+  assert.match(message, /no native addon for freebsd-/);
+  for (const p of ['linux-x64-gnu', 'linux-arm64-musl', 'darwin-arm64', 'win32-x64-msvc']) assert.ok(message.includes(p), message);
+});
