@@ -4,7 +4,7 @@
 // (and @types/nodemailer's `Mail.Options` / `SMTPTransport.Options` layout), so code typed
 // against nodemailer compiles unchanged. Inputs are at least as wide as nodemailer's; options
 // mailer-rs does not implement are left out on purpose (a compile error beats a silent ignore):
-// getSocket, customAuth, socket/connection, sendmail, SES.
+// sendmail, SES.
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
@@ -183,6 +183,66 @@ export interface SMTPTransportAuthOptions extends XOAuth2Options {
 export type AuthOptions = SMTPTransportAuthOptions;
 export type LoginOptions = SMTPTransportAuthOptions;
 
+/** User and password as a custom authentication handler gets them (`ctx.auth.credentials`). */
+export interface SMTPConnectionCredentials {
+  user?: string | undefined;
+  pass?: string | undefined;
+  /** The `options` of the transport's `auth`. */
+  options?: { [key: string]: any } | undefined;
+}
+
+/** `ctx.auth`: the transport's (or message's) auth with the credentials filled in. */
+export interface SMTPConnectionCustomAuthData {
+  type?: string | undefined;
+  method?: string | false | undefined;
+  user?: string | undefined;
+  pass?: string | undefined;
+  options?: { [key: string]: any } | undefined;
+  credentials: SMTPConnectionCredentials & { user: string; pass: string };
+  [key: string]: any;
+}
+
+/** A server reply as `ctx.sendCommand` hands it over. */
+export interface SMTPConnectionCustomAuthResponse {
+  /** The command that was sent. */
+  command: string;
+  /** The reply, lines joined by `\n`. */
+  response: string;
+  /** The reply code, 0 when the reply has none. */
+  status: number;
+  /** The enhanced status code (`2.7.0`), when present. */
+  code?: string | undefined;
+  /** The reply without its codes. */
+  text: string;
+}
+
+export type SMTPConnectionCustomAuthCommandCallback = (err: Error | null, data: SMTPConnectionCustomAuthResponse) => void;
+
+/** What a `customAuth` handler is called with (docs/custom-auth.md). */
+export interface SMTPConnectionCustomAuthContext {
+  auth: SMTPConnectionCustomAuthData;
+  /** The mechanism, upper case. */
+  method: string;
+  /** `SMTPUTF8`, `DSN`, `8BITMIME`, `REQUIRETLS`, `PIPELINING`, `SIZE`, as advertised. */
+  extensions: string[];
+  /** Advertised mechanisms among PLAIN, LOGIN, CRAM-MD5, XOAUTH2. */
+  authMethods: string[];
+  /** `SIZE n`, or false. */
+  maxAllowedSize: number | false;
+  /** Writes a line (logged as `/* secret *\/` after `AUTH <method>`) and gets the reply. */
+  sendCommand(cmd: string): Promise<SMTPConnectionCustomAuthResponse>;
+  sendCommand(cmd: string, done: SMTPConnectionCustomAuthCommandCallback): void;
+  /** The login succeeded. */
+  resolve(): void;
+  /** The login failed (`EAUTH`, with the last reply). */
+  reject(err: Error | string): void;
+}
+
+/** Resolves or rejects through `ctx`, or returns a promise that settles the login. */
+export type SMTPConnectionCustomAuthHandler = (ctx: SMTPConnectionCustomAuthContext) => unknown;
+/** Handlers by (case-insensitive) mechanism name. */
+export type SMTPConnectionCustomAuthHandlers = { [method: string]: SMTPConnectionCustomAuthHandler };
+
 // ---------------------------------------------------------------------------------------------
 // Transport options
 
@@ -246,6 +306,32 @@ export interface DKIMOptions extends Partial<DKIMKey> {
   cacheTreshold?: number | undefined;
 }
 
+/** What `getSocket` and proxy handlers receive: the transport options with this connection's
+ *  `host` and `port`. */
+export interface GetSocketOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  [key: string]: any;
+}
+
+/** What `getSocket` hands back: `connection` carries the session; `secure`, `secured` and `host`
+ *  apply to this connection. */
+export interface SocketOptions {
+  /** A connected socket (net, tls, or any Duplex). */
+  connection?: import('node:net').Socket | import('node:stream').Duplex | undefined;
+  secured?: boolean | undefined;
+  [key: string]: any;
+}
+export type Connection = SocketOptions;
+
+/** `false` (or no `connection`): connect as usual. */
+export type GetSocketCallback = (err: Error | null, socketOptions?: SocketOptions | false) => void;
+export type GetSocketHandler = (options: GetSocketOptions, callback: GetSocketCallback) => void;
+export type SMTPTransportGetSocket = GetSocketHandler;
+export type SMTPTransportGetSocketCallback = GetSocketCallback;
+/** `set('proxy_handler_<scheme>', handler)`: `proxy` is `url.parse()` of the proxy URL. */
+export type ProxyHandler = (proxy: import('node:url').UrlWithStringQuery, options: GetSocketOptions, callback: GetSocketCallback) => void;
+
 /** SMTP connection options. */
 export interface SMTPConnectionOptions {
   /** Default 587, or 465 with `secure`. */
@@ -281,6 +367,14 @@ export interface SMTPConnectionOptions {
   proxy?: string | undefined;
   allowInternalNetworkInterfaces?: boolean | undefined;
   component?: string | undefined;
+  /** SASL mechanisms of your own, by name (docs/custom-auth.md). */
+  customAuth?: SMTPConnectionCustomAuthHandlers | undefined;
+  /** An open socket to run the session on (docs/proxy.md). */
+  connection?: import('node:net').Socket | import('node:stream').Duplex | undefined;
+  /** A socket to connect (`socket.connect(port, host)`) and run the session on. */
+  socket?: import('node:net').Socket | undefined;
+  /** The socket is already TLS: `secure` adds no handshake. */
+  secured?: boolean | undefined;
 }
 
 export interface SMTPTransportOptions extends SMTPConnectionOptions, TransportOptions {
@@ -289,6 +383,8 @@ export interface SMTPTransportOptions extends SMTPConnectionOptions, TransportOp
   /** `smtp(s)://user:pass@host:port?opt=val`; the URL's values win over the other keys. */
   url?: string | undefined;
   auth?: SMTPTransportAuthOptions | undefined;
+  /** Makes each connection's socket (docs/proxy.md). */
+  getSocket?: SMTPTransportGetSocket | undefined;
   forceAuth?: boolean | undefined;
   authMethod?: string | undefined;
   pool?: boolean | undefined;
@@ -545,6 +641,10 @@ export type PluginFunction<T = SentMessageInfo> = (mail: MailMessage<T>, callbac
 /** Keys `set()`/`get()` know. */
 export interface MailMeta {
   oauth2_provision_cb: XOAuth2ProvisionCallback;
+  /** Accepted and ignored: SOCKS is built in. */
+  proxy_socks_module: any;
+  /** A handler for the scheme of the `proxy` URL (docs/proxy.md). */
+  [key: `proxy_handler_${string}`]: ProxyHandler;
   [key: string]: any;
 }
 

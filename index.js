@@ -28,13 +28,6 @@ function createTransport(transporter, defaults) {
   } else {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
   }
-  // Refuse rather than ignore: a message sent around a socket hook or custom auth the user set
-  // up would be worse than an error.
-  for (const key of UNSUPPORTED_OPTIONS) {
-    if (options[key] !== undefined && options[key] !== null && options[key] !== false) {
-      throw Object.assign(new Error(`The "${key}" option is not supported by mailer-rs yet (see docs/compatibility.md)`), { code: 'ECONFIG' });
-    }
-  }
   // nodemailer looks the name up with `service.toLowerCase()`: anything but a string throws
   if (options.service && typeof options.service !== 'string') {
     throw new TypeError('The "service" option must be a string');
@@ -56,8 +49,6 @@ function parseUrl(url) {
     throw e;
   }
 }
-
-const UNSUPPORTED_OPTIONS = ['getSocket', 'customAuth', 'connection', 'socket'];
 
 /**
  * nodemailer's `getTestMessageUrl(info)`: the Ethereal web URL of a message sent through

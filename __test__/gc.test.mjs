@@ -29,6 +29,7 @@ function runChild(code, timeoutMs = 90000) {
 // them), registers them with a FinalizationRegistry, drops them and collects.
 const childBody = (port) => `
 import { createTransport } from './index.mjs';
+import net from 'node:net';
 const N = 12;
 const host = '127.0.0.1';
 const port = ${port};
@@ -78,7 +79,71 @@ const cases = {
     await t.sendMail(msg(i));
     return t;
   },
+  // customAuth handlers and getSocket are the user's functions, held by the transporter's
+  // options; these refer to the transporter, as user code may
+  'customAuth sent, closed': async (i) => {
+    const t = createTransport(customAuth(() => t));
+    await t.sendMail(msg(i));
+    t.close();
+    return t;
+  },
+  'customAuth sent, not closed': async (i) => {
+    const t = createTransport(customAuth(() => t));
+    await t.sendMail(msg(i));
+    return t;
+  },
+  'customAuth pool sent, closed': async (i) => {
+    const t = createTransport(customAuth(() => t, { pool: true }));
+    await t.sendMail(msg(i));
+    t.close();
+    return t;
+  },
+  'getSocket sent, closed': async (i) => {
+    const t = createTransport(getSocket(() => t));
+    await t.sendMail(msg(i));
+    t.close();
+    return t;
+  },
+  'getSocket sent, not closed': async (i) => {
+    const t = createTransport(getSocket(() => t));
+    await t.sendMail(msg(i));
+    return t;
+  },
+  'getSocket pool sent, closed': async (i) => {
+    const t = createTransport(getSocket(() => t, { pool: true }));
+    await t.sendMail(msg(i));
+    t.close();
+    return t;
+  },
+  'proxy handler sent, closed': async (i) => {
+    const t = createTransport({ host: 'mx.invalid', port, proxy: 'gc-proxy://proxy.invalid' });
+    t.set('proxy_handler_gc-proxy', (proxy, options, cb) => {
+      const s = net.connect(options.port, host);
+      s.once('connect', () => { t.sockets = (t.sockets || 0) + 1; cb(null, { connection: s }); });
+      s.once('error', cb);
+    });
+    await t.sendMail(msg(i));
+    t.close();
+    return t;
+  },
 };
+function customAuth(self, extra = {}) {
+  return {
+    host, port, ...extra,
+    auth: { user: 'u', pass: 'p', method: 'X-GC' },
+    customAuth: { 'X-GC': async (ctx) => { await ctx.sendCommand('NOOP'); const t = self(); t.logins = (t.logins || 0) + 1; } },
+  };
+}
+function getSocket(self, extra = {}) {
+  return {
+    host: 'mx.invalid', port, ...extra,
+    getSocket: (options, cb) => {
+      const s = net.connect(options.port, host);
+      s.once('connect', () => { const t = self(); t.sockets = (t.sockets || 0) + 1; cb(null, { connection: s }); });
+      s.once('error', cb);
+    },
+  };
+}
 const collected = {};
 const registry = new FinalizationRegistry((name) => { collected[name]++; });
 async function make(name) {
@@ -105,8 +170,8 @@ test('transporters nobody references are collected, in every mode', async () => 
     for (const [name, n] of Object.entries(collected)) {
       assert.equal(n, N, `${name}: ${n} of ${N} transporters collected`);
     }
-    // the sends really happened (3 per smtp case x 7 cases with a send, N each)
-    assert.ok(srv.messages.length >= 7 * N, `${srv.messages.length} messages received`);
+    // the sends really happened (7 plain smtp cases with a send, 7 customAuth/socket ones, N each)
+    assert.ok(srv.messages.length >= 14 * N, `${srv.messages.length} messages received`);
   } finally {
     await srv.close();
   }

@@ -29,10 +29,14 @@ const server = () => startSmtpServer({ xoauth2: true, validTokens: new Set(['tok
 
 const HEADER = (port) => `
 import { createTransport } from './index.mjs';
+import net from 'node:net';
 const host = '127.0.0.1';
 const port = ${port};
 const msg = (i) => ({ from: 'a@example.com', to: 'b@example.com', subject: 'm' + i, text: 'x' });
 const oauth = { type: 'OAuth2', user: 'user@example.com', provisionCallback: (u, r, cb) => cb(null, 'tok-l', Date.now() + 3600e3) };
+// a customAuth mechanism (one command, then done) and a getSocket with a plain net socket
+const customAuth = { auth: { user: 'u', pass: 'p', method: 'X-L' }, customAuth: { 'X-L': async (ctx) => { await ctx.sendCommand('NOOP'); } } };
+const getSocket = (options, cb) => { const s = net.connect(options.port, host); s.once('connect', () => cb(null, { connection: s })); s.once('error', cb); };
 `;
 
 test('the process exits by itself after pooled sends and close(), in every mode', async () => {
@@ -49,6 +53,10 @@ test('the process exits by itself after pooled sends and close(), in every mode'
         await t.sendMail(msg(0)); await t.verify();`,
       'verify + json, no close': `const t = createTransport({ host, port }); await t.verify();
         await createTransport({ jsonTransport: true }).sendMail(msg(0));`,
+      'customAuth + getSocket, single, no close': `const t = createTransport({ host, port, ...customAuth, getSocket });
+        await t.sendMail(msg(0)); await t.verify();`,
+      'customAuth + getSocket, pool + close': `const t = createTransport({ host, port, pool: true, ...customAuth, getSocket });
+        await Promise.all(Array.from({ length: 20 }, (_, i) => t.sendMail(msg(i)))); t.close();`,
       'many transporters, pooled and not, closed': `
         for (let i = 0; i < 20; i++) { const t = createTransport({ host, port, pool: i % 2 === 0 }); await t.sendMail(msg(i)); t.close(); }`,
     };
@@ -84,6 +92,8 @@ const ts = [
   createTransport({ host, port, pool: true }),
   createTransport({ host, port, auth: oauth, logger }),
   createTransport({ host, port, pool: true, auth: oauth, logger }),
+  createTransport({ host, port, ...customAuth, getSocket, logger }),
+  createTransport({ host, port, pool: true, ...customAuth, getSocket }),
 ];
 const keep = ts; // referenced to the end: release must come from close(), not from GC
 for (const t of ts) t.on('token', () => {});
@@ -102,7 +112,7 @@ console.log(JSON.stringify({ whileOpen, afterClose, afterAgain, again: again.map
     const out = JSON.parse(r.out.trim());
     assert.ok(out.whileOpen >= 4, `threadsafe functions seen while open: ${out.whileOpen}`);
     assert.deepEqual(out.afterClose, [], 'handles open after close()');
-    assert.deepEqual(out.again, ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    assert.deepEqual(out.again, ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
     assert.deepEqual(out.afterAgain, [], 'handles open after the sends that followed close()');
   } finally {
     await srv.close();

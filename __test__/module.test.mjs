@@ -171,9 +171,6 @@ test('getTestMessageUrl reads the Ethereal tail of info.response as nodemailer d
 
 test('options mailer-rs cannot honour are refused, never silently ignored', () => {
   const { createTransport } = require('mailer-rs');
-  for (const key of ['getSocket', 'customAuth']) {
-    assert.throws(() => createTransport({ host: 'localhost', [key]: key === 'proxy' ? 'http://127.0.0.1:3128' : {} }), { code: 'ECONFIG' }, key);
-  }
   assert.throws(() => createTransport({ host: 'localhost' }).use('stream', () => {}), { code: 'ECONFIG' });
 });
 

@@ -7,7 +7,9 @@ const { Readable } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign, ignoredTlsKeys, identityChecker } = require('./options');
+const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme, ignoredTlsKeys, identityChecker } = require('./options');
+const { customAuthRunner } = require('./custom-auth');
+const { installSocketBridge } = require('./socket-bridge');
 const others = require('./transports');
 
 /** The keys a message's `auth` may set over the transport's (nodemailer's MESSAGE_AUTH_KEYS). */
@@ -187,6 +189,11 @@ function inOldest(ops, fn, args) {
   return res ? res.runInAsyncScope(fn, null, ...args) : fn(...args);
 }
 
+/** `(fn, args) => inOldest(ops, fn, args)`, made outside any scope that holds a transporter. */
+function runInOldest(ops) {
+  return (fn, args) => inOldest(ops, fn, args);
+}
+
 // Outcomes arrive from Rust in flat batches, STRIDE values per send (src/binding/transport.rs):
 // id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime, messageTime, messageSize,
 // response, envelope.from, envelope.to, messageId.
@@ -339,6 +346,12 @@ function nativeCallbacks(mail, pending, logging, pool) {
     if (me && me._provision) return me._provision(user, renew);
     return Promise.resolve({ error: 'The provisioning callback is no longer available' });
   };
+  // customAuth: the user's handlers stay on the transporter (they may well refer to it)
+  const onCustomAuth = (session, method, user, pass, extensions, authMethods, maxAllowedSize) => {
+    const me = ref.deref();
+    if (me && me._customAuth) me._customAuth(session, method, user, pass, extensions, authMethods, maxAllowedSize);
+    else native.customAuthDone(session, 'The transporter is gone');
+  };
   const onComplete = (batch) => {
     const owner = pending.owner; // before the takes below let go of it
     const ops = pending.ops;
@@ -355,7 +368,7 @@ function nativeCallbacks(mail, pending, logging, pool) {
       else pending.failWaiting();
     }
   };
-  return { onToken, onLog, onIdle, onProvision, onComplete };
+  return { onToken, onLog, onIdle, onProvision, onCustomAuth, onComplete };
 }
 
 // Sends in Rust at once per pooled transport: enough that the connections never wait for JS
@@ -411,6 +424,15 @@ class Mail extends EventEmitter {
     if (merged.auth && typeof merged.auth.provisionCallback === 'function') {
       this._setProvisioner(merged.auth.provisionCallback);
     }
+    if (merged.customAuth && typeof merged.customAuth === 'object') {
+      // the handler runs in the context of the call that logs in (the oldest in flight)
+      if (!this._ops) this._ops = this._pending.ops = new OpContexts();
+      this._customAuth = customAuthRunner(merged.customAuth, merged.auth, merged.authMethod, runInOldest(this._ops));
+      this._native.setCustomAuth(Object.keys(merged.customAuth), cb.onCustomAuth);
+    }
+    // sockets made in JS (a proxy handler may also come later, through set())
+    const customProxy = typeof merged.proxy === 'string' && customProxyScheme(merged.proxy);
+    if (typeof merged.getSocket === 'function' || merged.connection || merged.socket || customProxy) installSocketBridge(this);
     this.transporter = {
       name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
       // nodemailer's sendmail and SES transports have no separate client version
@@ -434,6 +456,7 @@ class Mail extends EventEmitter {
 
   set(key, value) {
     this.meta.set(key, value);
+    if (typeof value === 'function' && String(key).startsWith('proxy_handler_')) installSocketBridge(this);
     if (key === 'oauth2_provision_cb') {
       // The value set here wins over auth.provisionCallback and is read at send time.
       const fallback = this.transporter.options.auth && this.transporter.options.auth.provisionCallback;

@@ -145,6 +145,16 @@ function sanitizeAuth(auth) {
   return out;
 }
 
+const BUILTIN_PROXY_SCHEMES = new Set(['http', 'https', 'socks', 'socks4', 'socks4a', 'socks5']);
+
+/** The scheme of a proxy URL the Rust engine has no client for (lower case), or null. */
+function customProxyScheme(url) {
+  const m = /^\s*([a-z][a-z0-9+.-]*):/i.exec(String(url));
+  if (!m) return null;
+  const scheme = m[1].toLowerCase();
+  return BUILTIN_PROXY_SCHEMES.has(scheme) ? null : scheme;
+}
+
 /** Everything Rust reads from the merged transport options. */
 function sanitizeTransportOptions(o) {
   const out = {
@@ -171,8 +181,9 @@ function sanitizeTransportOptions(o) {
     maxRequeues: num(o.maxRequeues),
     hostname: o.hostname === undefined ? undefined : String(o.hostname),
     tls: sanitizeTls(o.tls, o.servername),
-    // nodemailer only honours a string proxy URL
-    proxy: typeof o.proxy === 'string' && o.proxy ? o.proxy : undefined,
+    // nodemailer only honours a string proxy URL; one of a scheme the engine does not speak
+    // is for a custom proxy handler (lib/socket-bridge.js)
+    proxy: typeof o.proxy === 'string' && o.proxy && !customProxyScheme(o.proxy) ? o.proxy : undefined,
   };
   for (const key of ['connectionTimeout', 'greetingTimeout', 'socketTimeout', 'dnsTimeout']) out[key] = num(o[key]);
   out.auth = sanitizeAuth(o.auth);
@@ -194,4 +205,4 @@ function assign(target, ...sources) {
   return target;
 }
 
-module.exports = { sanitizeTransportOptions, sanitizeAuth, sanitizeTls, assign, ignoredTlsKeys, identityChecker };
+module.exports = { sanitizeTransportOptions, sanitizeAuth, sanitizeTls, assign, customProxyScheme, ignoredTlsKeys, identityChecker };

@@ -190,6 +190,10 @@ assert.equal(JSON.parse(info.message).text, 'esm');
   const types = path.join(root, '__test__', 'types');
   const typed = JSON.parse(fs.readFileSync(path.join(types, 'tsconfig.nodenext.json'), 'utf8')).files;
   for (const f of typed) fs.copyFileSync(path.join(types, f), path.join(app, f));
+  // The SES program types its client with @aws-sdk/client-sesv2, a package the user installs
+  // beside mailer-rs: linked from this repository's devDependencies, not packed.
+  fs.mkdirSync(path.join(app, 'node_modules', '@aws-sdk'), { recursive: true });
+  fs.symlinkSync(path.join(root, 'node_modules', '@aws-sdk', 'client-sesv2'), path.join(app, 'node_modules', '@aws-sdk', 'client-sesv2'), 'dir');
   const base = JSON.parse(fs.readFileSync(path.join(types, 'tsconfig.base.json'), 'utf8'));
   fs.writeFileSync(
     path.join(app, 'tsconfig.json'),

@@ -7,7 +7,8 @@
 //! the transport while it is open and by each send, verify or token request in flight;
 //! `close()` (or the transporter being collected) gives up the transport's share, so they are
 //! released as soon as nothing in flight needs them. The Rust-side closures (logger, token
-//! events, provisioning, pool idle) look them up through a [`Hub`], which holds them weakly.
+//! events, provisioning, pool idle, `customAuth` handlers, sockets made in JS) look them up
+//! through a [`Hub`], which holds them weakly.
 
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
@@ -15,6 +16,8 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 
+use super::custom_auth::{RunnerArgs, RunnerFn};
+use super::socket::{OpenArgs, OpenFn, OpsArgs, OpsFn};
 use super::tokens::{ProvisionFn, ProvisionResult, TokenEventJs, TokenListenerFn};
 use super::transport::{Batch, CompletionFn};
 
@@ -43,7 +46,13 @@ pub struct Callbacks {
     token: Option<TokenListenerFn>,
     idle: Option<IdleFn>,
     provision: RwLock<Option<Arc<ProvisionFn>>>,
+    custom_auth: RwLock<Option<Arc<RunnerFn>>>,
+    sockets: RwLock<Option<SocketFns>>,
 }
+
+/// The JS socket maker's functions: `open` asks for a socket, `ops` drives the sockets it made
+/// (an open socket keeps its own share of `ops` until it is gone).
+pub type SocketFns = (Arc<OpenFn>, Arc<OpsFn>);
 
 impl Callbacks {
     pub fn log(&self, args: LogArgs) {
@@ -75,6 +84,31 @@ impl Callbacks {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = f;
     }
+
+    pub fn custom_auth(&self) -> Option<Arc<RunnerFn>> {
+        self.custom_auth
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_custom_auth(&self, f: Option<Arc<RunnerFn>>) {
+        *self
+            .custom_auth
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = f;
+    }
+
+    pub fn sockets(&self) -> Option<SocketFns> {
+        self.sockets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_sockets(&self, f: Option<SocketFns>) {
+        *self.sockets.write().unwrap_or_else(PoisonError::into_inner) = f;
+    }
 }
 
 /// Where Rust-side closures find the transport's current [`Callbacks`], if any are live.
@@ -105,6 +139,10 @@ pub struct JsFns {
     pub idle: Option<FunctionRef<(), ()>>,
     pub complete: FunctionRef<Batch, ()>,
     pub provision: Option<FunctionRef<ProvisionArgs, Promise<ProvisionResult>>>,
+    /// The `customAuth` runner (lib/custom-auth.js), when the transport has handlers.
+    pub custom_auth: Option<FunctionRef<RunnerArgs, ()>>,
+    /// The socket bridge's `open` and `ops` (lib/socket-bridge.js), once installed.
+    pub sockets: Option<(FunctionRef<OpenArgs, ()>, FunctionRef<OpsArgs, ()>)>,
 }
 
 impl JsFns {
@@ -147,14 +185,45 @@ impl JsFns {
             Some(f) => Some(Arc::new(provision_tsfn(f.borrow_back(env)?)?)),
             None => None,
         };
+        let custom_auth = match &self.custom_auth {
+            Some(f) => Some(Arc::new(runner_tsfn(f.borrow_back(env)?)?)),
+            None => None,
+        };
+        let sockets = match &self.sockets {
+            Some((open, ops)) => Some(socket_tsfns(open.borrow_back(env)?, ops.borrow_back(env)?)?),
+            None => None,
+        };
         Ok(Callbacks {
             completion,
             log,
             token,
             idle,
             provision: RwLock::new(provision),
+            custom_auth: RwLock::new(custom_auth),
+            sockets: RwLock::new(sockets),
         })
     }
+}
+
+pub fn runner_tsfn(f: Function<RunnerArgs, ()>) -> Result<RunnerFn> {
+    f.build_threadsafe_function::<RunnerArgs>()
+        .weak::<true>()
+        .build()
+}
+
+pub fn socket_tsfns(open: Function<OpenArgs, ()>, ops: Function<OpsArgs, ()>) -> Result<SocketFns> {
+    Ok((
+        Arc::new(
+            open.build_threadsafe_function::<OpenArgs>()
+                .weak::<true>()
+                .build()?,
+        ),
+        Arc::new(
+            ops.build_threadsafe_function::<OpsArgs>()
+                .weak::<true>()
+                .build()?,
+        ),
+    ))
 }
 
 pub fn provision_tsfn(f: Function<ProvisionArgs, Promise<ProvisionResult>>) -> Result<ProvisionFn> {

@@ -4,9 +4,11 @@
 mod body;
 mod callbacks;
 pub mod compose;
+pub mod custom_auth;
 mod errors;
 mod options;
 pub mod runtime;
+pub mod socket;
 mod tokens;
 pub mod transport;
 pub mod transports;

@@ -173,6 +173,7 @@ pub fn connect_options(o: &JsTransportOptions) -> Result<ConnectOptions, BindErr
         lmtp: o.lmtp,
         debug: o.debug && o.logger,
         logger: None,
+        socket_provider: None,
         proxy: match o.proxy.as_deref().filter(|p| !p.is_empty()) {
             Some(url) => Some(ProxyConfig::parse(url)?),
             None => None,

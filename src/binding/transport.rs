@@ -18,10 +18,14 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use super::callbacks::{provision_tsfn, Callbacks, Hub, JsFns, LogArgs, ProvisionArgs};
+use super::callbacks::{
+    provision_tsfn, runner_tsfn, socket_tsfns, Callbacks, Hub, JsFns, LogArgs, ProvisionArgs,
+};
+use super::custom_auth::RunnerArgs;
 use super::errors::{reject, to_js_error_array, BindError};
 use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
 use super::runtime;
+use super::socket::{JsSocketProvider, OpenArgs, OpsArgs};
 use super::tokens::{
     event_sink, provisioner, ManagedToken, ProvisionResult, TokenEventJs, PROVISION_TIMEOUT,
 };
@@ -156,6 +160,10 @@ struct Core {
     hub: Arc<Hub>,
     /// Whether the user gave a logger.
     logging: bool,
+    /// `customAuth` handlers (JS), when the transport has any.
+    custom_auth: RwLock<Option<mailer_smtp::auth::CustomAuthHandle>>,
+    /// Sockets made in JS (`getSocket`, `connection`, `socket`, proxy handlers), once enabled.
+    sockets: Arc<JsSocketProvider>,
 }
 
 /// A composed message with everything the engine needs.
@@ -231,6 +239,7 @@ impl Core {
             credentials,
             method,
             force_auth: self.options.force_auth,
+            custom: self.custom_auth.read().ok().and_then(|c| c.clone()),
         })
     }
 
@@ -680,6 +689,8 @@ impl NativeTransport {
             idle: idle_listener.map(|f| f.create_ref()).transpose()?,
             complete: on_complete.create_ref()?,
             provision: None,
+            custom_auth: None,
+            sockets: None,
         };
         let events: Option<EventSink> = fns.token.as_ref().map(|_| event_sink(hub.clone()));
         let (mut connect, config_error) = match connect_options(&options) {
@@ -687,6 +698,8 @@ impl NativeTransport {
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
         connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
+        let sockets = Arc::new(JsSocketProvider::new(hub.clone()));
+        connect.socket_provider = Some(mailer_smtp::SocketProviderHandle(sockets.clone()));
         if let Some(f) = check_server_identity {
             let tsfn: IdentityFn = f
                 .build_threadsafe_function::<IdentityArgs>()
@@ -694,7 +707,6 @@ impl NativeTransport {
                 .build()?;
             connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
         }
-        connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
         let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
             let hub = hub.clone();
             let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
@@ -758,6 +770,8 @@ impl NativeTransport {
             oauth_log,
             hub: hub.clone(),
             logging,
+            custom_auth: RwLock::new(None),
+            sockets,
         });
         // A supplied access token's `timeout` runs from createTransport, as in nodemailer
         // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
@@ -846,6 +860,79 @@ impl NativeTransport {
         if let Ok(mut guard) = self.core.transport_auth.write() {
             *guard = None;
         }
+        Ok(())
+    }
+
+    /// Sets (or clears) the `customAuth` handlers: `methods` are the mechanism names, `runner`
+    /// starts the handler of a login (lib/custom-auth.js).
+    #[napi(
+        ts_args_type = "methods: string[], runner: ((session: number, method: string, user: string, pass: string, extensions: string[], authMethods: string[], maxAllowedSize: number | null) => void) | null"
+    )]
+    pub fn set_custom_auth(
+        &self,
+        methods: Vec<String>,
+        runner: Option<Function<'static, RunnerArgs, ()>>,
+    ) -> Result<()> {
+        let reference = runner.as_ref().map(|f| f.create_ref()).transpose()?;
+        // the callbacks open now (if any) call the new function from now on
+        if let Some(open) = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let tsfn = runner.map(runner_tsfn).transpose()?.map(Arc::new);
+            open.callbacks.set_custom_auth(tsfn);
+        }
+        let handle = reference
+            .as_ref()
+            .map(|_| super::custom_auth::handle(methods, self.hub.clone()));
+        self.fns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .custom_auth = reference;
+        if let Ok(mut guard) = self.core.custom_auth.write() {
+            *guard = handle;
+        }
+        if let Ok(mut guard) = self.core.transport_auth.write() {
+            *guard = None;
+        }
+        Ok(())
+    }
+
+    /// Sets (or clears) the JS socket maker: `open(id, host, port)` answers with
+    /// `socketOpened` / `socketOpenFailed`; `ops(id, op, data)` writes (0), ends (1), destroys
+    /// (2) or resumes (3) socket `id` (lib/socket-bridge.js).
+    #[napi(
+        ts_args_type = "open: ((id: number, host: string, port: number) => void) | null, ops: ((id: number, op: number, data: Buffer | undefined) => void) | null"
+    )]
+    pub fn set_socket_handlers(
+        &self,
+        open: Option<Function<'static, OpenArgs, ()>>,
+        ops: Option<Function<'static, OpsArgs, ()>>,
+    ) -> Result<()> {
+        let fns = match (open, ops) {
+            (Some(open), Some(ops)) => Some((open, ops)),
+            _ => None,
+        };
+        let reference = match &fns {
+            Some((open, ops)) => Some((open.create_ref()?, ops.create_ref()?)),
+            None => None,
+        };
+        if let Some(current) = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let tsfns = fns.map(|(open, ops)| socket_tsfns(open, ops)).transpose()?;
+            current.callbacks.set_sockets(tsfns);
+        }
+        self.core.sockets.enable(reference.is_some());
+        self.fns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sockets = reference;
         Ok(())
     }
 

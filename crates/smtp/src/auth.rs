@@ -67,6 +67,87 @@ pub struct AuthOptions {
     /// Forced SASL mechanism (`auth.method` / `authMethod`), any case.
     pub method: Option<String>,
     pub force_auth: bool,
+    /// Handlers for mechanisms of the user's own (nodemailer's `customAuth`); a handler for a
+    /// built-in name (`PLAIN`, ...) replaces the built-in.
+    pub custom: Option<CustomAuthHandle>,
+}
+
+/// What a custom mechanism's handler learns about the session (nodemailer's handler context,
+/// minus the functions).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomAuthContext {
+    /// The mechanism, upper case.
+    pub method: String,
+    pub user: String,
+    pub pass: String,
+    /// `SMTPUTF8`, `DSN`, `8BITMIME`, `REQUIRETLS`, `PIPELINING`, `SIZE`: those advertised, in
+    /// that order.
+    pub extensions: Vec<String>,
+    /// Recognised mechanisms advertised (PLAIN, LOGIN, CRAM-MD5, XOAUTH2 order).
+    pub auth_methods: Vec<String>,
+    /// `SIZE n` with n > 0.
+    pub max_allowed_size: Option<u64>,
+}
+
+/// One request of a running custom mechanism to the connection.
+#[derive(Debug)]
+pub enum CustomAuthStep {
+    /// Write `line` (+ CRLF; logged masked) and answer with the server's reply text (lines
+    /// joined by `\n`), or with the error that ended the connection.
+    Command {
+        line: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, SmtpError>>,
+    },
+    /// The handler says the login succeeded.
+    Resolve,
+    /// The handler says the login failed; `message` becomes the EAUTH error's message.
+    Reject { message: String },
+}
+
+/// Runs custom mechanisms. The binding implements it by calling the user's JS handler.
+pub trait CustomAuth: Send + Sync {
+    /// Whether there is a handler for `method` (upper case).
+    fn handles(&self, method: &str) -> bool;
+    /// Starts the handler; its requests arrive on the receiver until it resolves or rejects.
+    /// A receiver that closes without either is a failed login.
+    fn start(&self, ctx: CustomAuthContext)
+        -> tokio::sync::mpsc::UnboundedReceiver<CustomAuthStep>;
+}
+
+/// A shared [`CustomAuth`] with a Debug that prints nothing of it.
+#[derive(Clone)]
+pub struct CustomAuthHandle(pub Arc<dyn CustomAuth>);
+
+impl fmt::Debug for CustomAuthHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CustomAuth")
+    }
+}
+
+/// nodemailer's `maskAuthCommand`: the line as logged when a custom mechanism writes it. An
+/// `AUTH <mechanism>` line without arguments is shown as is; anything after the mechanism,
+/// and any other line, is `/* secret */`.
+pub fn mask_auth_command(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c);
+    if bytes.len() > 4 && bytes[..4].eq_ignore_ascii_case(b"AUTH") && is_space(bytes[4]) {
+        let mut i = 4;
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && !is_space(bytes[i]) {
+            i += 1;
+        }
+        if i > start {
+            return if i == bytes.len() {
+                line.to_string()
+            } else {
+                format!("{} /* secret */", &line[..i])
+            };
+        }
+    }
+    "/* secret */".to_string()
 }
 
 /// `AUTH PLAIN` initial response: base64("\0" + user + "\0" + pass), no authzid.
@@ -157,6 +238,20 @@ mod tests {
         assert_eq!(base64_lenient("aGk"), b"hi");
         assert_eq!(base64_lenient("aG k="), b"hi");
         assert_eq!(base64_lenient("!!"), b"");
+    }
+
+    #[test]
+    fn masks_custom_commands() {
+        assert_eq!(mask_auth_command("AUTH X-TWO"), "AUTH X-TWO");
+        assert_eq!(
+            mask_auth_command("auth x-two c2VjcmV0"),
+            "auth x-two /* secret */"
+        );
+        assert_eq!(mask_auth_command("AUTH  X a b"), "AUTH  X /* secret */");
+        assert_eq!(mask_auth_command("c2VjcmV0"), "/* secret */");
+        assert_eq!(mask_auth_command(""), "/* secret */");
+        assert_eq!(mask_auth_command("AUTH"), "/* secret */");
+        assert_eq!(mask_auth_command("AUTHX a"), "/* secret */");
     }
 
     #[test]

@@ -67,6 +67,7 @@ impl Io {
         match base {
             BaseStream::Tcp(t) => t.local_addr().ok(),
             BaseStream::ProxyTls(t) => t.get_ref().0.local_addr().ok(),
+            BaseStream::External(_, local) => *local,
         }
     }
 }
@@ -341,7 +342,23 @@ pub(crate) async fn tcp_connect(
 
 impl SmtpConnection {
     /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
+    /// A socket provider, when it has a stream for this connection, replaces DNS, TCP and proxy.
     pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
+        let provided = opts
+            .socket_provider
+            .as_ref()
+            .and_then(|p| p.0.open(&opts.host, opts.port));
+        if let Some(open) = provided {
+            let started = Instant::now();
+            let ext = match timeout(opts.connection_timeout, open).await {
+                Err(_) => return Err(connection_timeout_error()),
+                Ok(r) => r?,
+            };
+            if let Some(ext) = ext {
+                let remaining = opts.connection_timeout.saturating_sub(started.elapsed());
+                return Self::connect_external(opts, ext, remaining).await;
+            }
+        }
         let logger = Logger::connection(opts.logger.clone(), opts.debug);
         // through a proxy, the SMTP host is the proxy's to reach (or resolve)
         let addrs = match opts.proxy {
@@ -464,24 +481,95 @@ impl SmtpConnection {
             ),
         }
 
+        Self::start_session(opts.clone(), logger, io, remote).await
+    }
+
+    /// Runs SMTP on a stream made outside the engine: implicit TLS on top when `secure` and the
+    /// stream is not already `secured`, all within what is left of `connection_timeout`.
+    async fn connect_external(
+        opts: &ConnectOptions,
+        ext: crate::external::ExternalSocket,
+        remaining: Duration,
+    ) -> Result<SmtpConnection, SmtpError> {
+        let mut opts = opts.clone();
+        if let Some(secure) = ext.secure {
+            opts.secure = secure;
+        }
+        if let Some(host) = ext.host.filter(|h| !h.is_empty()) {
+            opts.host = host;
+        }
+        let logger = Logger::connection(opts.logger.clone(), opts.debug);
+        let base = BaseStream::External(ext.stream, ext.local);
+        let io = if opts.secure && !ext.secured {
+            let cfg = tls::client_config(&opts.tls, "CONN")?;
+            let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
+            match timeout(
+                remaining,
+                tokio_rustls::TlsConnector::from(cfg).connect(name, base),
+            )
+            .await
+            {
+                Err(_) => return Err(connection_timeout_error()),
+                Ok(Err(e)) => return Err(tls_init_error(e, "CONN")),
+                Ok(Ok(s)) => Io::Tls(Box::new(s)),
+            }
+        } else {
+            Io::Plain(base)
+        };
+        // nodemailer logs the socket's own ends, `undefined` where a stream has none
+        let shown = |a: Option<SocketAddr>| match a {
+            Some(a) => (a.ip().to_string(), a.port().to_string()),
+            None => ("undefined".to_string(), "undefined".to_string()),
+        };
+        let (remote_ip, remote_port) = shown(ext.remote);
+        let remote = ext
+            .remote
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let kind = if opts.secure {
+            "Secure connection"
+        } else {
+            "Connection"
+        };
+        logger.log(Level::Info, "network", "%s established to %s:%s", || {
+            let local = io.local_addr();
+            let (local_ip, _) = shown(local);
+            Details::args([kind.to_string(), remote_ip.clone(), remote_port.clone()])
+                .field(Field::Str("localAddress", local_ip))
+                .field(Field::Num(
+                    "localPort",
+                    local.map_or(0, |a| a.port().into()),
+                ))
+                .field(Field::Str("remoteAddress", remote_ip.clone()))
+                .field(Field::Num("remotePort", remote.port().into()))
+        });
+        Self::start_session(opts, logger, io, remote).await
+    }
+
+    /// Greeting, then the handshake, on a connected stream.
+    async fn start_session(
+        opts: ConnectOptions,
+        logger: Logger,
+        io: Io,
+        remote: SocketAddr,
+    ) -> Result<SmtpConnection, SmtpError> {
         let mut conn = SmtpConnection {
             io,
             parser: ReplyParser::new(),
             read_buf: vec![0u8; 8 * 1024],
-            opts: opts.clone(),
             name: opts.client_name(),
+            secure: opts.secure,
+            opts,
             logger,
             caps: Capabilities::default(),
             allows_auth: false,
             used_ehlo: false,
-            secure: opts.secure,
             upgrading: false,
             broken: false,
             authenticated: false,
             remote,
         };
 
-        let greeting = match timeout(opts.greeting_timeout, conn.read_reply()).await {
+        let greeting = match timeout(conn.opts.greeting_timeout, conn.read_reply()).await {
             Ok(r) => r?,
             Err(_) => {
                 conn.broken = true;
@@ -857,10 +945,16 @@ impl SmtpConnection {
             Some(Credentials::XOAuth2(p)) => Some(p.clone()),
             _ => None,
         };
+        let custom = auth.custom.clone();
+        let handles = |m: &str| custom.as_ref().is_some_and(|c| c.0.handles(m));
+        // XOAUTH2 needs a token provider or a custom handler: without either it is skipped even
+        // when it is the only mechanism advertised (nodemailer's `login`)
+        let can_xoauth2 = oauth.is_some() || handles("XOAUTH2");
         let first_supported = || {
             self.caps
                 .auth_methods
-                .first()
+                .iter()
+                .find(|m| *m != "XOAUTH2" || can_xoauth2)
                 .cloned()
                 .unwrap_or_else(|| "PLAIN".to_string())
         };
@@ -876,7 +970,15 @@ impl SmtpConnection {
             .map(Credentials::user)
             .unwrap_or_default();
 
-        let res = if method == "XOAUTH2" {
+        let res = if let Some(handler) = custom.filter(|c| c.0.handles(&method)) {
+            // a custom handler gets whatever user and pass there are, even none
+            let (user, pass) = match &auth.credentials {
+                Some(Credentials::Login { user, pass }) => (user.clone(), pass.clone()),
+                Some(Credentials::XOAuth2(p)) => (p.user(), String::new()),
+                None => (String::new(), String::new()),
+            };
+            self.auth_custom(&handler, &method, user, pass).await
+        } else if method == "XOAUTH2" {
             match oauth {
                 Some(p) => self.auth_xoauth2(p).await,
                 // unreachable by the selection above; kept total rather than panicking
@@ -988,6 +1090,86 @@ impl SmtpConnection {
             ));
         }
         Ok(())
+    }
+
+    /// A mechanism of the user's own: the handler writes the lines and reads the replies
+    /// through the connection, then resolves or rejects. Each wait for the handler's next
+    /// request is bounded by `socket_timeout`, as the socket's idle timer bounds it in
+    /// nodemailer.
+    async fn auth_custom(
+        &mut self,
+        handler: &auth::CustomAuthHandle,
+        method: &str,
+        user: String,
+        pass: String,
+    ) -> Result<(), SmtpError> {
+        let c = &self.caps;
+        let extensions = [
+            (c.smtputf8, "SMTPUTF8"),
+            (c.dsn, "DSN"),
+            (c.eight_bit_mime, "8BITMIME"),
+            (c.requiretls, "REQUIRETLS"),
+            (c.pipelining, "PIPELINING"),
+            (c.size, "SIZE"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| name.to_string())
+        .collect();
+        let ctx = auth::CustomAuthContext {
+            method: method.to_string(),
+            user,
+            pass,
+            extensions,
+            auth_methods: c.auth_methods.clone(),
+            max_allowed_size: c.max_size,
+        };
+        let mut steps = handler.0.start(ctx);
+        let command = format!("AUTH {method}");
+        // the reply to the handler's last command goes into its rejection, as in nodemailer
+        let mut last: Option<String> = None;
+        loop {
+            let step = match timeout(self.opts.socket_timeout, steps.recv()).await {
+                Err(_) => {
+                    self.broken = true;
+                    return Err(timeout_error());
+                }
+                Ok(None) => {
+                    return Err(SmtpError::format(
+                        ErrorCode::EAuth,
+                        "Authentication handler ended without resolving",
+                        last.as_deref(),
+                        Some(&command),
+                    ))
+                }
+                Ok(Some(step)) => step,
+            };
+            match step {
+                auth::CustomAuthStep::Command { line, reply } => {
+                    let masked = auth::mask_auth_command(&line);
+                    match self.secret_command(line, masked).await {
+                        Ok(r) => {
+                            let text = r.text();
+                            last = Some(text.clone());
+                            let _ = reply.send(Ok(text));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e.clone()));
+                            return Err(e);
+                        }
+                    }
+                }
+                auth::CustomAuthStep::Resolve => return Ok(()),
+                auth::CustomAuthStep::Reject { message } => {
+                    return Err(SmtpError::format(
+                        ErrorCode::EAuth,
+                        message,
+                        last.as_deref(),
+                        Some(&command),
+                    ))
+                }
+            }
+        }
     }
 
     /// XOAUTH2 with nodemailer's one-time renew after a `334` challenge.

@@ -160,6 +160,16 @@ pub(crate) fn socket_error(
     syscall: &str,
     addr: Option<std::net::SocketAddr>,
 ) -> SmtpError {
+    // a stream made outside the engine reports its own message and code
+    if let Some(ext) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<crate::external::ExternalError>())
+    {
+        let mut e = SmtpError::new(ErrorCode::ESocket, ext.message.clone()).with_command("CONN");
+        e.errno = ext.code.clone();
+        e.syscall = Some(syscall.to_string());
+        return e;
+    }
     let errno = errno_name(err);
     let message = match addr {
         Some(a) => format!("{syscall} {errno} {}:{}", a.ip(), a.port()),

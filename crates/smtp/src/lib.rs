@@ -14,6 +14,7 @@ pub mod connection;
 pub mod data;
 pub mod envelope;
 pub mod error;
+pub mod external;
 pub mod log;
 pub mod options;
 pub mod pool;
@@ -28,6 +29,9 @@ pub use auth::{AuthOptions, Credentials, TokenProvider};
 pub use connection::{SendInfo, SmtpConnection};
 pub use envelope::{Dsn, Envelope};
 pub use error::{ErrorCode, SmtpError};
+pub use external::{
+    ExternalError, ExternalIo, ExternalSocket, SocketProvider, SocketProviderHandle,
+};
 pub use log::{Level, LogEntry, LogFn};
 pub use options::{ConnectOptions, TlsOptions};
 pub use pool::{BodyFactory, BodyStream, Pool, PoolOptions};

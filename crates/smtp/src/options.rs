@@ -120,6 +120,9 @@ pub struct ConnectOptions {
     pub logger: Option<LogFn>,
     /// Connect through this proxy (nodemailer's `proxy` URL); `None`: directly.
     pub proxy: Option<ProxyConfig>,
+    /// Asked first for each connection's stream (nodemailer's `getSocket`, `connection`,
+    /// `socket`, custom proxy handlers); when it has none, the engine connects by itself.
+    pub socket_provider: Option<crate::external::SocketProviderHandle>,
 }
 
 impl Default for ConnectOptions {
@@ -142,6 +145,7 @@ impl Default for ConnectOptions {
             debug: false,
             logger: None,
             proxy: None,
+            socket_provider: None,
         }
     }
 }
@@ -166,6 +170,7 @@ impl fmt::Debug for ConnectOptions {
             .field("debug", &self.debug)
             .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
             .field("proxy", &self.proxy)
+            .field("socket_provider", &self.socket_provider)
             .finish()
     }
 }

@@ -130,6 +130,8 @@ impl ProxyConfig {
 pub(crate) enum BaseStream {
     Tcp(TcpStream),
     ProxyTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A stream made outside the engine (`getSocket`, `connection`, ...), with its local end.
+    External(Box<dyn crate::external::ExternalIo>, Option<SocketAddr>),
 }
 
 impl AsyncRead for BaseStream {
@@ -141,6 +143,7 @@ impl AsyncRead for BaseStream {
         match self.get_mut() {
             BaseStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             BaseStream::ProxyTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            BaseStream::External(s, _) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -154,18 +157,21 @@ impl AsyncWrite for BaseStream {
         match self.get_mut() {
             BaseStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             BaseStream::ProxyTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            BaseStream::External(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             BaseStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             BaseStream::ProxyTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            BaseStream::External(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             BaseStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             BaseStream::ProxyTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            BaseStream::External(s, _) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -588,6 +588,80 @@ mod tests {
         );
     }
 
+    /// Hands out a TCP stream it connected itself, as a JS `getSocket` would.
+    struct Provide(std::net::SocketAddr, Option<bool>);
+
+    impl crate::external::SocketProvider for Provide {
+        fn open(&self, host: &str, _port: u16) -> Option<crate::external::OpenFuture> {
+            assert_eq!(host, "mx.invalid");
+            let (addr, secure) = (self.0, self.1);
+            Some(Box::pin(async move {
+                let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+                Ok(Some(crate::external::ExternalSocket {
+                    stream: Box::new(tcp),
+                    secured: false,
+                    secure,
+                    host: Some("localhost".into()),
+                    remote: Some(addr),
+                    local: None,
+                }))
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn provided_socket_carries_starttls_and_implicit_tls() {
+        // STARTTLS over the provided stream; no DNS for the (unresolvable) host
+        let (addr, server) = serve(
+            false,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250-mx\r\n250 STARTTLS\r\n").await;
+                c.expect("STARTTLS").await;
+                c.send("220 go ahead\r\n").await;
+                c.accept_tls().await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx.tls\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        let mut o = tls_opts(addr);
+        o.host = "mx.invalid".into();
+        o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
+            addr, None,
+        ))));
+        let conn = within(SmtpConnection::connect(&o)).await.unwrap();
+        assert!(conn.is_secure());
+        within(conn.quit()).await;
+        server.await.unwrap();
+
+        // `secure` from the provider: implicit TLS on top of its stream
+        let (addr, server) = serve(
+            true,
+            script!(|c| {
+                c.send("220 mx\r\n").await;
+                c.expect("EHLO client.test").await;
+                c.send("250 mx\r\n").await;
+                c.expect("QUIT").await;
+                c.send("221 bye\r\n").await;
+                c.until_eof().await;
+            }),
+        )
+        .await;
+        o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
+            addr,
+            Some(true),
+        ))));
+        let conn = within(SmtpConnection::connect(&o)).await.unwrap();
+        assert!(conn.is_secure());
+        within(conn.quit()).await;
+        server.await.unwrap();
+    }
+
     #[tokio::test]
     async fn starttls_rejected_is_etls_or_opportunistic() {
         for opportunistic in [false, true] {
@@ -788,6 +862,102 @@ mod tests {
         );
         assert_eq!(e.command.as_deref(), Some("AUTH CRAM-MD5"));
         server.await.unwrap();
+    }
+
+    /// A custom mechanism in Rust: two challenge-response steps, then resolve (or reject).
+    struct TwoStep {
+        reject: bool,
+    }
+
+    impl crate::auth::CustomAuth for TwoStep {
+        fn handles(&self, method: &str) -> bool {
+            method == "X-TWO"
+        }
+        fn start(
+            &self,
+            ctx: crate::auth::CustomAuthContext,
+        ) -> tokio::sync::mpsc::UnboundedReceiver<crate::auth::CustomAuthStep> {
+            use crate::auth::CustomAuthStep as S;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let reject = self.reject;
+            tokio::spawn(async move {
+                assert_eq!(ctx.extensions, vec!["PIPELINING", "SIZE"]);
+                assert_eq!(ctx.auth_methods, vec!["PLAIN"]);
+                assert_eq!(ctx.max_allowed_size, Some(1000));
+                let ask = |line: String| {
+                    let (reply, rx) = tokio::sync::oneshot::channel();
+                    tx.send(S::Command { line, reply }).unwrap();
+                    rx
+                };
+                let r = ask(format!("AUTH {} {}", ctx.method, ctx.user))
+                    .await
+                    .unwrap();
+                let challenge = r.unwrap().trim_start_matches("334 ").to_string();
+                let r = ask(format!("{challenge}:{}", ctx.pass))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if reject || !r.starts_with("235") {
+                    tx.send(S::Reject {
+                        message: "nope".into(),
+                    })
+                    .unwrap();
+                } else {
+                    tx.send(S::Resolve).unwrap();
+                }
+            });
+            rx
+        }
+    }
+
+    #[tokio::test]
+    async fn custom_mechanism_steps_and_masks() {
+        for reject in [false, true] {
+            let (addr, server) = serve(
+                false,
+                script!(|c| {
+                    c.send("220 mx\r\n").await;
+                    c.expect("EHLO client.test").await;
+                    c.send("250-mx\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 AUTH PLAIN X-TWO\r\n")
+                        .await;
+                    c.expect("AUTH X-TWO alice").await;
+                    c.send("334 abc\r\n").await;
+                    c.expect("abc:pw").await;
+                    c.send("235 2.7.0 ok\r\n").await;
+                    if c.line().await.as_deref() == Some("QUIT") {
+                        c.send("221 bye\r\n").await;
+                    }
+                    c.until_eof().await;
+                }),
+            )
+            .await;
+            let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+            let seen = lines.clone();
+            let mut o = opts(addr);
+            o.debug = true;
+            o.logger = Some(Arc::new(move |e: crate::log::LogEntry| {
+                seen.lock().unwrap().push(e.args.join(" "));
+            }));
+            let a = AuthOptions {
+                method: Some("x-two".into()),
+                custom: Some(crate::auth::CustomAuthHandle(Arc::new(TwoStep { reject }))),
+                ..login("alice", "pw")
+            };
+            let res = within(verify(&o, &a)).await;
+            if reject {
+                let e = res.unwrap_err();
+                assert_eq!(e.code, ErrorCode::EAuth);
+                assert_eq!(e.message, "nope: 235 2.7.0 ok");
+                assert_eq!(e.command.as_deref(), Some("AUTH X-TWO"));
+                assert_eq!(e.response_code, Some(235));
+            } else {
+                res.unwrap();
+            }
+            let lines = lines.lock().unwrap().join("\n");
+            assert!(lines.contains("AUTH X-TWO /* secret */"), "{lines}");
+            assert!(!lines.contains("abc:pw"), "{lines}");
+            drop(server);
+        }
     }
 
     #[tokio::test]
