@@ -29,14 +29,14 @@ if (!fs.existsSync(path.join(root, 'Cargo.toml'))) {
 }
 function hostBuild() {
   const force = process.env.MAILER_RS_FORCE_BUILD === '1';
-  const haveLocal =
-    fs.readdirSync(root).some((f) => /^mailer-rs\..*\.node$/.test(f)) && fs.existsSync(path.join(root, 'binding.js'));
+  const haveLocal = fs.readdirSync(root).some((f) => /^mailer-rs\..*\.node$/.test(f));
   if (!force && haveLocal) {
     console.log('mailer-rs: native addon already built (set MAILER_RS_FORCE_BUILD=1 to rebuild)');
     return;
   }
   requireNapi();
-  const args = ['build', '--platform', '--release', '--js', 'binding.js', '--dts', 'binding.d.ts'];
+  // --no-js: binding.js is the repository's own loader (bundler-friendly, docs/bundlers.md).
+  const args = ['build', '--platform', '--release', '--no-js', '--dts', 'binding.d.ts'];
   if (process.env.MAILER_RS_DEBUG_BUILD === '1') args.splice(args.indexOf('--release'), 1);
   console.log(`mailer-rs: building the native addon (napi ${args.join(' ')}); this takes a few minutes the first time`);
   run(napi, args);
@@ -67,7 +67,7 @@ function releaseBuild() {
   // mimalloc) build, and sharing target/ would rebuild them on every switch with the host build.
   const args = [
     'build', '--platform', '--release', '--target', triple,
-    '--target-dir', path.join('target', 'napi-cross'), '--js', 'binding.js', '--dts', 'binding.d.ts',
+    '--target-dir', path.join('target', 'napi-cross'), '--no-js', '--dts', 'binding.d.ts',
   ];
   const env = { ...process.env };
   if (how === 'napi-cross') {
