@@ -215,22 +215,37 @@ function runInOldest(ops) {
   return (fn, args) => inOldest(ops, fn, args);
 }
 
-// Outcomes arrive from Rust in flat batches, STRIDE values per send (src/binding/transport.rs):
-// id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime, messageTime, messageSize,
-// response, envelope.from, envelope.to, messageId.
-const STRIDE = 13;
+// Outcomes arrive from Rust in flat batches, STRIDE values per send; each value's offset, named
+// as in src/binding/transport.rs (`mod slot`; __test__/completion-layout.test.mjs checks both).
+const SLOT = Object.freeze({
+  ID: 0,
+  ERROR: 1,
+  ACCEPTED: 2,
+  REJECTED: 3,
+  EHLO: 4,
+  REJECTED_ERRORS: 5,
+  ENVELOPE_TIME: 6,
+  MESSAGE_TIME: 7,
+  MESSAGE_SIZE: 8,
+  RESPONSE: 9,
+  ENVELOPE_FROM: 10,
+  ENVELOPE_TO: 11,
+  MESSAGE_ID: 12,
+  STRIDE: 13,
+});
+const STRIDE = SLOT.STRIDE;
 
 /** nodemailer's `info` for the send at `i` of a batch, with its key order. */
 function infoAt(b, i) {
-  const info = { accepted: b[i + 2], rejected: b[i + 3] };
-  if (b[i + 4] !== undefined) info.ehlo = b[i + 4];
-  if (b[i + 5] !== undefined) info.rejectedErrors = b[i + 5];
-  info.envelopeTime = b[i + 6];
-  info.messageTime = b[i + 7];
-  info.messageSize = b[i + 8];
-  info.response = b[i + 9];
-  info.envelope = { from: b[i + 10], to: b[i + 11] };
-  info.messageId = b[i + 12];
+  const info = { accepted: b[i + SLOT.ACCEPTED], rejected: b[i + SLOT.REJECTED] };
+  if (b[i + SLOT.EHLO] !== undefined) info.ehlo = b[i + SLOT.EHLO];
+  if (b[i + SLOT.REJECTED_ERRORS] !== undefined) info.rejectedErrors = b[i + SLOT.REJECTED_ERRORS];
+  info.envelopeTime = b[i + SLOT.ENVELOPE_TIME];
+  info.messageTime = b[i + SLOT.MESSAGE_TIME];
+  info.messageSize = b[i + SLOT.MESSAGE_SIZE];
+  info.response = b[i + SLOT.RESPONSE];
+  info.envelope = { from: b[i + SLOT.ENVELOPE_FROM], to: b[i + SLOT.ENVELOPE_TO] };
+  info.messageId = b[i + SLOT.MESSAGE_ID];
   return info;
 }
 
@@ -381,10 +396,10 @@ function nativeCallbacks(mail, pending, logging, pool) {
     const owner = pending.owner; // before the takes below let go of it
     const ops = pending.ops;
     for (let i = 0; i < batch.length; i += STRIDE) {
-      const entry = pending.take(batch[i]);
+      const entry = pending.take(batch[i + SLOT.ID]);
       if (!entry) continue;
-      if (ops) ops.retire(batch[i]);
-      if (batch[i + 1]) entry.settle(batch[i + 1]);
+      if (ops) ops.retire(batch[i + SLOT.ID]);
+      if (batch[i + SLOT.ERROR]) entry.settle(batch[i + SLOT.ERROR]);
       else entry.settle(null, infoAt(batch, i));
     }
     if (pending.waiting() > 0) {

@@ -174,19 +174,5 @@ pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result
     Ok(env_obj)
 }
 
-/// A body read error while streaming: a fetch error keeps its code (EFETCH); a file error's
-/// node code is the text before the first ':'.
-pub(super) fn io_code(e: &std::io::Error) -> &'static str {
-    if let Some(f) = e
-        .get_ref()
-        .and_then(|r| r.downcast_ref::<mailer_message::FetchError>())
-    {
-        return f.code;
-    }
-    let text = e.to_string();
-    if text.starts_with("ENOENT") || text.starts_with("EACCES") || text.starts_with("EISDIR") {
-        "EFILEACCESS"
-    } else {
-        "ESTREAM"
-    }
-}
+/// A body read error's code (EFETCH, EFILEACCESS or ESTREAM), as the DKIM signer gives it too.
+pub(super) use mailer_message::io_error_code as io_code;

@@ -160,21 +160,8 @@ impl TokenProvider for ManagedToken {
             manager
                 .get_token(renew, provisioner)
                 .await
-                .map_err(|e| SmtpError {
-                    // nodemailer rewrites token errors to EAUTH on the AUTH XOAUTH2 command.
-                    code: ErrorCode::EAuth,
-                    message: e.message,
-                    response: None,
-                    response_code: None,
-                    command: Some("AUTH XOAUTH2".to_string()),
-                    recipient: None,
-                    rejected: Vec::new(),
-                    rejected_errors: Vec::new(),
-                    errno: None,
-                    syscall: None,
-                    address: None,
-                    port: None,
-                })
+                // the connection gives it EAUTH and the AUTH XOAUTH2 command, as nodemailer does
+                .map_err(|e| SmtpError::new(ErrorCode::EAuth, e.message))
         })
     }
 }

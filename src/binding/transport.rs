@@ -370,29 +370,46 @@ impl Core {
     }
 }
 
-/// Fields per send in a completion batch (see `lib/mailer.js`, which builds nodemailer's
-/// `info` from them): id, error, accepted, rejected, ehlo, rejectedErrors, envelopeTime,
-/// messageTime, messageSize, response, envelope.from, envelope.to, messageId.
-const STRIDE: u32 = 13;
+/// Where each value of one send's outcome sits in a completion batch, `STRIDE` values per
+/// send. `lib/mailer.js` builds nodemailer's `info` from them with the same names in its `SLOT`
+/// (`__test__/completion-layout.test.mjs` fails when the two disagree).
+mod slot {
+    pub const ID: u32 = 0;
+    pub const ERROR: u32 = 1;
+    pub const ACCEPTED: u32 = 2;
+    pub const REJECTED: u32 = 3;
+    pub const EHLO: u32 = 4;
+    pub const REJECTED_ERRORS: u32 = 5;
+    pub const ENVELOPE_TIME: u32 = 6;
+    pub const MESSAGE_TIME: u32 = 7;
+    pub const MESSAGE_SIZE: u32 = 8;
+    pub const RESPONSE: u32 = 9;
+    pub const ENVELOPE_FROM: u32 = 10;
+    pub const ENVELOPE_TO: u32 = 11;
+    pub const MESSAGE_ID: u32 = 12;
+    pub const STRIDE: u32 = 13;
+    const _: () = assert!(STRIDE == MESSAGE_ID + 1);
+}
+use slot::STRIDE;
 
 /// Writes one completion into the flat batch array at `base`. Positional values instead of an
 /// `info` object: napi sets a named property by decoding its key from UTF-8 every time, and
 /// the JS side builds the object far more cheaply.
 fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Result<()> {
-    out.set(base, c.id)?;
+    out.set(base + slot::ID, c.id)?;
     let o = match c.outcome {
         Ok(o) => o,
-        Err(e) => return out.set(base + 1, super::errors::to_js_error(env, &e)?),
+        Err(e) => return out.set(base + slot::ERROR, super::errors::to_js_error(env, &e)?),
     };
     let info = o.info;
-    out.set(base + 2, info.accepted)?;
-    out.set(base + 3, info.rejected)?;
+    out.set(base + slot::ACCEPTED, info.accepted)?;
+    out.set(base + slot::REJECTED, info.rejected)?;
     if !o.ehlo.is_empty() {
         let mut ehlo = env.create_array(o.ehlo.len() as u32)?;
         for (i, line) in o.ehlo.iter().enumerate() {
             ehlo.set(i as u32, line.as_str())?;
         }
-        out.set(base + 4, ehlo)?;
+        out.set(base + slot::EHLO, ehlo)?;
     }
     if !info.rejected_errors.is_empty() {
         let errors: Vec<BindError> = info
@@ -400,19 +417,22 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
             .into_iter()
             .map(BindError::from)
             .collect();
-        out.set(base + 5, to_js_error_array(env, &errors)?)?;
+        out.set(
+            base + slot::REJECTED_ERRORS,
+            to_js_error_array(env, &errors)?,
+        )?;
     }
-    out.set(base + 6, info.envelope_time as f64)?;
-    out.set(base + 7, info.message_time as f64)?;
-    out.set(base + 8, info.message_size as f64)?;
-    out.set(base + 9, info.response)?;
+    out.set(base + slot::ENVELOPE_TIME, info.envelope_time as f64)?;
+    out.set(base + slot::MESSAGE_TIME, info.message_time as f64)?;
+    out.set(base + slot::MESSAGE_SIZE, info.message_size as f64)?;
+    out.set(base + slot::RESPONSE, info.response)?;
     if o.envelope_from.is_empty() {
-        out.set(base + 10, false)?;
+        out.set(base + slot::ENVELOPE_FROM, false)?;
     } else {
-        out.set(base + 10, o.envelope_from)?;
+        out.set(base + slot::ENVELOPE_FROM, o.envelope_from)?;
     }
-    out.set(base + 11, o.envelope_to)?;
-    out.set(base + 12, o.message_id)?;
+    out.set(base + slot::ENVELOPE_TO, o.envelope_to)?;
+    out.set(base + slot::MESSAGE_ID, o.message_id)?;
     Ok(())
 }
 
@@ -648,9 +668,9 @@ impl ToNapiValue for Batch {
                     let _ = out.set(k, ());
                 }
                 let e = BindError::new("EMESSAGE", "The send's outcome could not be converted");
-                let _ = out.set(base, id);
+                let _ = out.set(base + slot::ID, id);
                 if let Ok(js) = super::errors::to_js_error(&env, &e) {
-                    let _ = out.set(base + 1, js);
+                    let _ = out.set(base + slot::ERROR, js);
                 }
             }
         }

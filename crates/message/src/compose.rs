@@ -241,11 +241,7 @@ fn js_number(n: f64) -> String {
         // 0 is falsy: the header is skipped
         return String::new();
     }
-    if n.fract() == 0.0 && n.abs() < 1e21 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    crate::json::js_number_string(n)
 }
 
 /// Content type for a file extension (nodemailer `detectMimeType`, table from mime_guess).

@@ -619,22 +619,7 @@ impl Spool {
 /// A body read error with the code the binding gives it when sending unsigned (a fetch keeps
 /// its code, a file open error is EFILEACCESS).
 fn read_error(e: io::Error) -> ComposeError {
-    if let Some(f) = e
-        .get_ref()
-        .and_then(|r| r.downcast_ref::<crate::FetchError>())
-    {
-        return ComposeError::new(f.code, f.to_string());
-    }
-    let text = e.to_string();
-    let code = if ["ENOENT", "EACCES", "EISDIR"]
-        .iter()
-        .any(|p| text.starts_with(p))
-    {
-        "EFILEACCESS"
-    } else {
-        "ESTREAM"
-    };
-    ComposeError::new(code, text)
+    ComposeError::new(crate::io_error_code(&e), e.to_string())
 }
 
 /// Signs a composed message: reads `body` once (hashing the body as it streams; bodies of

@@ -1178,6 +1178,22 @@ mod tests {
     fn decodes_node_encodings() {
         assert_eq!(decode_string("aGVsbG8=", "base64"), b"hello");
         assert_eq!(decode_string("aGVsbG8", "base64"), b"hello");
+        // expected bytes printed by node's Buffer.from(s, 'base64')
+        for (s, hex) in [
+            ("aGk", "6869"),
+            ("aG k=", "6869"),
+            ("!!", ""),
+            ("aG=k", "68"),
+            ("a-_b", "6befdb"),
+            ("aGk=\naGk", "6869"),
+            ("aGkx=aGk", "686931"),
+        ] {
+            let got: String = base64_decode_lenient(s)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(got, hex, "{s:?}");
+        }
         assert_eq!(decode_string("68656c6c6f", "hex"), b"hello");
     }
 

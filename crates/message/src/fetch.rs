@@ -31,6 +31,23 @@ pub struct FetchError {
     pub source_url: String,
 }
 
+/// The code of a body read error: a fetch error keeps its own (EFETCH); a file that cannot be
+/// opened is EFILEACCESS (its node code is the text before the first ':'); anything else ESTREAM.
+pub fn io_error_code(e: &io::Error) -> &'static str {
+    if let Some(f) = e.get_ref().and_then(|r| r.downcast_ref::<FetchError>()) {
+        return f.code;
+    }
+    let text = e.to_string();
+    if ["ENOENT", "EACCES", "EISDIR"]
+        .iter()
+        .any(|p| text.starts_with(p))
+    {
+        "EFILEACCESS"
+    } else {
+        "ESTREAM"
+    }
+}
+
 /// What to fetch and how (`href`, `httpHeaders`, `tls`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UrlRequest {
@@ -264,6 +281,20 @@ pub(crate) async fn fetch_body(req: UrlRequest) -> io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn io_error_codes() {
+        let fetch = FetchError {
+            code: "EFETCH",
+            message: "Response status code 404".into(),
+            source_url: "http://127.0.0.1/".into(),
+        };
+        assert_eq!(io_error_code(&io::Error::other(fetch)), "EFETCH");
+        let open = io::Error::other("ENOENT: no such file or directory, open '/x'");
+        assert_eq!(io_error_code(&open), "EFILEACCESS");
+        assert_eq!(io_error_code(&io::Error::other("EISDIR: x")), "EFILEACCESS");
+        assert_eq!(io_error_code(&io::Error::other("broken pipe")), "ESTREAM");
+    }
 
     /// One-shot HTTP/1.1 server on loopback: returns its URL and the request it received.
     async fn serve(response: &'static [u8]) -> (String, tokio::task::JoinHandle<String>) {

@@ -215,13 +215,17 @@ impl Json {
 
 /// JS number to string, as `JSON.stringify` writes it (non-finite: `null`).
 fn js_number(n: f64) -> String {
-    if !n.is_finite() {
-        "null".into()
-    } else if n.fract() == 0.0 && n.abs() < 1e21 {
-        format!("{}", n as i64)
+    if n.is_finite() {
+        js_number_string(n)
     } else {
-        format!("{n}")
+        "null".into()
     }
+}
+
+/// `String(n)` in JS (Number::toString: `-0` is "0", exponent from 1e21 and below 1e-6,
+/// `NaN`, `Infinity`); the one place the crate turns a JS number into text.
+pub(crate) fn js_number_string(n: f64) -> String {
+    ryu_js::Buffer::new().format(n).to_owned()
 }
 
 /// The JSON transport's result.
@@ -646,6 +650,38 @@ fn buffers_to_bytes(v: Json, buffers: &[bytes::Bytes]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn js_number_string_matches_node() {
+        // expected strings printed by `node -p "String(n)"`
+        let cases: [(f64, &str); 18] = [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1e21, "1e+21"),
+            (1e-7, "1e-7"),
+            (1e-6, "0.000001"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (9.3e18, "9300000000000000000"),
+            (-9.3e18, "-9300000000000000000"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1.5, "1.5"),
+            (100.0, "100"),
+            (-42.0, "-42"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (9007199254740994.0, "9007199254740994"),
+        ];
+        for (n, expected) in cases {
+            assert_eq!(js_number_string(n), expected, "{n:?}");
+        }
+        // JSON.stringify writes non-finite numbers as null
+        assert_eq!(js_number(f64::NAN), "null");
+        assert_eq!(js_number(f64::NEG_INFINITY), "null");
+        assert_eq!(js_number(-0.0), "0");
+    }
 
     fn run(input: &str, buffers: Vec<Vec<u8>>) -> JsonMessage {
         let data: Json = serde_json::from_str(input).unwrap();

@@ -16,8 +16,8 @@ mod newline;
 pub use address::{parse_address_list, Mailbox};
 pub use body::MessageBody;
 pub use dkim::{DkimKey, DkimOptions};
-pub use encoding::normalize_header_key;
-pub use fetch::{post as http_post, FetchError, UrlRequest};
+pub use encoding::{base64_decode_lenient, normalize_header_key};
+pub use fetch::{io_error_code, post as http_post, FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
     HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,

@@ -5,7 +5,6 @@
 //! - [`TokenRegistry`]: shares one manager per [`CredentialKey`] (user + digest of the
 //!   credentials) across sends and pooled connections; a request presenting other credentials
 //!   for the same user gets a manager of its own.
-//! - [`xoauth2_sasl`]: the SASL XOAUTH2 initial response.
 //!
 //! No napi here: the binding adapts JS callbacks into [`Provisioner`], [`EventSink`] and [`LogFn`].
 
@@ -18,7 +17,6 @@ mod redact;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use futures_util::future::BoxFuture;
 
 pub use config::{CredentialKey, OAuth2Config};
@@ -52,38 +50,10 @@ pub type Provisioner = Arc<
 /// Debug log sink. Lines never contain a full secret.
 pub type LogFn = Arc<dyn Fn(String) + Send + Sync>;
 
-/// SASL XOAUTH2 initial response: `base64("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")`.
-pub fn xoauth2_sasl(user: &str, token: &str) -> String {
-    let raw = format!("user={user}\x01auth=Bearer {token}\x01\x01");
-    base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
-}
-
 /// Current wall-clock time in ms since the epoch (0 if the clock is before 1970).
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xoauth2_vector_from_spec() {
-        assert_eq!(
-            xoauth2_sasl("test@example.com", "abc"),
-            "dXNlcj10ZXN0QGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIGFiYwEB"
-        );
-    }
-
-    #[test]
-    fn xoauth2_decodes_to_exact_bytes() {
-        let b64 = xoauth2_sasl("me@example.com", "stale");
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        assert_eq!(raw, b"user=me@example.com\x01auth=Bearer stale\x01\x01");
-    }
 }
