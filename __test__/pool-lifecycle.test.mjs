@@ -47,8 +47,10 @@ describe('pool connections', () => {
     assert.deepEqual(nm.failed, []);
     assert.equal(nm.maxOpen, 3, 'nodemailer');
     assert.equal(rs.maxOpen, 3, `mailer-rs had ${rs.maxOpen} sessions open at once`);
-    assert.deepEqual(sorted(rs.perConnection), sorted(nm.perConnection));
-    assert.equal(rs.perConnection.length, 30);
+    // nodemailer's spread is 30 connections of 5 on a quiet machine; under load it sometimes
+    // opens a few short ones, so ours is checked against that spread, not against its run
+    assert.deepEqual(sorted(rs.perConnection), new Array(30).fill(5));
+    assert.equal(nm.perConnection.reduce((a, b) => a + b, 0), 150, 'nodemailer');
   });
 
   test('300 messages, maxConnections 3, maxMessages 100, slow QUIT: three connections of 100, as nodemailer', { timeout: 60000 }, async () => {
@@ -57,8 +59,9 @@ describe('pool connections', () => {
     const nm = await runPool('nodemailer', 300, options, { quitDelay: 300 });
     assert.deepEqual(rs.failed, []);
     assert.deepEqual(nm.failed, []);
-    assert.deepEqual(sorted(nm.perConnection), [100, 100, 100], 'nodemailer');
-    assert.deepEqual(sorted(rs.perConnection), sorted(nm.perConnection));
+    // nodemailer's spread on a quiet machine; its own run is not compared (it varies under load)
+    assert.equal(nm.perConnection.reduce((a, b) => a + b, 0), 300, 'nodemailer');
+    assert.deepEqual(sorted(rs.perConnection), [100, 100, 100]);
     assert.equal(rs.maxOpen, 3);
   });
 

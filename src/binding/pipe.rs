@@ -21,9 +21,8 @@ use tokio::sync::mpsc;
 use super::compose::is_large;
 use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
 use super::errors::{reject, to_js_error, BindError};
-use super::options::JsAuth;
 use super::runtime;
-use super::transport::{Completion, EnvelopeExtras, NativeTransport};
+use super::transport::{send_options, Completion, NativeTransport};
 
 /// What one `read()` hands JS at most when more is ready at once: small pieces (header blocks,
 /// boundaries, short parts) travel together instead of one promise each.
@@ -464,23 +463,7 @@ impl NativeTransport {
         id: u32,
     ) -> Result<Option<Object<'env>>> {
         let parsed = (|| {
-            let extras: EnvelopeExtras = match extras {
-                Some(x) => env.from_js_value(x).map_err(|e| {
-                    BindError::new(
-                        "EENVELOPE",
-                        format!("Invalid message options: {}", e.reason),
-                    )
-                    .with_command("API")
-                })?,
-                None => EnvelopeExtras::default(),
-            };
-            let auth: Option<JsAuth> = match auth {
-                Some(a) => Some(env.from_js_value(a).map_err(|e| {
-                    BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
-                        .with_command("API")
-                })?),
-                None => None,
-            };
+            let (extras, auth) = send_options(env, extras, auth)?;
             let body = match sink {
                 Some(s) => {
                     let eight_bit = message.fix_seven_bit()?;

@@ -174,6 +174,33 @@ pub(super) struct Prepared {
     message_id: String,
 }
 
+/// A send's envelope options (`dsn`, …) and per-message auth, as the binding reads them for
+/// `send` and `sendComposed`.
+pub(super) fn send_options(
+    env: &Env,
+    extras: Option<Object>,
+    auth: Option<Object>,
+) -> std::result::Result<(EnvelopeExtras, Option<JsAuth>), BindError> {
+    let extras: EnvelopeExtras = match extras {
+        Some(x) => env.from_js_value(x).map_err(|e| {
+            BindError::new(
+                "EENVELOPE",
+                format!("Invalid message options: {}", e.reason),
+            )
+            .with_command("API")
+        })?,
+        None => EnvelopeExtras::default(),
+    };
+    let auth: Option<JsAuth> = match auth {
+        Some(a) => Some(env.from_js_value(a).map_err(|e| {
+            BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
+                .with_command("API")
+        })?),
+        None => None,
+    };
+    Ok((extras, auth))
+}
+
 pub struct Outcome {
     info: SendInfo,
     ehlo: Arc<[String]>,
@@ -979,23 +1006,7 @@ impl NativeTransport {
                 BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
                     .with_command("API")
             })?;
-            let extras: EnvelopeExtras = match extras {
-                Some(x) => env.from_js_value(x).map_err(|e| {
-                    BindError::new(
-                        "EENVELOPE",
-                        format!("Invalid message options: {}", e.reason),
-                    )
-                    .with_command("API")
-                })?,
-                None => EnvelopeExtras::default(),
-            };
-            let auth: Option<JsAuth> = match auth {
-                Some(a) => Some(env.from_js_value(a).map_err(|e| {
-                    BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
-                        .with_command("API")
-                })?),
-                None => None,
-            };
+            let (extras, auth) = send_options(env, extras, auth)?;
             Ok((data, extras, auth))
         })();
         let parsed = match parsed {
