@@ -22,7 +22,7 @@ use super::compose::is_large;
 use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
-use super::transport::{send_options, Completion, NativeTransport};
+use super::transport::{send_options, NativeTransport};
 
 /// What one `read()` hands JS at most when more is ready at once: small pieces (header blocks,
 /// boundaries, short parts) travel together instead of one promise each.
@@ -500,13 +500,7 @@ impl NativeTransport {
                 core.prepare(signed, extras, auth)
             }
             .await;
-            match prepared {
-                Ok(p) => core.dispatch(p, done, id),
-                Err(e) => done.push(Completion {
-                    id,
-                    outcome: Err(e),
-                }),
-            }
+            core.dispatch_prepared(prepared, done, id);
         });
         Ok(None)
     }

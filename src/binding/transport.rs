@@ -355,6 +355,23 @@ impl Core {
     /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
     /// messages join the pool's queue directly (no task per message); a non-pooled message
     /// gets a task that owns its connection.
+    /// A message prepared off Node's thread (composed large, or DKIM-signed): sent, or its
+    /// preparation error reported as the send's outcome.
+    pub(super) fn dispatch_prepared(
+        self: &Arc<Self>,
+        prepared: std::result::Result<Prepared, BindError>,
+        done: Arc<Completions>,
+        id: u32,
+    ) {
+        match prepared {
+            Ok(p) => self.dispatch(p, done, id),
+            Err(e) => done.push(Completion {
+                id,
+                outcome: Err(e),
+            }),
+        }
+    }
+
     pub(super) fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
         let Prepared {
             envelope,
@@ -1060,13 +1077,7 @@ impl NativeTransport {
                 core.prepare(compiled, extras, auth)
             }
             .await;
-            match prepared {
-                Ok(p) => core.dispatch(p, done, id),
-                Err(e) => done.push(Completion {
-                    id,
-                    outcome: Err(e),
-                }),
-            }
+            core.dispatch_prepared(prepared, done, id);
         });
         Ok(None)
     }
