@@ -8,6 +8,7 @@
 //! [`AuthConfig::read`]) with the coercion nodemailer applies, add the field, and copy it in
 //! the binding (`src/binding/options.rs`).
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -60,8 +61,9 @@ impl Mode {
     }
 }
 
-/// TLS settings (the SMTP `tls` option, or `auth.tls` for token requests).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// TLS settings (the SMTP `tls` option, or `auth.tls` for token requests). Its `Debug` never
+/// prints the key or its passphrase.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
     /// As Node's `tls.connect`: only `false` turns verification off (`0` or `'false'` do not).
     pub reject_unauthorized: bool,
@@ -118,6 +120,49 @@ impl TlsConfig {
             key: text(key_pem.as_ref().or(key.as_ref())),
             passphrase: text(passphrase.as_ref()),
         }
+    }
+}
+
+/// `Some("<redacted>")` for a secret that is set.
+fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("reject_unauthorized", &self.reject_unauthorized)
+            .field("ca", &format_args!("[{} PEM]", self.ca.len()))
+            .field("servername", &self.servername)
+            .field("min_version", &self.min_version)
+            .field("cert", &self.cert.as_ref().map(|_| "<PEM>"))
+            .field("key", &redacted(&self.key))
+            .field("passphrase", &redacted(&self.passphrase))
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("kind", &self.kind)
+            .field("user", &self.user)
+            .field("pass", &redacted(&self.pass))
+            .field("method", &self.method)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("access_token", &redacted(&self.access_token))
+            .field("access_url", &self.access_url)
+            .field("service_client", &self.service_client)
+            .field("private_key", &redacted(&self.private_key))
+            .field(
+                "private_key_passphrase",
+                &redacted(&self.private_key_passphrase),
+            )
+            .field("has_provision_callback", &self.has_provision_callback)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
     }
 }
 
@@ -184,8 +229,8 @@ pub enum Login {
 }
 
 /// The `auth` option (or a message's `auth`) with the values the engine uses; functions stay
-/// in JS (`provisionCallback` is only noted).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// in JS (`provisionCallback` is only noted). Its `Debug` never prints a secret.
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthConfig {
     pub kind: Option<String>,
     pub user: Option<String>,
@@ -616,6 +661,23 @@ mod tests {
             .unwrap_or_default();
         let c = TransportConfig::read(&JsonSource(std::rc::Rc::new(map)), true);
         assert!(c.tls.reject_unauthorized && !c.insecure_env_applied);
+    }
+
+    #[test]
+    fn debug_output_has_no_secret() {
+        let c = read(
+            json!({"auth": {"user": "u", "pass": "PASS1", "clientSecret": "SECRET2",
+                                     "refreshToken": "REFRESH3", "accessToken": "ACCESS4",
+                                     "privateKey": {"key": "KEY5", "passphrase": "PHRASE6"}},
+                            "tls": {"key": "KEY7", "passphrase": "PHRASE8"}}),
+        );
+        let text = format!("{c:?}");
+        for secret in [
+            "PASS1", "SECRET2", "REFRESH3", "ACCESS4", "KEY5", "PHRASE6", "KEY7", "PHRASE8",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("<redacted>"));
     }
 
     #[test]
