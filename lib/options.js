@@ -14,8 +14,9 @@ let warnedInsecureEnv = false;
 /**
  * `createTransport(input)` resolved by Rust: `options` (the Mail's options: the input itself
  * unless a URL was parsed into it), `transportOptions` (those with the well-known service
- * merged in: `transporter.options`), the values JS sets itself up with (`mode`, `pool`,
- * `maxConnections`, `ignoredTls`, `tlsCa`, `customProxy`) and `settings` for NativeTransport.
+ * merged in: `transporter.transporter.options`), the values JS sets itself up with (`mode`,
+ * `pool`, `maxConnections`, `ignoredTls`, `tlsCa`, `customProxy`) and `settings` for
+ * NativeTransport.
  * A URL or service nodemailer refuses throws a TypeError, as WHATWG's URL does
  * (`ERR_INVALID_URL`; the URL, which may hold a password, is not echoed).
  */

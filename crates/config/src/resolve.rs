@@ -4,7 +4,7 @@
 //! nodemailer 10.6.1 builds two objects (lib/nodemailer.js, then lib/smtp-transport or
 //! lib/smtp-pool):
 //!
-//! - the Mail's options (`transporter.options` of nodemailer's Mail, `mailer.options` here):
+//! - the Mail's options (`transporter.options` of the object `createTransport` returns):
 //!   the input itself; for a URL string, the parsed URL; for an object with a `url`, the
 //!   object without `url` with the parsed URL assigned over it (the URL's values win);
 //! - the transport's options (`transporter.transporter.options`): those, with the well-known

@@ -10,7 +10,8 @@
 //! - [`Layers`]: nodemailer's `shared.assign(target, ...sources)` as a view: a key's value is
 //!   the top-most layer's, except `tls` and `auth`, whose object values merge key by key. It
 //!   also gives the plan ([`Layers::plan`]) the binding follows to build the same object in JS
-//!   (`transporter.options`), with the user's own values (functions, Buffers) in it.
+//!   (`transporter.options`, `transporter.transporter.options`), with the user's own values
+//!   (functions, Buffers) in it.
 //! - JS coercions used when the typed configuration reads a value: truthiness, `String(v)`,
 //!   `Number(v)`.
 
