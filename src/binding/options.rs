@@ -11,6 +11,7 @@
 //! - [`read_auth`]: a message's `auth` (merged over the transport's in lib/mailer.js), read the
 //!   same way as the transport's.
 
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use mailer_config::{
@@ -26,43 +27,51 @@ use napi_derive::napi;
 
 use super::errors::BindError;
 
-/// A JS object read key by key (own enumerable string keys, as `Object.keys`).
+/// A JS object read key by key (own enumerable string keys, as `Object.keys`). The key list is
+/// read once: an option is looked up in it before its value is read.
 pub(super) struct JsSource<'env> {
     obj: Object<'env>,
+    keys: OnceCell<Vec<String>>,
 }
 
 impl<'env> JsSource<'env> {
     pub(super) fn new(obj: Object<'env>) -> Self {
-        JsSource { obj }
+        JsSource {
+            obj,
+            keys: OnceCell::new(),
+        }
     }
 
-    fn raw(&self, key: &str) -> Option<Unknown<'env>> {
-        if !self.obj.has_own_property(key).ok()? {
-            return None;
-        }
-        self.obj.get_named_property_unchecked::<Unknown>(key).ok()
+    fn own_keys(&self) -> &[String] {
+        self.keys.get_or_init(|| {
+            let names = match self.obj.get_all_property_names(
+                KeyCollectionMode::OwnOnly,
+                // symbol keys come back as symbols and are dropped below
+                KeyFilter::Enumerable,
+                KeyConversion::NumbersToStrings,
+            ) {
+                Ok(n) => n,
+                Err(_) => return Vec::new(),
+            };
+            let len = names.get_array_length().unwrap_or(0);
+            (0..len)
+                .filter_map(|i| names.get_element::<String>(i).ok())
+                .collect()
+        })
     }
 }
 
 impl<'env> Source<'env> for JsSource<'env> {
     fn keys(&self) -> Vec<String> {
-        let names = match self.obj.get_all_property_names(
-            KeyCollectionMode::OwnOnly,
-            // symbol keys come back as symbols and are dropped below
-            KeyFilter::Enumerable,
-            KeyConversion::NumbersToStrings,
-        ) {
-            Ok(n) => n,
-            Err(_) => return Vec::new(),
-        };
-        let len = names.get_array_length().unwrap_or(0);
-        (0..len)
-            .filter_map(|i| names.get_element::<String>(i).ok())
-            .collect()
+        self.own_keys().to_vec()
     }
 
     fn get(&self, key: &str) -> Option<Val<'env>> {
-        self.raw(key).map(classify)
+        if !self.own_keys().iter().any(|k| k == key) {
+            return None;
+        }
+        let v = self.obj.get_named_property_unchecked::<Unknown>(key).ok()?;
+        Some(classify(v))
     }
 }
 
