@@ -295,6 +295,8 @@ describe('process behaviour', () => {
         child = c;
         c.stderr.on('data', (d) => String(d).includes('collected') && collected());
       });
+      // the server's own wait failing is a failure of this test's set-up: say so
+      if (srv.sessions[0]?.error) throw srv.sessions[0].error;
       assert.equal(r.signal, null, 'exited by itself');
       assert.equal(r.code, 0, r.err);
       assert.equal(r.out.trim(), '250 queued late');
