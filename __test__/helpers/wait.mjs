@@ -9,9 +9,9 @@
 // generous (the machine may be loaded); a wait that succeeds returns as soon as the event happens,
 // so a generous deadline costs nothing.
 //
-// Where time itself is what a test checks (a token must expire, a timeout option must fire,
-// nothing more may happen within a window, a server fault injects a delay), the test waits with
-// `setTimeout` from node:timers/promises and a named constant that says why the time must pass.
+// Where time itself is what a test checks (a token must expire, nothing more may happen within a
+// window, a server fault injects a delay), the test keeps a plain timer, its length a named
+// constant with a comment that says why the time must pass.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
