@@ -4,21 +4,15 @@
 //! and mini-redis's buffered frame reader). Every socket read and write, and every wait on
 //! the body stream or a token provider, is bounded by `socket_timeout`.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 use crate::auth::{self, AuthOptions, Credentials, TokenProvider};
@@ -27,11 +21,9 @@ use crate::data::DotStuffer;
 use crate::envelope::{self, Envelope};
 use crate::error::{socket_error, ErrorCode, SmtpError};
 use crate::log::{Details, Field, Level, Logger};
+use crate::net::{self, tls};
 use crate::options::ConnectOptions;
-use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
-use crate::tls;
-use rustls::pki_types::ServerName;
 
 /// Result of a successful `send`, nodemailer's `info` minus the transport-level fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,76 +40,6 @@ pub struct SendInfo {
     pub response: String,
 }
 
-/// Plain or TLS, behind one type; the base stream is direct TCP or a proxy tunnel.
-enum Io {
-    Plain(BaseStream),
-    Tls(Box<tokio_rustls::client::TlsStream<BaseStream>>),
-    /// Transient state while upgrading, and after a failed upgrade.
-    Closed,
-}
-
-impl Io {
-    /// The local end of the TCP socket underneath (to the proxy, through a proxy).
-    fn local_addr(&self) -> Option<SocketAddr> {
-        let base = match self {
-            Io::Plain(b) => b,
-            Io::Tls(t) => t.get_ref().0,
-            Io::Closed => return None,
-        };
-        match base {
-            BaseStream::Tcp(t) => t.local_addr().ok(),
-            BaseStream::ProxyTls(t) => t.get_ref().0.local_addr().ok(),
-            BaseStream::External(_, local) => *local,
-        }
-    }
-}
-
-fn closed_io() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "socket closed")
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Io::Closed => Poll::Ready(Err(closed_io())),
-        }
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Io::Closed => Poll::Ready(Err(closed_io())),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Io::Closed => Poll::Ready(Ok(())),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Io::Closed => Poll::Ready(Ok(())),
-        }
-    }
-}
-
 /// Body bytes are transformed in slices of this size so the output buffer stays small
 /// whatever the size of the chunks the stream yields.
 const BODY_SLICE: usize = 64 * 1024;
@@ -127,7 +49,7 @@ const QUIT_WAIT: Duration = Duration::from_secs(5);
 const MAX_334_ROUNDS: usize = 8;
 
 pub struct SmtpConnection {
-    io: Io,
+    io: net::Stream,
     parser: ReplyParser,
     read_buf: Vec<u8>,
     opts: ConnectOptions,
@@ -148,438 +70,24 @@ fn timeout_error() -> SmtpError {
     SmtpError::format(ErrorCode::ETimedOut, "Timeout", None, Some("CONN"))
 }
 
-fn connection_timeout_error() -> SmtpError {
-    SmtpError::format(
-        ErrorCode::ETimedOut,
-        "Connection timeout",
-        None,
-        Some("CONN"),
-    )
-}
-
-/// A failed TLS handshake on the SMTP socket, coded as nodemailer's (lib/smtp-connection): the
-/// peer closing the socket during the upgrade is ETLS "Error initiating TLS"; anything else
-/// (a certificate not trusted or not for this host, a protocol error) surfaces there as the TLS
-/// socket's own error, ESOCKET with command CONN.
-fn tls_handshake_error(e: std::io::Error, command: &str) -> SmtpError {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    if matches!(
-        e.kind(),
-        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
-    ) {
-        tls_init_error(e, command)
-    } else {
-        SmtpError::new(ErrorCode::ESocket, e.to_string()).with_command("CONN")
-    }
-}
-
-fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
-    SmtpError::format(
-        ErrorCode::ETls,
-        format!("Error initiating TLS - {reason}"),
-        None,
-        Some(command),
-    )
-}
-
-/// Node's `checkServerIdentity` (when given and certificates are verified): called with the
-/// server name and the peer's chain once the handshake is done, before any SMTP byte goes over
-/// TLS; a reason it returns fails the connection as Node's socket error does (ESOCKET).
-async fn check_identity(
-    opts: &ConnectOptions,
-    name: &ServerName<'static>,
-    stream: &tokio_rustls::client::TlsStream<BaseStream>,
-) -> Result<(), SmtpError> {
-    let Some(check) = &opts.tls.check_server_identity else {
-        return Ok(());
-    };
-    // Node ignores the answer without rejectUnauthorized
-    if !opts.tls.reject_unauthorized {
-        return Ok(());
-    }
-    let chain: Vec<Vec<u8>> = stream
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|certs| certs.iter().map(|c| c.to_vec()).collect())
-        .unwrap_or_default();
-    let host = match name {
-        ServerName::DnsName(d) => d.as_ref().to_string(),
-        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
-        other => format!("{other:?}"),
-    };
-    match (check.0)(host, chain).await {
-        None => Ok(()),
-        Some(reason) => Err(SmtpError::format(
-            ErrorCode::ESocket,
-            reason,
-            None,
-            Some("CONN"),
-        )),
-    }
-}
-
-// ---------------------------------------------------------------- DNS
-
-const DNS_TTL: Duration = Duration::from_secs(5 * 60);
-const DNS_CACHE_MAX: usize = 1000;
-
-type DnsCache = Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>;
-
-fn dns_cache() -> &'static DnsCache {
-    static CACHE: OnceLock<DnsCache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn dns_error(host: &str, errno: &str, syscall: &str) -> SmtpError {
-    let mut e = SmtpError::format(
-        ErrorCode::EDns,
-        format!("{syscall} {errno} {host}"),
-        None,
-        Some("CONN"),
-    );
-    e.errno = Some(errno.to_string());
-    e.syscall = Some(syscall.to_string());
-    e
-}
-
-fn cache_put(host: &str, addrs: &[IpAddr]) {
-    if let Ok(mut map) = dns_cache().lock() {
-        if map.len() >= DNS_CACHE_MAX {
-            let now = Instant::now();
-            map.retain(|_, (_, exp)| *exp > now);
-            if map.len() >= DNS_CACHE_MAX {
-                map.clear();
-            }
-        }
-        map.insert(host.to_string(), (addrs.to_vec(), Instant::now() + DNS_TTL));
-    }
-}
-
-/// Resolves `host` (IPv4 first), with nodemailer's 5-minute cache and stale fallback; the flag
-/// says whether the addresses came from the cache (nodemailer's `cached` log field).
-async fn resolve(
-    host: &str,
-    port: u16,
-    dns_timeout: Duration,
-) -> Result<(Vec<IpAddr>, bool), SmtpError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok((vec![ip], false));
-    }
-    let cached = dns_cache().lock().ok().and_then(|m| m.get(host).cloned());
-    if let Some((addrs, exp)) = &cached {
-        if *exp >= Instant::now() {
-            return Ok((addrs.clone(), true));
-        }
-    }
-    let looked_up = match timeout(dns_timeout, tokio::net::lookup_host((host, port))).await {
-        Err(_) => Err(dns_error(host, "ETIMEOUT", "queryA")),
-        Ok(Err(_)) => Err(dns_error(host, "ENOTFOUND", "getaddrinfo")),
-        Ok(Ok(it)) => {
-            let mut v4: Vec<IpAddr> = Vec::new();
-            let mut v6: Vec<IpAddr> = Vec::new();
-            for sa in it {
-                let ip = sa.ip();
-                let list = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
-                if !list.contains(&ip) {
-                    list.push(ip);
-                }
-            }
-            v4.extend(v6);
-            if v4.is_empty() {
-                Err(dns_error(host, "ENOTFOUND", "getaddrinfo"))
-            } else {
-                Ok(v4)
-            }
-        }
-    };
-    match looked_up {
-        Ok(addrs) => {
-            cache_put(host, &addrs);
-            Ok((addrs, false))
-        }
-        // a stale entry beats a failed lookup
-        Err(e) => match cached {
-            Some((addrs, _)) => {
-                cache_put(host, &addrs);
-                Ok((addrs, true))
-            }
-            None => Err(e),
-        },
-    }
-}
-
-/// A random first address, then the others in order (nodemailer picks one at random and
-/// falls back to the rest). std's RandomState is random enough and needs no extra crate.
-fn connect_order(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
-    if addrs.len() < 2 {
-        return addrs;
-    }
-    let first = (RandomState::new().hash_one(Instant::now()) as usize) % addrs.len();
-    let mut out = Vec::with_capacity(addrs.len());
-    out.push(addrs[first]);
-    out.extend(
-        addrs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != first)
-            .map(|(_, a)| *a),
-    );
-    out
-}
-
-pub(crate) async fn tcp_connect(
-    addr: SocketAddr,
-    local: Option<IpAddr>,
-) -> Result<TcpStream, SmtpError> {
-    let sock = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| socket_error(&e, "socket", Some(addr)))?;
-    if let Some(local) = local {
-        sock.bind(SocketAddr::new(local, 0))
-            .map_err(|e| socket_error(&e, "bind", Some(SocketAddr::new(local, 0))))?;
-    }
-    // keep-alive as nodemailer's socket.setKeepAlive(true); not fatal if refused
-    let _ = sock.set_keepalive(true);
-    let stream = sock
-        .connect(addr)
-        .await
-        .map_err(|e| socket_error(&e, "connect", Some(addr)))?;
-    // SMTP is small request/response lines: never let Nagle delay them
-    stream
-        .set_nodelay(true)
-        .map_err(|e| socket_error(&e, "setsockopt", Some(addr)))?;
-    Ok(stream)
-}
-
 impl SmtpConnection {
     /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
     /// A socket provider, when it has a stream for this connection, replaces DNS, TCP and proxy.
     pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
-        let provided = opts
-            .socket_provider
-            .as_ref()
-            .and_then(|p| p.0.open(&opts.host, opts.port));
-        if let Some(open) = provided {
-            let started = Instant::now();
-            let ext = match timeout(opts.connection_timeout, open).await {
-                Err(_) => return Err(connection_timeout_error()),
-                Ok(r) => r?,
-            };
-            if let Some(ext) = ext {
-                let remaining = opts.connection_timeout.saturating_sub(started.elapsed());
-                return Self::connect_external(opts, ext, remaining).await;
-            }
-        }
-        let logger = Logger::connection(opts.logger.clone(), opts.debug);
-        // through a proxy, the SMTP host is the proxy's to reach (or resolve)
-        let addrs = match opts.proxy {
-            Some(_) => Vec::new(),
-            None => {
-                let (addrs, cached) = resolve(&opts.host, opts.port, opts.dns_timeout).await?;
-                let addrs = connect_order(addrs);
-                logger.log(Level::Debug, "dns", "Resolved %s as %s [cache %s]", || {
-                    let resolved = addrs.first().map(|ip| ip.to_string()).unwrap_or_default();
-                    Details::args([
-                        opts.host.clone(),
-                        resolved.clone(),
-                        if cached { "hit" } else { "miss" }.to_string(),
-                    ])
-                    .field(Field::Str("source", opts.host.clone()))
-                    .field(Field::Str("resolved", resolved))
-                    .field(Field::Bool("cached", cached))
-                });
-                addrs
-            }
-        };
-        // TLS settings Node would refuse (a client key it cannot read) make nodemailer's
-        // `tls.connect` throw: ECONNECTION (lib/smtp-connection's connect).
-        let tls_config = if opts.secure {
-            Some(tls::client_config(&opts.tls, "CONN").map_err(|e| {
-                let reason = e.message.trim_start_matches("Error initiating TLS - ");
-                SmtpError::new(ErrorCode::EConnection, reason.to_string()).with_command("CONN")
-            })?)
-        } else {
-            None
-        };
-        // Implicit TLS runs the same on a direct stream and on a proxy tunnel. A failed handshake
-        // is reported as nodemailer reports it: on a direct connection as the TLS socket's error
-        // (see `tls_handshake_error`); over a proxy the tunnel is upgraded, so always ETLS.
-        let tls_config = &tls_config;
-        let wrap = |base: BaseStream, direct: bool| async move {
-            match tls_config {
-                None => Ok(Io::Plain(base)),
-                Some(cfg) => {
-                    let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-                    let stream = tokio_rustls::TlsConnector::from(cfg.clone())
-                        .connect(name.clone(), base)
-                        .await
-                        .map_err(|e| {
-                            if direct {
-                                tls_handshake_error(e, "CONN")
-                            } else {
-                                tls_init_error(e, "CONN")
-                            }
-                        })?;
-                    check_identity(opts, &name, &stream).await?;
-                    Ok(Io::Tls(Box::new(stream)))
-                }
-            }
-        };
-
-        let mut last_err = None;
-        let mut io = None;
-        if let Some(p) = &opts.proxy {
-            let attempt = async {
-                let (base, proxy_addr) = proxy::open(p, opts).await?;
-                Ok::<_, SmtpError>((wrap(base, false).await?, proxy_addr))
-            };
-            match timeout(opts.connection_timeout, attempt).await {
-                Ok(r) => io = Some(r?),
-                Err(_) => last_err = Some(connection_timeout_error()),
-            }
-        }
-        for ip in addrs {
-            let addr = SocketAddr::new(ip, opts.port);
-            let attempt = async {
-                let tcp = tcp_connect(addr, opts.local_address).await?;
-                wrap(BaseStream::Tcp(tcp), true).await
-            };
-            match timeout(opts.connection_timeout, attempt).await {
-                Ok(Ok(s)) => {
-                    io = Some((s, addr));
-                    break;
-                }
-                // a certificate problem is the same on every address: stop here
-                Ok(Err(e)) if e.code == ErrorCode::ETls => return Err(e),
-                Ok(Err(e)) => last_err = Some(e),
-                Err(_) => last_err = Some(connection_timeout_error()),
-            }
-        }
-        let (io, remote) = match io {
-            Some(x) => x,
-            None => {
-                return Err(
-                    last_err.unwrap_or_else(|| dns_error(&opts.host, "ENOTFOUND", "getaddrinfo"))
-                );
-            }
-        };
-        let kind = if opts.secure {
-            "Secure connection"
-        } else {
-            "Connection"
-        };
-        // nodemailer's fields are the socket's own ends (the proxy's, through a proxy)
-        let socket_fields = |d: Details| {
-            let local = io.local_addr();
-            d.field(Field::Str(
-                "localAddress",
-                local.map(|a| a.ip().to_string()).unwrap_or_default(),
-            ))
-            .field(Field::Num(
-                "localPort",
-                local.map_or(0, |a| a.port().into()),
-            ))
-            .field(Field::Str("remoteAddress", remote.ip().to_string()))
-            .field(Field::Num("remotePort", remote.port().into()))
-        };
-        match &opts.proxy {
-            None => logger.log(Level::Info, "network", "%s established to %s:%s", || {
-                socket_fields(Details::args([
-                    kind.to_string(),
-                    remote.ip().to_string(),
-                    remote.port().to_string(),
-                ]))
-            }),
-            Some(_) => logger.log(
-                Level::Info,
-                "network",
-                "%s established to %s:%s through proxy %s:%s",
-                || {
-                    socket_fields(Details::args([
-                        kind.to_string(),
-                        opts.host.clone(),
-                        opts.port.to_string(),
-                        remote.ip().to_string(),
-                        remote.port().to_string(),
-                    ]))
-                },
-            ),
-        }
-
-        Self::start_session(opts.clone(), logger, io, remote).await
-    }
-
-    /// Runs SMTP on a stream made outside the engine: implicit TLS on top when `secure` and the
-    /// stream is not already `secured`, all within what is left of `connection_timeout`.
-    async fn connect_external(
-        opts: &ConnectOptions,
-        ext: crate::external::ExternalSocket,
-        remaining: Duration,
-    ) -> Result<SmtpConnection, SmtpError> {
-        let mut opts = opts.clone();
-        if let Some(secure) = ext.secure {
-            opts.secure = secure;
-        }
-        if let Some(host) = ext.host.filter(|h| !h.is_empty()) {
-            opts.host = host;
-        }
-        let logger = Logger::connection(opts.logger.clone(), opts.debug);
-        let base = BaseStream::External(ext.stream, ext.local);
-        let io = if opts.secure && !ext.secured {
-            let cfg = tls::client_config(&opts.tls, "CONN")?;
-            let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-            match timeout(
-                remaining,
-                tokio_rustls::TlsConnector::from(cfg).connect(name, base),
-            )
-            .await
-            {
-                Err(_) => return Err(connection_timeout_error()),
-                Ok(Err(e)) => return Err(tls_init_error(e, "CONN")),
-                Ok(Ok(s)) => Io::Tls(Box::new(s)),
-            }
-        } else {
-            Io::Plain(base)
-        };
-        // nodemailer logs the socket's own ends, `undefined` where a stream has none
-        let shown = |a: Option<SocketAddr>| match a {
-            Some(a) => (a.ip().to_string(), a.port().to_string()),
-            None => ("undefined".to_string(), "undefined".to_string()),
-        };
-        let (remote_ip, remote_port) = shown(ext.remote);
-        let remote = ext
-            .remote
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let kind = if opts.secure {
-            "Secure connection"
-        } else {
-            "Connection"
-        };
-        logger.log(Level::Info, "network", "%s established to %s:%s", || {
-            let local = io.local_addr();
-            let (local_ip, _) = shown(local);
-            Details::args([kind.to_string(), remote_ip.clone(), remote_port.clone()])
-                .field(Field::Str("localAddress", local_ip))
-                .field(Field::Num(
-                    "localPort",
-                    local.map_or(0, |a| a.port().into()),
-                ))
-                .field(Field::Str("remoteAddress", remote_ip.clone()))
-                .field(Field::Num("remotePort", remote.port().into()))
-        });
-        Self::start_session(opts, logger, io, remote).await
+        let net::Established {
+            stream,
+            remote,
+            opts,
+            logger,
+        } = net::connect(opts).await?;
+        Self::start_session(opts, logger, stream, remote).await
     }
 
     /// Greeting, then the handshake, on a connected stream.
     async fn start_session(
         opts: ConnectOptions,
         logger: Logger,
-        io: Io,
+        io: net::Stream,
         remote: SocketAddr,
     ) -> Result<SmtpConnection, SmtpError> {
         let mut conn = SmtpConnection {
@@ -720,28 +228,26 @@ impl SmtpConnection {
         let cfg = tls::client_config(&self.opts.tls, "STARTTLS")?;
         let name = tls::server_name(&self.opts.tls, &self.opts.host, "STARTTLS")?;
         let checked_name = name.clone();
-        let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
-            Io::Plain(tcp) => tcp,
-            other => {
-                self.io = other;
+        let plain = match std::mem::replace(&mut self.io, net::Stream::Closed) {
+            net::Stream::Closed => {
                 self.upgrading = false;
-                return Err(tls_init_error("connection is not plain TCP", "STARTTLS"));
+                return Err(tls::tls_error("connection is not plain TCP", "STARTTLS"));
             }
+            plain => plain,
         };
         let opts = &self.opts;
         let res = timeout(opts.socket_timeout, async {
-            let s = tokio_rustls::TlsConnector::from(cfg)
-                .connect(name, tcp)
+            let s = tls::connect(cfg, name, plain)
                 .await
-                .map_err(|e| tls_handshake_error(e, "STARTTLS"))?;
-            check_identity(opts, &checked_name, &s).await?;
+                .map_err(|e| tls::handshake_error(e, "STARTTLS"))?;
+            tls::check_identity(&opts.tls, &checked_name, &s).await?;
             Ok::<_, SmtpError>(s)
         })
         .await;
         self.upgrading = false;
         match res {
             Ok(Ok(s)) => {
-                self.io = Io::Tls(Box::new(s));
+                self.io = s;
                 self.secure = true;
                 self.logger.log(
                     Level::Info,
@@ -874,7 +380,7 @@ impl SmtpConnection {
     }
 
     fn destroyed_error(&self, op: &str) -> Option<SmtpError> {
-        if self.broken || matches!(self.io, Io::Closed) {
+        if self.broken || matches!(self.io, net::Stream::Closed) {
             Some(SmtpError::format(
                 ErrorCode::EConnection,
                 format!("Cannot {op} - smtp connection is already destroyed."),
@@ -1624,47 +1130,4 @@ fn missing_credentials(method: &str) -> SmtpError {
 fn auth_error(message: &str, r: &Reply, command: &str) -> SmtpError {
     let text = r.text();
     SmtpError::format(ErrorCode::EAuth, message, Some(&text), Some(command))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn order_keeps_all_addresses() {
-        let a: Vec<IpAddr> = vec![
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            "::1".parse().unwrap(),
-        ];
-        let mut o = connect_order(a.clone());
-        assert_eq!(o.len(), 3);
-        o.sort();
-        let mut s = a.clone();
-        s.sort();
-        assert_eq!(o, s);
-    }
-
-    #[tokio::test]
-    async fn resolve_ip_literals() {
-        assert_eq!(
-            resolve("127.0.0.1", 25, Duration::from_secs(1))
-                .await
-                .unwrap(),
-            (vec!["127.0.0.1".parse::<IpAddr>().unwrap()], false)
-        );
-        assert_eq!(
-            resolve("[::1]", 25, Duration::from_secs(1)).await.unwrap(),
-            (vec!["::1".parse::<IpAddr>().unwrap()], false)
-        );
-    }
-
-    #[tokio::test]
-    async fn resolve_failure_is_edns() {
-        let e = resolve("no-such-host.invalid", 25, Duration::from_secs(5))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::EDns);
-        assert_eq!(e.command.as_deref(), Some("CONN"));
-    }
 }
