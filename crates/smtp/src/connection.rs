@@ -4,6 +4,7 @@
 //! and mini-redis's buffered frame reader). Every socket read and write, and every wait on
 //! the body stream or a token provider, is bounded by `socket_timeout`.
 
+use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::time::timeout;
 
 use crate::auth::{self, AuthOptions, Credentials, TokenProvider};
 use crate::capabilities::Capabilities;
+use crate::command::Command;
 use crate::data::DotStuffer;
 use crate::envelope::{self, Envelope};
 use crate::error::{socket_error, ErrorCode, SmtpError};
@@ -141,8 +143,13 @@ impl SmtpConnection {
     /// EHLO/LHLO, HELO fallback and STARTTLS, as lib/smtp-connection.
     async fn handshake(&mut self) -> Result<(), SmtpError> {
         loop {
-            let verb = if self.opts.lmtp { "LHLO" } else { "EHLO" };
-            let r = self.command(&format!("{verb} {}", self.name)).await?;
+            let name = self.name.clone();
+            let greet = if self.opts.lmtp {
+                Command::Lhlo(&name)
+            } else {
+                Command::Ehlo(&name)
+            };
+            let r = self.command(greet).await?;
             let text = r.text();
             if self.opts.lmtp {
                 if !r.is_positive() {
@@ -171,7 +178,7 @@ impl SmtpConnection {
                             Some("EHLO"),
                         ));
                     }
-                    let r = self.command(&format!("HELO {}", self.name)).await?;
+                    let r = self.command(Command::Helo(&name)).await?;
                     if !r.is_positive() {
                         let text = r.text();
                         return Err(SmtpError::format(
@@ -190,7 +197,7 @@ impl SmtpConnection {
             let starttls = Capabilities::parse(&text).starttls;
             if !self.secure && !self.opts.ignore_tls && (starttls || self.opts.require_tls) {
                 // EHLO capabilities are deliberately not kept: they are re-read after TLS
-                let r = self.command("STARTTLS").await?;
+                let r = self.command(Command::StartTls).await?;
                 if !r.is_positive() {
                     if self.opts.opportunistic_tls {
                         self.logger.log(
@@ -349,33 +356,28 @@ impl SmtpConnection {
         Ok(())
     }
 
-    /// Writes command lines back to back (one write), logging `log_lines` instead when given.
-    async fn write_lines(
-        &mut self,
-        lines: &[String],
-        log_lines: Option<&[String]>,
-    ) -> Result<(), SmtpError> {
+    /// Writes commands back to back (one write), each logged in its transcript form.
+    async fn write_commands(&mut self, commands: &[Command<'_>]) -> Result<(), SmtpError> {
         self.check_unexpected()?;
-        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
-        for (i, l) in lines.iter().enumerate() {
+        let mut buf = String::with_capacity(64 * commands.len());
+        for c in commands {
+            let start = buf.len();
+            // writing into a String cannot fail
+            let _ = write!(buf, "{c}");
             if self.logger.debug {
-                let shown = log_lines.and_then(|ll| ll.get(i)).unwrap_or(l);
-                self.logger.transcript("client", shown);
+                match c.masked() {
+                    Some(shown) => self.logger.transcript("client", &shown),
+                    None => self.logger.transcript("client", &buf[start..]),
+                }
             }
-            buf.extend_from_slice(l.as_bytes());
-            buf.extend_from_slice(b"\r\n");
+            buf.push_str("\r\n");
         }
-        self.write_bytes(&buf).await
+        self.write_bytes(buf.as_bytes()).await
     }
 
-    async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
-        self.write_lines(&[line.to_string()], None).await?;
-        self.read_reply().await
-    }
-
-    /// A command whose log form hides a secret.
-    async fn secret_command(&mut self, line: String, log_line: String) -> Result<Reply, SmtpError> {
-        self.write_lines(&[line], Some(&[log_line])).await?;
+    /// Sends one command and reads its reply.
+    async fn command(&mut self, command: Command<'_>) -> Result<Reply, SmtpError> {
+        self.write_commands(&[command]).await?;
         self.read_reply().await
     }
 
@@ -530,10 +532,10 @@ impl SmtpConnection {
             match method.as_str() {
                 "PLAIN" => {
                     let r = self
-                        .secret_command(
-                            format!("AUTH PLAIN {}", auth::plain(&user, &pass)),
-                            format!("AUTH PLAIN {}", auth::plain(&user, "/* secret */")),
-                        )
+                        .command(Command::AuthPlain {
+                            user: &user,
+                            pass: &pass,
+                        })
                         .await?;
                     self.auth_complete(r, false, &method, None).await
                 }
@@ -569,7 +571,7 @@ impl SmtpConnection {
 
     async fn auth_login(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
         let is_334 = |r: &Reply| r.starts_with("334 ") || r.starts_with("334-");
-        let r = self.command("AUTH LOGIN").await?;
+        let r = self.command(Command::AuthLogin).await?;
         if !is_334(&r) {
             return Err(auth_error(
                 "Invalid login sequence while waiting for \"334 VXNlcm5hbWU6\"",
@@ -577,7 +579,7 @@ impl SmtpConnection {
                 "AUTH LOGIN",
             ));
         }
-        let r = self.command(&auth::login_step(user)).await?;
+        let r = self.command(Command::LoginUser(user)).await?;
         if !is_334(&r) {
             return Err(auth_error(
                 "Invalid login sequence while waiting for \"334 UGFzc3dvcmQ6\"",
@@ -585,14 +587,12 @@ impl SmtpConnection {
                 "AUTH LOGIN",
             ));
         }
-        let r = self
-            .secret_command(auth::login_step(pass), auth::login_step("/* secret */"))
-            .await?;
+        let r = self.command(Command::LoginPass(pass)).await?;
         self.auth_complete(r, false, "LOGIN", None).await
     }
 
     async fn auth_cram_md5(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
-        let r = self.command("AUTH CRAM-MD5").await?;
+        let r = self.command(Command::AuthCramMd5).await?;
         let text = r.text();
         // /^334\s+(.+)$/ on the whole reply: a single line only
         let challenge = text
@@ -610,9 +610,12 @@ impl SmtpConnection {
                 ))
             }
         };
-        let answer = auth::cram_md5(user, pass, &challenge);
         let r = self
-            .secret_command(answer, auth::login_step(&format!("{user} /* secret */")))
+            .command(Command::CramMd5Answer {
+                user,
+                pass,
+                challenge: &challenge,
+            })
             .await?;
         let ok = r
             .text()
@@ -682,8 +685,7 @@ impl SmtpConnection {
             };
             match step {
                 auth::CustomAuthStep::Command { line, reply } => {
-                    let masked = auth::mask_auth_command(&line);
-                    match self.secret_command(line, masked).await {
+                    match self.command(Command::Custom(&line)).await {
                         Ok(r) => {
                             let text = r.text();
                             last = Some(text.clone());
@@ -731,10 +733,10 @@ impl SmtpConnection {
             Ok(Ok(t)) => t,
         };
         let user = provider.user();
-        self.secret_command(
-            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, &token)),
-            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, "/* secret */")),
-        )
+        self.command(Command::AuthXOAuth2 {
+            user: &user,
+            token: &token,
+        })
         .await
     }
 
@@ -751,7 +753,7 @@ impl SmtpConnection {
         loop {
             if r.starts_with("334") && rounds < MAX_334_ROUNDS {
                 rounds += 1;
-                let next = self.command("").await?;
+                let next = self.command(Command::AuthContinue).await?;
                 match (&provider, is_retry) {
                     (Some(p), false) if method == "XOAUTH2" => {
                         r = self.send_xoauth2(p, true).await?;
@@ -812,11 +814,11 @@ impl SmtpConnection {
             }
         }
 
-        let (mail_cmd, smtputf8) = envelope::mail_from_command(&prepared, env, &self.caps);
-        let rcpt_lines: Vec<String> = prepared
+        let (mail, smtputf8) = envelope::mail_from_command(&prepared, env, &self.caps);
+        let rcpts: Vec<Command<'_>> = prepared
             .to
             .iter()
-            .map(|t| envelope::rcpt_to_command(t, &prepared, &self.caps))
+            .map(|t| Command::Rcpt(envelope::rcpt_to_command(t, &prepared, &self.caps)))
             .collect();
         // With PIPELINING, MAIL FROM, every RCPT TO and DATA go in one write and their replies
         // are read in order (RFC 2920, as Postfix's client does): one round trip instead of
@@ -825,14 +827,14 @@ impl SmtpConnection {
         // left unread then never confuse a later message.
         let pipelined = self.caps.pipelining;
         let r = if pipelined {
-            let mut lines = Vec::with_capacity(rcpt_lines.len() + 2);
-            lines.push(mail_cmd);
-            lines.extend(rcpt_lines.iter().cloned());
-            lines.push("DATA".to_string());
-            self.write_lines(&lines, None).await?;
+            let mut batch = Vec::with_capacity(rcpts.len() + 2);
+            batch.push(Command::Mail(mail));
+            batch.extend(rcpts.iter().cloned());
+            batch.push(Command::Data);
+            self.write_commands(&batch).await?;
             self.read_reply().await?
         } else {
-            self.command(&mail_cmd).await?
+            self.command(Command::Mail(mail)).await?
         };
         if r.first_char() != Some('2') {
             let msg = if smtputf8 && r.starts_with("550 ") && !prepared.from.is_ascii() {
@@ -877,8 +879,8 @@ impl SmtpConnection {
                 handle_rcpt(rcpt, r);
             }
         } else {
-            for (rcpt, line) in prepared.to.iter().zip(&rcpt_lines) {
-                let r = self.command(line).await?;
+            for (rcpt, command) in prepared.to.iter().zip(rcpts) {
+                let r = self.command(command).await?;
                 handle_rcpt(rcpt, r);
             }
         }
@@ -902,7 +904,7 @@ impl SmtpConnection {
         let r = if pipelined {
             self.read_reply().await?
         } else {
-            self.command("DATA").await?
+            self.command(Command::Data).await?
         };
         if !matches!(r.first_char(), Some('2') | Some('3')) {
             let text = r.text();
@@ -1049,7 +1051,7 @@ impl SmtpConnection {
         if let Some(e) = self.destroyed_error("reset") {
             return Err(e);
         }
-        let r = self.command("RSET").await?;
+        let r = self.command(Command::Rset).await?;
         if !r.is_positive() {
             let text = r.text();
             return Err(SmtpError::format(
@@ -1070,7 +1072,7 @@ impl SmtpConnection {
         if !self.broken {
             let wait = self.opts.socket_timeout.min(QUIT_WAIT);
             let done = timeout(wait, async {
-                if self.write_lines(&["QUIT".to_string()], None).await.is_err()
+                if self.write_commands(&[Command::Quit]).await.is_err()
                     || self.read_reply().await.is_err()
                 {
                     return false;

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod capabilities;
+mod command;
 pub mod connection;
 pub mod data;
 pub mod envelope;
