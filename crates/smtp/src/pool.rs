@@ -906,6 +906,7 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
+    use crate::test_server::{client_options, within};
 
     /// What one server-side connection saw.
     #[derive(Default, Clone, Debug)]
@@ -1073,13 +1074,7 @@ mod tests {
     }
 
     fn connect_opts(addr: SocketAddr) -> Arc<ConnectOptions> {
-        Arc::new(ConnectOptions {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-            name: Some("client.test".into()),
-            socket_timeout: Duration::from_secs(5),
-            ..Default::default()
-        })
+        Arc::new(client_options(addr))
     }
 
     fn env(from: &str, to: &str) -> Envelope {
@@ -1118,12 +1113,6 @@ mod tests {
                 )
             })
             .collect()
-    }
-
-    async fn within<T>(f: impl Future<Output = T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), f)
-            .await
-            .expect("test timed out")
     }
 
     fn recs(r: &Recs) -> Vec<ConnRec> {

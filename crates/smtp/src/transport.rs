@@ -82,17 +82,7 @@ mod tests {
     use crate::auth::{self, Credentials, TokenProvider};
     use crate::log::{Field, LogEntry, Source};
     use crate::script;
-    use crate::test_server::{fixture, serve};
-
-    fn opts(addr: std::net::SocketAddr) -> ConnectOptions {
-        ConnectOptions {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-            name: Some("client.test".into()),
-            socket_timeout: Duration::from_secs(5),
-            ..Default::default()
-        }
-    }
+    use crate::test_server::{client_options as opts, fixture, serve, within};
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
         futures_util::stream::iter(
@@ -119,12 +109,6 @@ mod tests {
             }),
             ..Default::default()
         }
-    }
-
-    async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), f)
-            .await
-            .expect("test timed out")
     }
 
     #[tokio::test]
@@ -190,9 +174,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("MAIL FROM:<sender@example.com>").await;
                 c.send("250 ok\r\n").await;
                 c.expect("RCPT TO:<a@x>").await;
@@ -260,9 +242,7 @@ mod tests {
             false,
             Box::new(move |mut c: crate::test_server::ServerConn| {
                 Box::pin(async move {
-                    c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n").await;
+                    c.greet("250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n").await;
                     c.expect(&format!(
                         "AUTH XOAUTH2 {}",
                         auth::xoauth2("me@example.com", "stale")
@@ -325,9 +305,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                c.greet("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
                 c.line().await;
                 c.send("535 5.7.8 nope\r\n").await;
                 assert!(c.until_eof().await.is_empty());
@@ -360,9 +338,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                c.greet("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
                 assert!(c.until_eof().await.is_empty());
             }),
         )
@@ -473,9 +449,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("502 5.5.1 no EHLO\r\n").await;
+                c.greet("502 5.5.1 no EHLO\r\n").await;
                 c.expect("HELO client.test").await;
                 c.send("250 mx\r\n").await;
                 c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
@@ -510,9 +484,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("502 no\r\n").await;
+                c.greet("502 no\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -543,9 +515,8 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                    .await;
                 c.expect("STARTTLS").await;
                 // a response-injection attempt riding on the plaintext 220
                 c.send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n")
@@ -615,9 +586,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 STARTTLS\r\n").await;
+                c.greet("250-mx\r\n250 STARTTLS\r\n").await;
                 c.expect("STARTTLS").await;
                 c.send("220 go ahead\r\n").await;
                 c.accept_tls().await;
@@ -643,9 +612,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
                 c.until_eof().await;
@@ -668,9 +635,8 @@ mod tests {
             let (addr, _server) = serve(
                 false,
                 script!(|c| {
-                    c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                    c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                        .await;
                     c.expect("STARTTLS").await;
                     c.send("454 4.7.0 TLS not available\r\n").await;
                     c.until_eof().await;
@@ -704,9 +670,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
+                c.greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
             }),
@@ -745,9 +709,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
             }),
@@ -770,9 +732,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH PLAIN\r\n").await;
+                c.greet("250-mx\r\n250 AUTH PLAIN\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -792,9 +752,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -816,9 +774,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
                 c.expect("AUTH LOGIN").await;
                 c.send("334 VXNlcm5hbWU6\r\n").await;
                 c.expect("dQ==").await;
@@ -836,9 +792,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
                 c.expect("AUTH CRAM-MD5").await;
                 c.send("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
                     .await;
@@ -963,9 +917,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 PIPELINING\r\n").await;
+                c.greet("250-mx\r\n250 PIPELINING\r\n").await;
                 c.expect("MAIL FROM:<sender@example.com>").await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -998,9 +950,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("550 5.7.1 sender denied\r\n").await;
                 c.until_eof().await;
@@ -1024,9 +974,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -1101,9 +1049,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250-partial\r\n").await;
             }),
@@ -1123,9 +1069,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -1159,9 +1103,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
                 c.line().await;
                 c.send("235 ok\r\n").await;
                 c.expect("QUIT").await;
