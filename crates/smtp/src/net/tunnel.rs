@@ -371,6 +371,11 @@ mod tests {
         ProxyConfig::parse(url).unwrap()
     }
 
+    /// The error opening a tunnel through `url` to `smtp.test:port`.
+    async fn refusal(url: &str, port: u16) -> SmtpError {
+        open(&cfg(url), &dest(port)).await.err().unwrap()
+    }
+
     fn dest(port: u16) -> ConnectOptions {
         ConnectOptions {
             host: "smtp.test".into(),
@@ -457,13 +462,7 @@ mod tests {
         let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
         huge.extend(std::iter::repeat_n(b'a', MAX_RESPONSE_HEADERS));
         let (addr, _peer) = fake_peer(vec![(0, huge)]).await;
-        let e = open(
-            &cfg(&format!("http://127.0.0.1:{}", addr.port())),
-            &dest(25),
-        )
-        .await
-        .err()
-        .unwrap();
+        let e = refusal(&format!("http://127.0.0.1:{}", addr.port()), 25).await;
         assert_eq!(e.message, "Proxy response headers too large");
 
         // a proxy that answers half a status line and hangs up
@@ -475,22 +474,13 @@ mod tests {
             let _ = s.read_exact(&mut req).await;
             let _ = s.write_all(b"HTTP/1.1 200").await;
         });
-        let e = open(
-            &cfg(&format!("http://127.0.0.1:{}", addr.port())),
-            &dest(25),
-        )
-        .await
-        .err()
-        .unwrap();
+        let e = refusal(&format!("http://127.0.0.1:{}", addr.port()), 25).await;
         assert_eq!(
             e.message,
             "Proxy closed the connection during the handshake"
         );
 
-        let e = open(&cfg("http://127.0.0.1:1"), &dest(0))
-            .await
-            .err()
-            .unwrap();
+        let e = refusal("http://127.0.0.1:1", 0).await;
         assert_eq!(e.message, "Invalid proxy destination");
     }
 
@@ -499,10 +489,7 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let e = open(&cfg(&format!("socks5://127.0.0.1:{port}")), &dest(25))
-            .await
-            .err()
-            .unwrap();
+        let e = refusal(&format!("socks5://127.0.0.1:{port}"), 25).await;
         assert_eq!(e.code, ErrorCode::ESocket);
         assert_eq!(e.message, format!("connect ECONNREFUSED 127.0.0.1:{port}"));
     }
@@ -553,13 +540,7 @@ mod tests {
             (16, vec![5, 2, 0, 1, 0, 0, 0, 0, 0, 0]),
         ])
         .await;
-        let e = open(
-            &cfg(&format!("socks://127.0.0.1:{}", addr.port())),
-            &dest(25),
-        )
-        .await
-        .err()
-        .unwrap();
+        let e = refusal(&format!("socks://127.0.0.1:{}", addr.port()), 25).await;
         assert_eq!(
             e.message,
             "SOCKS proxy error: Connection not allowed by ruleset"
