@@ -101,6 +101,20 @@ mod tests {
         }
     }
 
+    /// A one-line body `x` from the sender to `to`, without authentication.
+    async fn send_x(
+        addr: std::net::SocketAddr,
+        to: &[&str],
+    ) -> Result<(SendInfo, std::sync::Arc<[String]>), SmtpError> {
+        within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(to),
+            body(&[b"x"]),
+        ))
+        .await
+    }
+
     fn login(user: &str, pass: &str) -> AuthOptions {
         AuthOptions {
             credentials: Some(Credentials::Login {
@@ -927,14 +941,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x", "b@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x", "b@x"]).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::EEnvelope);
         assert_eq!(
             e.message,
@@ -957,14 +964,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.message, "Mail command failed: 550 5.7.1 sender denied");
         assert_eq!(
             (e.code, e.command.as_deref()),
@@ -987,14 +987,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.message, "Message failed: 552 5.3.4 too big");
         assert_eq!(
             (e.code, e.command.as_deref()),
@@ -1055,14 +1048,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::EConnection);
         assert_eq!(e.message, "Connection closed unexpectedly: 250-partial");
 
