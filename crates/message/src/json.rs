@@ -11,11 +11,12 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::address::{normalize_address, parse_address_list, Mailbox};
-use crate::compose::{
-    default_attachment_filename, detect_extension, detect_mime_type, iso_date, random_hex,
-};
+use crate::data_url::{parse_data_url, replace_data_images};
+use crate::dates::iso_date;
 use crate::encoding as enc;
 use crate::fetch::{redact_url, UrlRequest};
+use crate::ids::random_hex;
+use crate::mime_types::{default_attachment_filename, detect_extension, detect_mime_type};
 use crate::{compile, ComposeError, ComposeOptions, Envelope, MailData};
 
 /// A JSON value with object key order kept. `Bytes` only appears while normalising (a resolved
@@ -275,7 +276,7 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
         let lower = url.map(str::to_ascii_lowercase).unwrap_or_default();
         if lower.starts_with("data:") {
             let data = url
-                .and_then(crate::compose::parse_data_url)
+                .and_then(parse_data_url)
                 .map(|(b, _)| b)
                 .unwrap_or_default();
             return Ok(Json::Bytes(data));
@@ -412,7 +413,7 @@ fn process_data_url(el: &mut Json) {
     if !url.starts_with("data:") {
         return;
     }
-    let Some((bytes, ct)) = crate::compose::parse_data_url(&url) else {
+    let Some((bytes, ct)) = parse_data_url(&url) else {
         return;
     };
     el.set("content", Json::Bytes(bytes));
@@ -469,7 +470,7 @@ pub async fn normalize_json(
             _ => String::new(),
         };
         let mut added = Vec::new();
-        let replaced = crate::compose::replace_data_images(&text, |uri, mime| {
+        let replaced = replace_data_images(&text, |uri, mime| {
             let cid = format!("{}@localhost", random_hex(10));
             added.push(Json::Obj(vec![
                 ("path".into(), Json::Str(uri.to_string())),

@@ -1,0 +1,207 @@
+//! `data:` URLs (RFC 2397) as nodemailer reads them: a part's `path`/`href` that is a data URL
+//! becomes its content (lib/mail-composer `_processDataUrl`), and `attachDataUrls` turns each
+//! `<img src="data:...">` of the html into a `cid:` reference to a new inline attachment
+//! (lib/mailer `_convertDataImages`).
+
+use bytes::Bytes;
+
+use crate::content::{convert_encoding, is_http, truthy_content};
+use crate::encoding as enc;
+use crate::ids::random_hex;
+use crate::input::{Attachment, ContentInput, FilenameInput, MailData, OneOrMany};
+use crate::mime_node::Source;
+use crate::mime_types::detect_extension;
+use crate::ComposeError;
+
+/// Whether a path/href is a `data:` URL (any case, as nodemailer tests it).
+pub(crate) fn is_data_url(s: Option<&str>) -> bool {
+    s.is_some_and(|s| s.len() >= 5 && s[..5].eq_ignore_ascii_case("data:"))
+}
+
+/// `data:` URI → (bytes, content type).
+pub(crate) fn parse_data_url(uri: &str) -> Option<(Vec<u8>, String)> {
+    if !uri.starts_with("data:") {
+        return None;
+    }
+    let comma = uri.find(',')?;
+    let data = &uri[comma + 1..];
+    let mut meta: Vec<&str> = uri[5..comma].split(';').collect();
+    let mut base64 = false;
+    if let Some(last) = meta.last() {
+        let l = last.trim().to_lowercase();
+        if l == "base64" || l == "utf8" || l == "utf-8" {
+            base64 = l == "base64";
+            meta.pop();
+        }
+    }
+    let ct = meta
+        .first()
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let bytes = if base64 {
+        enc::base64_decode_lenient(data)
+    } else {
+        percent_decode(data)
+    };
+    Some((bytes, ct))
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            out.push(h(b[i + 1]) * 16 + h(b[i + 2]));
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+/// A part whose `path` or `href` is a `data:` URL: the decoded bytes become its content, its
+/// type the URL's unless it has one, and path/href are cleared (lib/mail-composer
+/// `_processDataUrl`).
+pub(crate) fn take_data_url(a: &mut Attachment) -> Option<Source> {
+    let url = a
+        .path
+        .clone()
+        .filter(|p| !p.is_empty())
+        .or_else(|| a.href.clone());
+    if !is_data_url(url.as_deref()) {
+        return None;
+    }
+    let (bytes, ct) = url.as_deref().and_then(parse_data_url)?;
+    if a.content_type.as_deref().is_none_or(str::is_empty) {
+        a.content_type = Some(ct);
+    }
+    a.path = None;
+    a.href = None;
+    Some(Source::Bytes(bytes.into()))
+}
+
+/// The html as text, for `attachDataUrls` (nodemailer resolves it first). Remote html is left
+/// alone: it is only fetched while the message streams.
+fn html_text(
+    html: &ContentInput,
+    buffers: &[Bytes],
+    disable_file: bool,
+) -> Result<Option<String>, ComposeError> {
+    let from_value = |c: &ContentInput| match c {
+        ContentInput::Text(s) => Some(s.clone()),
+        ContentInput::BufferRef { index } => buffers
+            .get(*index)
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+        ContentInput::Object(_) => None,
+    };
+    let ContentInput::Object(o) = html else {
+        return Ok(from_value(html));
+    };
+    if let Some(p) = o.path.as_deref().filter(|p| !p.is_empty()) {
+        if is_data_url(Some(p)) {
+            return Ok(parse_data_url(p).map(|(b, _)| String::from_utf8_lossy(&b).into_owned()));
+        }
+        if is_http(p) {
+            return Ok(None);
+        }
+        if disable_file {
+            return Err(ComposeError::new(
+                "EFILEACCESS",
+                format!("File access rejected for {p}"),
+            ));
+        }
+        return std::fs::read(p)
+            .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|e| ComposeError::new("EFILEACCESS", format!("{p}: {e}")));
+    }
+    if o.href.as_deref().is_some_and(|h| !h.is_empty()) || o.raw.is_some() {
+        return Ok(None);
+    }
+    Ok(match &o.content {
+        Some(c) => from_value(c).map(|s| match o.encoding.as_deref() {
+            Some(e) => match convert_encoding(Source::Str(s.clone()), e) {
+                Source::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                _ => s,
+            },
+            None => s,
+        }),
+        None => None,
+    })
+}
+
+/// Replaces each `<img src="data:...">` URI with `cid:<cid>`, `cid` given by `f(uri, mime)`.
+pub(crate) fn replace_data_images(html: &str, mut f: impl FnMut(&str, &str) -> String) -> String {
+    static IMG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = IMG
+        .get_or_init(|| {
+            // nodemailer's pattern, bounded repetitions included (no catastrophic backtracking
+            // either way: the regex crate is linear time)
+            regex::Regex::new(
+                r#"(?i)(<img\b[^<>]{0,1024} src\s{0,20}=[\s"']{0,20})(data:([^;"'<>\s]{1,255});[^"'>\s]+)"#,
+            )
+            .ok()
+        })
+        .as_ref()
+    else {
+        return html.to_string();
+    };
+    re.replace_all(html, |c: &regex::Captures| {
+        let cid = f(&c[2], &c[3]);
+        format!("{}cid:{cid}", &c[1])
+    })
+    .into_owned()
+}
+
+/// `attachDataUrls`: `<img src="data:...">` in the html becomes a `cid:` reference to an
+/// attachment `image-N.<ext>` (nodemailer `_convertDataImages`).
+pub(crate) fn convert_data_images(
+    data: &mut MailData,
+    buffers: &[Bytes],
+    disable_file: bool,
+) -> Result<(), ComposeError> {
+    let Some(html) = data
+        .html
+        .as_ref()
+        .filter(|h| truthy_content(&Some((*h).clone())))
+    else {
+        return Ok(());
+    };
+    let Some(text) = html_text(html, buffers, disable_file)? else {
+        return Ok(());
+    };
+    let mut added = Vec::new();
+    let replaced = replace_data_images(&text, |uri, mime| {
+        let cid = format!("{}@localhost", random_hex(10));
+        added.push(Attachment {
+            path: Some(uri.to_string()),
+            cid: Some(cid.clone()),
+            filename: Some(FilenameInput::Name(format!(
+                "image-{}.{}",
+                added.len() + 1,
+                detect_extension(mime)
+            ))),
+            ..Default::default()
+        });
+        cid
+    });
+    let mut list = data
+        .attachments
+        .take()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    let had_list = !list.is_empty() || !added.is_empty();
+    list.extend(added);
+    if had_list {
+        data.attachments = Some(OneOrMany::Many(list));
+    }
+    data.html = Some(ContentInput::Text(replaced));
+    Ok(())
+}
