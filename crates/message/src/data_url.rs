@@ -42,31 +42,12 @@ pub(crate) fn parse_data_url(uri: &str) -> Option<(Vec<u8>, String)> {
     let bytes = if base64 {
         enc::base64_decode_lenient(data)
     } else {
-        percent_decode(data)
+        // %XX escapes; a `%` without two hex digits stays as it is
+        percent_encoding::percent_decode_str(data).collect()
     };
     Some((bytes, ct))
 }
 
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && b[i + 1].is_ascii_hexdigit()
-            && b[i + 2].is_ascii_hexdigit()
-        {
-            let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-            out.push(h(b[i + 1]) * 16 + h(b[i + 2]));
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
 /// A part whose `path` or `href` is a `data:` URL: the decoded bytes become its content, its
 /// type the URL's unless it has one, and path/href are cleared (lib/mail-composer
 /// `_processDataUrl`).
@@ -204,4 +185,31 @@ pub(crate) fn convert_data_images(
     }
     data.html = Some(ContentInput::Text(replaced));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_urls_decode_base64_and_percent_escapes() {
+        assert_eq!(
+            parse_data_url("data:image/png;base64,aGk="),
+            Some((b"hi".to_vec(), "image/png".into()))
+        );
+        // a `%` without two hex digits is kept as it is
+        assert_eq!(
+            parse_data_url("data:,a%20b%zz%e2%82%ac%4"),
+            Some((
+                "a b%zz€%4".as_bytes().to_vec(),
+                "application/octet-stream".into()
+            ))
+        );
+        assert_eq!(
+            parse_data_url("data:text/plain;charset=utf-8;utf8,x%41"),
+            Some((b"xA".to_vec(), "text/plain".into()))
+        );
+        assert_eq!(parse_data_url("data:text/plain"), None);
+        assert_eq!(parse_data_url("DATA:,x"), None);
+    }
 }

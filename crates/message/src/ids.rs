@@ -2,58 +2,26 @@
 //! ids of `attachDataUrls` images, as nodemailer builds them (lib/mail-composer and
 //! lib/mime-node): random hex, which only has to be unique.
 
-/// `n` random bytes as lowercase hex (Message-IDs, boundaries). OS randomness, drawn in blocks
-/// per thread: one `getrandom` call served a syscall per message (a few per cent of the
-/// pooled send's CPU).
+/// `n` random bytes as lowercase hex (Message-IDs, boundaries, image cids), from the thread's
+/// CSPRNG: no system call per message, as a `getrandom` call per id cost a few per cent of a
+/// pooled send's CPU.
 pub(crate) fn random_hex(n: usize) -> String {
-    use std::cell::RefCell;
-    const BLOCK: usize = 512;
-    thread_local! {
-        static POOL: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
-    }
+    use rand::Rng as _;
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rng = rand::rng();
     let mut out = String::with_capacity(n * 2);
+    let mut block = [0u8; 32];
     let mut left = n;
-    POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        while left > 0 {
-            if pool.1 >= pool.0.len() {
-                pool.0 = fresh_random(BLOCK);
-                pool.1 = 0;
-            }
-            let (buf, pos) = &mut *pool;
-            let take = left.min(buf.len() - *pos);
-            for &b in &buf[*pos..*pos + take] {
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-            // used bytes are wiped: nothing drawn twice, nothing left to read later
-            buf[*pos..*pos + take].fill(0);
-            *pos += take;
-            left -= take;
+    while left > 0 {
+        let take = left.min(block.len());
+        rng.fill_bytes(&mut block[..take]);
+        for &b in &block[..take] {
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
         }
-    });
-    out
-}
-
-fn fresh_random(n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    if getrandom::getrandom(&mut buf).is_err() {
-        // no OS RNG: fall back to std's randomly seeded hasher, uniqueness is all we need here
-        use std::hash::{BuildHasher, Hasher};
-        for chunk in buf.chunks_mut(8) {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(0),
-            );
-            let v = h.finish().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
+        left -= take;
     }
-    buf
+    out
 }
 
 /// A generated Message-ID (lib/mail-composer `_generateMessageId`): `<8-4-4-4-12 hex@domain>`,
@@ -92,7 +60,7 @@ mod tests {
     #[test]
     fn random_hex_is_hex_of_the_asked_length_and_does_not_repeat() {
         let mut seen = std::collections::HashSet::new();
-        // more than one 512-byte block, with lengths that straddle block ends
+        // lengths below and above one 32-byte block
         for i in 0..2000 {
             let n = 1 + i % 13;
             let h = random_hex(n);
@@ -104,7 +72,14 @@ mod tests {
                 assert!(seen.insert(h), "repeated value");
             }
         }
-        // not all zero: wiped bytes are never handed out
+        // not a constant
         assert!((0..50).any(|_| random_hex(16) != "0".repeat(32)));
+    }
+
+    #[test]
+    fn random_hex_longer_than_a_block() {
+        let h = random_hex(80);
+        assert_eq!(h.len(), 160);
+        assert_ne!(&h[..64], &h[64..128]);
     }
 }
