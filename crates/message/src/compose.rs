@@ -8,10 +8,9 @@
 //! 4. the root headers from the message fields, the envelope (envelope.rs), the Message-ID;
 //! 5. X-Mailer, priority and `List-*` headers (list_headers.rs).
 //!
-//! The tree is written out later, by [`Composed::into_segments`] (mime_node.rs, headers.rs).
+//! The tree is written out later, by [`Composed::into_compiled`] (mime_node.rs, headers.rs).
 
 use crate::address::convert_addresses;
-use crate::body::Segment;
 use crate::content::Resolver;
 use crate::data_url::convert_data_images;
 use crate::envelope::{get_envelope, set_envelope};
@@ -20,7 +19,7 @@ use crate::input::{AddressInput, DateInput, MailData, StringOrList};
 use crate::list_headers::list_headers;
 use crate::mime_node::{HVal, Node, Writer};
 use crate::tree::TreeBuilder;
-use crate::{ComposeError, ComposeOptions, Envelope};
+use crate::{Compiled, ComposeError, ComposeOptions, Envelope, MessageBody};
 
 /// A composed message: its MIME tree, not yet written out.
 pub(crate) struct Composed {
@@ -201,16 +200,15 @@ impl Composed {
         (!s.is_empty()).then_some(s)
     }
 
-    /// The envelope, the Message-ID, the body's segments and whether they hold 8-bit bytes
-    /// with no 7-bit form.
-    pub(crate) fn into_segments(mut self) -> (Envelope, String, Vec<Segment>, bool) {
-        let mut out = Vec::new();
-        self.writer.serialize(&mut self.root, true, &mut out);
-        (
-            self.envelope,
-            self.message_id,
-            out,
-            self.writer.eight_bit.get(),
-        )
+    /// The message written out: envelope, Message-ID and body segments (marked 8-bit when a
+    /// raw message holds 8-bit bytes with no 7-bit form).
+    pub(crate) fn into_compiled(mut self) -> Compiled {
+        let mut segments = Vec::new();
+        self.writer.serialize(&mut self.root, true, &mut segments);
+        Compiled {
+            envelope: self.envelope,
+            message_id: self.message_id,
+            body: MessageBody::new(segments).with_eight_bit(self.writer.eight_bit.get()),
+        }
     }
 }

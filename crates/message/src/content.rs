@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::data_url::parse_data_url;
 use crate::encoding as enc;
-use crate::fetch::{redact_url, UrlRequest};
+use crate::fetch::UrlRequest;
 use crate::input::{
     Attachment, ContentInput, ContentObject, FilenameInput, OrderedMap, StringOrList, TlsInput,
 };
@@ -92,12 +92,7 @@ impl Resolver<'_> {
             ContentInput::Text(s) => Source::Str(s.clone()),
             ContentInput::BufferRef { index } => match self.buffers.get(*index) {
                 Some(b) => Source::Bytes(b.clone()),
-                None => {
-                    return Err(ComposeError::new(
-                        "EMESSAGE",
-                        format!("Buffer {index} was not passed to the composer"),
-                    ))
-                }
+                None => return Err(ComposeError::missing_buffer(*index)),
             },
             // an object without content/path/href/raw has no content
             ContentInput::Object(_) => Source::Empty,
@@ -109,19 +104,13 @@ impl Resolver<'_> {
             Src::Value(v) => Ok(v.clone()),
             Src::Path(p) => {
                 if self.disable_file {
-                    return Err(ComposeError::new(
-                        "EFILEACCESS",
-                        format!("File access rejected for {p}"),
-                    ));
+                    return Err(ComposeError::file_access_rejected(p));
                 }
                 Ok(Source::File(PathBuf::from(p)))
             }
             Src::Href(r) => {
                 if self.disable_url {
-                    return Err(ComposeError::new(
-                        "EURLACCESS",
-                        format!("Url access rejected for {}", redact_url(&r.url)),
-                    ));
+                    return Err(ComposeError::url_access_rejected(&r.url));
                 }
                 // fetched while the message streams (see fetch.rs)
                 Ok(Source::Url(r.clone()))
@@ -224,19 +213,28 @@ pub(crate) fn content_ref_src(o: &ContentObject) -> Src {
     }
 }
 
-pub(crate) fn norm_encoding(e: &str) -> String {
+/// `encoding` as nodemailer compares it: lowercase, without `-`, `_` and spaces.
+fn norm_encoding(e: &str) -> String {
     e.to_lowercase()
         .chars()
         .filter(|c| !matches!(c, '-' | '_') && !c.is_whitespace())
         .collect()
 }
 
-pub(crate) fn convert_encoding(s: Source, encoding: &str) -> Source {
+/// A string given with an `encoding` (`Buffer.from(string, encoding)`): its bytes for base64,
+/// hex, latin1 and the like; None for the UTF-8/ASCII names, which leave the string as it is.
+pub(crate) fn decode_text(s: &str, encoding: &str) -> Option<Vec<u8>> {
     let e = norm_encoding(encoding);
+    (!["utf8", "usascii", "ascii"].contains(&e.as_str())).then(|| enc::decode_string(s, &e))
+}
+
+/// [`decode_text`] applied to string content; other content is unchanged.
+pub(crate) fn convert_encoding(s: Source, encoding: &str) -> Source {
     match s {
-        Source::Str(st) if !["utf8", "usascii", "ascii"].contains(&e.as_str()) => {
-            Source::Bytes(enc::decode_string(&st, &e).into())
-        }
+        Source::Str(st) => match decode_text(&st, encoding) {
+            Some(b) => Source::Bytes(b.into()),
+            None => Source::Str(st),
+        },
         other => other,
     }
 }

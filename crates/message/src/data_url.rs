@@ -48,19 +48,16 @@ pub(crate) fn parse_data_url(uri: &str) -> Option<(Vec<u8>, String)> {
     Some((bytes, ct))
 }
 
+/// The decoded `data:` URL in a part's `path` (else its `href`) and the URL's content type
+/// (lib/mail-composer `_processDataUrl`, which both the composer and the JSON transport run).
+pub(crate) fn data_url_of(path: Option<&str>, href: Option<&str>) -> Option<(Vec<u8>, String)> {
+    parse_data_url(path.filter(|p| !p.is_empty()).or(href)?)
+}
+
 /// A part whose `path` or `href` is a `data:` URL: the decoded bytes become its content, its
-/// type the URL's unless it has one, and path/href are cleared (lib/mail-composer
-/// `_processDataUrl`).
+/// type the URL's unless it has one, and path/href are cleared.
 pub(crate) fn take_data_url(a: &mut Attachment) -> Option<Source> {
-    let url = a
-        .path
-        .clone()
-        .filter(|p| !p.is_empty())
-        .or_else(|| a.href.clone());
-    if !is_data_url(url.as_deref()) {
-        return None;
-    }
-    let (bytes, ct) = url.as_deref().and_then(parse_data_url)?;
+    let (bytes, ct) = data_url_of(a.path.as_deref(), a.href.as_deref())?;
     if a.content_type.as_deref().is_none_or(str::is_empty) {
         a.content_type = Some(ct);
     }
@@ -94,10 +91,7 @@ fn html_text(
             return Ok(None);
         }
         if disable_file {
-            return Err(ComposeError::new(
-                "EFILEACCESS",
-                format!("File access rejected for {p}"),
-            ));
+            return Err(ComposeError::file_access_rejected(p));
         }
         return std::fs::read(p)
             .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
@@ -118,8 +112,19 @@ fn html_text(
     })
 }
 
-/// Replaces each `<img src="data:...">` URI with `cid:<cid>`, `cid` given by `f(uri, mime)`.
-pub(crate) fn replace_data_images(html: &str, mut f: impl FnMut(&str, &str) -> String) -> String {
+/// An `<img src="data:...">` of the html, as the attachment that replaces it.
+pub(crate) struct DataImage<'a> {
+    /// the `data:` URL, the attachment's `path`
+    pub uri: &'a str,
+    /// `<random hex>@localhost`; the html now says `cid:<cid>`
+    pub cid: String,
+    /// `image-<n>.<extension of the URL's type>`, n counting from 1
+    pub filename: String,
+}
+
+/// Replaces each `<img src="data:...">` URI with `cid:<cid>`, handing each image to `add`
+/// (nodemailer `_convertDataImages`).
+pub(crate) fn replace_data_images(html: &str, mut add: impl FnMut(DataImage)) -> String {
     static IMG: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let Some(re) = IMG
         .get_or_init(|| {
@@ -134,9 +139,17 @@ pub(crate) fn replace_data_images(html: &str, mut f: impl FnMut(&str, &str) -> S
     else {
         return html.to_string();
     };
+    let mut n = 0;
     re.replace_all(html, |c: &regex::Captures| {
-        let cid = f(&c[2], &c[3]);
-        format!("{}cid:{cid}", &c[1])
+        n += 1;
+        let cid = format!("{}@localhost", random_hex(10));
+        let replaced = format!("{}cid:{cid}", &c[1]);
+        add(DataImage {
+            uri: &c[2],
+            cid,
+            filename: format!("image-{n}.{}", detect_extension(&c[3])),
+        });
+        replaced
     })
     .into_owned()
 }
@@ -159,19 +172,13 @@ pub(crate) fn convert_data_images(
         return Ok(());
     };
     let mut added = Vec::new();
-    let replaced = replace_data_images(&text, |uri, mime| {
-        let cid = format!("{}@localhost", random_hex(10));
+    let replaced = replace_data_images(&text, |img| {
         added.push(Attachment {
-            path: Some(uri.to_string()),
-            cid: Some(cid.clone()),
-            filename: Some(FilenameInput::Name(format!(
-                "image-{}.{}",
-                added.len() + 1,
-                detect_extension(mime)
-            ))),
+            path: Some(img.uri.to_string()),
+            cid: Some(img.cid),
+            filename: Some(FilenameInput::Name(img.filename)),
             ..Default::default()
         });
-        cid
     });
     let mut list = data
         .attachments

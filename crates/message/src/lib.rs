@@ -85,6 +85,25 @@ impl ComposeError {
             message: message.into(),
         }
     }
+
+    /// `disableFileAccess` refused a `path`.
+    pub(crate) fn file_access_rejected(path: &str) -> Self {
+        Self::new("EFILEACCESS", format!("File access rejected for {path}"))
+    }
+
+    /// `disableUrlAccess` refused an `href` (credentials in the URL are not shown).
+    pub(crate) fn url_access_rejected(url: &str) -> Self {
+        let url = fetch::redact_url(url);
+        Self::new("EURLACCESS", format!("Url access rejected for {url}"))
+    }
+
+    /// `{"$bufferIndex": n}` with no n-th Buffer.
+    pub(crate) fn missing_buffer(index: usize) -> Self {
+        Self::new(
+            "EMESSAGE",
+            format!("Buffer {index} was not passed to the composer"),
+        )
+    }
 }
 
 /// Builds the message. `buffers` are the out-of-band JS Buffers referenced by
@@ -95,8 +114,29 @@ pub fn compile(
     buffers: Vec<Bytes>,
     opts: &ComposeOptions,
 ) -> Result<Compiled, ComposeError> {
-    let limit = data.recipient_limit();
+    Ok(compose_checked(data, &buffers, opts)?.into_compiled())
+}
+
+/// [`compile`], plus the From header's addresses formatted as nodemailer's SES transport sends
+/// them as `FromEmailAddress` (lib/ses-transport/index.js); None without a From header.
+pub fn compile_with_from(
+    data: MailData,
+    buffers: Vec<Bytes>,
+    opts: &ComposeOptions,
+) -> Result<(Compiled, Option<String>), ComposeError> {
     let composed = compose::compose(data, &buffers, opts)?;
+    let from = composed.sender_header();
+    Ok((composed.into_compiled(), from))
+}
+
+/// The MIME tree, with the message's `maxRecipients` checked against its envelope.
+pub(crate) fn compose_checked(
+    data: MailData,
+    buffers: &[Bytes],
+    opts: &ComposeOptions,
+) -> Result<compose::Composed, ComposeError> {
+    let limit = data.recipient_limit();
+    let composed = compose::compose(data, buffers, opts)?;
     if let Some((limit, shown)) = limit {
         // checked before the headers are encoded or anything is read, as nodemailer checks
         // it after compiling the MIME tree and before the transport runs
@@ -110,30 +150,7 @@ pub fn compile(
             ));
         }
     }
-    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
-    Ok(Compiled {
-        envelope,
-        message_id,
-        body: MessageBody::new(segments).with_eight_bit(eight_bit),
-    })
-}
-
-/// [`compile`], plus the From header's addresses formatted as nodemailer's SES transport sends
-/// them as `FromEmailAddress` (lib/ses-transport/index.js); None without a From header.
-pub fn compile_with_from(
-    data: MailData,
-    buffers: Vec<Bytes>,
-    opts: &ComposeOptions,
-) -> Result<(Compiled, Option<String>), ComposeError> {
-    let composed = compose::compose(data, &buffers, opts)?;
-    let from = composed.sender_header();
-    let (envelope, message_id, segments, eight_bit) = composed.into_segments();
-    let compiled = Compiled {
-        envelope,
-        message_id,
-        body: MessageBody::new(segments).with_eight_bit(eight_bit),
-    };
-    Ok((compiled, from))
+    Ok(composed)
 }
 
 #[cfg(test)]

@@ -53,8 +53,7 @@ impl TreeBuilder<'_> {
         let use_alternative = alternatives.len() > 1;
         let use_mixed = attached.len() > 1 || (!alternatives.is_empty() && attached.len() == 1);
         if use_mixed {
-            let id = self.next_id();
-            let mut node = Node::new(id, Some("multipart/mixed"), None);
+            let mut node = self.multipart("multipart/mixed");
             if use_alternative {
                 let child = self.alternative(alternatives, html, use_related, related)?;
                 node.children.push(child);
@@ -63,16 +62,10 @@ impl TreeBuilder<'_> {
                 node.children.push(child);
             }
             let alts: &[Element] = if use_alternative { &[] } else { alternatives };
-            for (i, el) in alts.iter().enumerate() {
-                if !use_related || Some(i) != html {
-                    let child = self.content_node(el)?;
-                    node.children.push(child);
-                }
-            }
-            for el in attached {
-                let child = self.content_node(el)?;
-                node.children.push(child);
-            }
+            let leaves = alts.iter().enumerate();
+            let leaves = leaves.filter(|(i, _)| !use_related || Some(*i) != html);
+            self.add_leaves(&mut node, leaves.map(|(_, el)| el))?;
+            self.add_leaves(&mut node, attached)?;
             Ok(node)
         } else if use_alternative {
             self.alternative(alternatives, html, use_related, related)
@@ -87,6 +80,26 @@ impl TreeBuilder<'_> {
         }
     }
 
+    /// An empty multipart node of this type.
+    fn multipart(&mut self, content_type: &str) -> Node {
+        let id = self.next_id();
+        Node::new(id, Some(content_type), None)
+    }
+
+    /// Appends a content node for each part, in order.
+    fn add_leaves<'e>(
+        &mut self,
+        node: &mut Node,
+        parts: impl IntoIterator<Item = &'e Element>,
+    ) -> Result<(), ComposeError> {
+        for el in parts {
+            let child = self.content_node(el)?;
+            node.children.push(child);
+        }
+        Ok(())
+    }
+
+    /// The alternatives, the html one replaced by its related group when there is one.
     fn alternative(
         &mut self,
         alternatives: &[Element],
@@ -94,36 +107,28 @@ impl TreeBuilder<'_> {
         use_related: bool,
         related: &[Element],
     ) -> Result<Node, ComposeError> {
-        let id = self.next_id();
-        let mut node = Node::new(id, Some("multipart/alternative"), None);
+        let mut node = self.multipart("multipart/alternative");
         for (i, el) in alternatives.iter().enumerate() {
             if use_related && Some(i) == html {
                 let child = self.related(alternatives, html, related)?;
                 node.children.push(child);
             } else {
-                let child = self.content_node(el)?;
-                node.children.push(child);
+                self.add_leaves(&mut node, [el])?;
             }
         }
         Ok(node)
     }
 
+    /// The html alternative and the attachments it refers to by cid.
     fn related(
         &mut self,
         alternatives: &[Element],
         html: Option<usize>,
         related: &[Element],
     ) -> Result<Node, ComposeError> {
-        let id = self.next_id();
-        let mut node = Node::new(id, Some("multipart/related; type=\"text/html\""), None);
-        if let Some(h) = html.and_then(|i| alternatives.get(i)) {
-            let child = self.content_node(h)?;
-            node.children.push(child);
-        }
-        for el in related {
-            let child = self.content_node(el)?;
-            node.children.push(child);
-        }
+        let mut node = self.multipart("multipart/related; type=\"text/html\"");
+        self.add_leaves(&mut node, html.and_then(|i| alternatives.get(i)))?;
+        self.add_leaves(&mut node, related)?;
         Ok(node)
     }
 
