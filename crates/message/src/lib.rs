@@ -1,5 +1,21 @@
 //! Message composition for mailer-rs: what nodemailer's `Mail` + `MailComposer` + `MimeNode`
 //! do, producing the same bytes (apart from random boundaries, Message-IDs and the date).
+//!
+//! How a message travels: `MailData` (input.rs, read from the JS object) → [`compile`] →
+//! the mail composer (compose.rs: parts.rs → tree.rs, then the root headers, envelope.rs,
+//! ids.rs) → a tree of `mime_node::Node`s → written out (mime_node.rs, headers.rs) as
+//! [`MessageBody`] segments that encode files, URLs and large buffers while they stream
+//! (body.rs, fetch.rs) → optionally DKIM-signed (dkim.rs). The JSON transport (json/) reads the
+//! same `MailData` from its key-ordered tree and echoes the normalised fields instead.
+//!
+//! Where things go:
+//! - a new message field: input.rs (`MailData`), then parts.rs if it is content, or
+//!   compose.rs (`set_field_headers` / `set_mailer_headers`) if it is a header;
+//! - how a header value is written: headers.rs (List-* in list_headers.rs, dates in dates.rs);
+//! - where content comes from (path, href, Buffer, data: URL): content.rs, data_url.rs;
+//! - multipart layout: tree.rs; transfer encodings and body segments: mime_node.rs, body.rs;
+//! - MIME word/parameter encoders, address parsing: encoding.rs, address.rs (hand-written to
+//!   match nodemailer's bytes; see their module docs).
 
 use bytes::Bytes;
 

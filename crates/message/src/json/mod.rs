@@ -8,7 +8,7 @@
 //! field the user gave, in the user's order.
 
 use crate::address::{normalize_address, parse_address_list, Mailbox};
-use crate::content::{decode_text, is_http};
+use crate::content::{decode_text, is_http, Resolver};
 use crate::data_url::{data_url_of, parse_data_url, replace_data_images};
 use crate::dates::iso_date;
 use crate::encoding as enc;
@@ -31,14 +31,8 @@ pub struct JsonMessage {
     pub json: String,
 }
 
-struct Ctx<'a> {
-    buffers: &'a [bytes::Bytes],
-    disable_file: bool,
-    disable_url: bool,
-}
-
 /// Content resolved as nodemailer's `resolveContent` resolves it.
-async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
+async fn resolve(ctx: &Resolver<'_>, v: &Json) -> Result<Json, ComposeError> {
     let content = match v.get("content") {
         Some(c) if v.is_plain_obj() && c.truthy() => c,
         _ => v,
@@ -209,7 +203,7 @@ pub async fn normalize_json(
     let mail: MailData = data
         .read()
         .map_err(|e| ComposeError::new("EMESSAGE", format!("Invalid message: {e}")))?;
-    let ctx = Ctx {
+    let ctx = Resolver {
         buffers: &buffers,
         disable_file: opts.disable_file_access || mail.disable_file_access.unwrap_or(false),
         disable_url: opts.disable_url_access || mail.disable_url_access.unwrap_or(false),
