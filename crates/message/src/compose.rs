@@ -23,12 +23,14 @@ use crate::{Compiled, ComposeError, ComposeOptions, Envelope, MessageBody};
 
 /// A composed message: its MIME tree, not yet written out.
 pub(crate) struct Composed {
-    pub root: Node,
+    root: Node,
     pub envelope: Envelope,
     pub message_id: String,
     writer: Writer,
 }
 
+/// Composes `data` (steps in the module doc). Files and URLs are not opened here, only checked
+/// against the access flags.
 pub(crate) fn compose(
     mut data: MailData,
     buffers: &[bytes::Bytes],

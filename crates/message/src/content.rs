@@ -27,14 +27,14 @@ pub(crate) enum Src {
 
 /// `httpHeaders` and `tls` of a content object, for its `href`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct FetchOpts {
+struct FetchOpts {
     headers: Vec<(String, String)>,
     ca: Vec<String>,
     reject_unauthorized: bool,
 }
 
 impl FetchOpts {
-    pub(crate) fn of(headers: &Option<OrderedMap>, tls: &Option<TlsInput>) -> FetchOpts {
+    fn of(headers: &Option<OrderedMap>, tls: &Option<TlsInput>) -> FetchOpts {
         let headers = headers
             .as_ref()
             .map(|h| {
@@ -63,7 +63,7 @@ impl FetchOpts {
         }
     }
 
-    pub(crate) fn request(&self, url: String) -> UrlRequest {
+    fn request(&self, url: String) -> UrlRequest {
         UrlRequest {
             url,
             headers: self.headers.clone(),
@@ -80,12 +80,14 @@ pub(crate) struct Resolver<'a> {
     pub disable_url: bool,
 }
 
+/// An `http(s)://` URL (a `path` like this is fetched, as nodemailer does).
 pub(crate) fn is_http(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
     l.starts_with("http://") || l.starts_with("https://")
 }
 
 impl Resolver<'_> {
+    /// An inline value: a string or a shared Buffer (`''` is no content, as in JS).
     pub(crate) fn value(&self, c: &ContentInput) -> Result<Source, ComposeError> {
         Ok(match c {
             ContentInput::Text(s) if s.is_empty() => Source::Empty,
@@ -99,6 +101,7 @@ impl Resolver<'_> {
         })
     }
 
+    /// The content after the access checks; files and URLs stay references.
     pub(crate) fn resolve(&self, s: &Src) -> Result<Source, ComposeError> {
         match s {
             Src::Value(v) => Ok(v.clone()),
@@ -134,7 +137,7 @@ impl Resolver<'_> {
         )
     }
 
-    pub(crate) fn build_src(
+    fn build_src(
         &self,
         content: Option<&ContentInput>,
         path: Option<String>,
@@ -203,7 +206,7 @@ impl Resolver<'_> {
 /// `content: { path }` / `content: { href, httpHeaders, tls }`: read or fetched like a part's
 /// own `path`/`href` (sandbox included), as nodemailer's `MimeNode` streams such a value: `href`
 /// wins, a `path` is a file even when it looks like a URL. Any other object has no content.
-pub(crate) fn content_ref_src(o: &ContentObject) -> Src {
+fn content_ref_src(o: &ContentObject) -> Src {
     if let Some(h) = o.href.clone().filter(|h| !h.is_empty()) {
         return Src::Href(FetchOpts::of(&o.http_headers, &o.tls).request(h));
     }
@@ -239,6 +242,7 @@ pub(crate) fn convert_encoding(s: Source, encoding: &str) -> Source {
     }
 }
 
+/// `contentTransferEncoding`: (whether it was given, its value when it is a non-empty string).
 pub(crate) fn cte_value(v: &Option<serde_json::Value>) -> (bool, Option<String>) {
     match v {
         None | Some(serde_json::Value::Null) => (false, None),
@@ -247,6 +251,7 @@ pub(crate) fn cte_value(v: &Option<serde_json::Value>) -> (bool, Option<String>)
     }
 }
 
+/// A content field as a content object (`text: "x"` is `{content: "x"}`).
 pub(crate) fn content_object_of(c: &Option<ContentInput>) -> Option<ContentObject> {
     match c {
         None => None,
@@ -262,6 +267,7 @@ pub(crate) fn content_object_of(c: &Option<ContentInput>) -> Option<ContentObjec
     }
 }
 
+/// Whether JS would see the content field as set (`''` is not).
 pub(crate) fn truthy_content(c: &Option<ContentInput>) -> bool {
     match c {
         None => false,
@@ -270,6 +276,7 @@ pub(crate) fn truthy_content(c: &Option<ContentInput>) -> bool {
     }
 }
 
+/// A non-empty `filename` string.
 pub(crate) fn filename_of(f: &Option<FilenameInput>) -> Option<String> {
     match f {
         Some(FilenameInput::Name(n)) if !n.is_empty() => Some(n.clone()),

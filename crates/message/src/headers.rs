@@ -14,6 +14,7 @@ use crate::dates::format_date;
 use crate::encoding::{self as enc, Structured};
 use crate::mime_node::{HVal, Node, Source, Writer};
 
+/// Headers whose `{value, prepared}` objects are still formatted (addresses, date, ids).
 const FORMATTED: [&str; 8] = [
     "From",
     "Sender",
@@ -183,6 +184,7 @@ impl Writer {
             .unwrap_or(key)
     }
 
+    /// The value part of a header line, encoded by the kind of header (see the module doc).
     fn encode_header_value(&self, key: &str, val: &HVal, text: &str) -> String {
         let forced = self.text_encoding;
         match key {
@@ -340,6 +342,7 @@ fn is_unstructured(key: &str) -> bool {
     )
 }
 
+/// Line breaks as spaces.
 pub(crate) fn single_line(s: &str) -> String {
     s.replace("\r\n", " ").replace(['\r', '\n'], " ")
 }

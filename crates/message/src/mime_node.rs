@@ -92,6 +92,7 @@ impl HVal {
 }
 
 impl Node {
+    /// A node with its Content-Type; a file name without a type gets the type of its extension.
     pub(crate) fn new(id: usize, content_type: Option<&str>, filename: Option<String>) -> Node {
         let mut n = Node {
             id,
@@ -116,6 +117,7 @@ impl Node {
         n
     }
 
+    /// Sets a header: the first same-named header is replaced in place, the others removed.
     pub(crate) fn set_header(&mut self, key: &str, value: HVal) {
         let key = enc::normalize_header_key(key);
         let mut added = false;
@@ -137,6 +139,7 @@ impl Node {
         }
     }
 
+    /// Appends a header, keeping same-named ones.
     pub(crate) fn add_header(&mut self, key: &str, value: HVal) {
         self.headers.push((enc::normalize_header_key(key), value));
     }
@@ -154,6 +157,7 @@ impl Node {
         }
     }
 
+    /// The user's `headers` (object or list); an array value repeats the header.
     pub(crate) fn add_headers(&mut self, headers: &HeadersInput) {
         let add = |node: &mut Node, k: &str, v: &HeaderValueInput| {
             let mut stack = vec![v];
@@ -194,6 +198,9 @@ impl Node {
             .to_string()
     }
 
+    /// The Content-Transfer-Encoding nodemailer chooses (None without content): a declared
+    /// base64/QP wins; text is 7bit when it can be, else QP or base64 by content; other types
+    /// keep a declared one, else base64; multipart and message parts keep a declared one.
     pub(crate) fn transfer_encoding(&self, text_encoding: Option<char>) -> Option<String> {
         let content = self.content.as_ref()?;
         if matches!(content, Source::Empty) {
@@ -236,6 +243,7 @@ impl Node {
     }
 }
 
+/// A user header value as stored: numbers and `true` as text, `{value, prepared}` objects kept.
 fn header_value(v: &HeaderValueInput) -> HVal {
     match v {
         HeaderValueInput::Text(s) => HVal::Text(s.clone()),
@@ -262,6 +270,7 @@ fn header_value(v: &HeaderValueInput) -> HVal {
     }
 }
 
+/// A number header value as JS writes it.
 fn js_number(n: f64) -> String {
     if n == 0.0 {
         // 0 is falsy: the header is skipped
@@ -410,6 +419,7 @@ fn with_base64_cte(headers: &str) -> String {
         .join("\r\n")
 }
 
+/// Appends content as segments: small in-memory content encoded now, the rest while it streams.
 fn push_source(out: &mut Vec<Segment>, src: Source, encoding: Enc) {
     let bytes: Bytes = match src {
         Source::Empty => return,
