@@ -10,7 +10,7 @@ import { test } from 'node:test';
 const ROOT = new URL('..', import.meta.url).pathname;
 // crates/message is left out until its json <-> compose cycle is gone (composition's part of
 // issue 14); add it here then.
-const CRATES = ['smtp', 'oauth2', 'config', 'sendmail', 'tls'];
+const CRATES = ['smtp', 'oauth2', 'config', 'sendmail', 'tls', 'message'];
 
 function rustFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap(e =>

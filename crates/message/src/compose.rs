@@ -12,7 +12,7 @@
 
 use crate::address::convert_addresses;
 use crate::content::Resolver;
-use crate::data_url::convert_data_images;
+use crate::data_images::convert_data_images;
 use crate::envelope::{get_envelope, set_envelope};
 use crate::ids;
 use crate::input::{AddressInput, DateInput, MailData, StringOrList};

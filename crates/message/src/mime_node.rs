@@ -276,7 +276,7 @@ fn js_number(n: f64) -> String {
         // 0 is falsy: the header is skipped
         return String::new();
     }
-    crate::json::js_number_string(n)
+    crate::js_number::js_number_string(n)
 }
 
 /// How a message's nodes are written out: the settings of one message that every part's

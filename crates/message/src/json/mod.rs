@@ -9,7 +9,8 @@
 
 use crate::address::{normalize_address, parse_address_list, Mailbox};
 use crate::content::{decode_text, is_http, Resolver};
-use crate::data_url::{data_url_of, parse_data_url, replace_data_images};
+use crate::data_images::replace_data_images;
+use crate::data_url::{data_url_of, parse_data_url};
 use crate::dates::iso_date;
 use crate::encoding as enc;
 use crate::fetch::UrlRequest;
@@ -19,7 +20,6 @@ use crate::{compose_checked, ComposeError, ComposeOptions, Envelope, MailData};
 mod value;
 
 use value::js_number;
-pub(crate) use value::js_number_string;
 pub use value::Json;
 
 /// The JSON transport's result.
