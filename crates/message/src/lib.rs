@@ -12,7 +12,8 @@
 //! - a new message field: input.rs (`MailData`), then parts.rs if it is content, or
 //!   compose.rs (`set_field_headers` / `set_mailer_headers`) if it is a header;
 //! - how a header value is written: headers.rs (List-* in list_headers.rs, dates in dates.rs);
-//! - where content comes from (path, href, Buffer, data: URL): content.rs, data_url.rs;
+//! - where content comes from (path, href, Buffer, data: URL): content.rs, data_url.rs
+//!   (`attachDataUrls`: data_images.rs); JS numbers as text: js_number.rs;
 //! - multipart layout: tree.rs; transfer encodings and body segments: mime_node.rs, body.rs;
 //! - MIME word/parameter encoders, address parsing: encoding.rs, address.rs (hand-written to
 //!   match nodemailer's bytes; see their module docs).
