@@ -68,12 +68,12 @@ pub fn compile_message<'env>(
         (MailData, ComposeOptions, Option<serde_json::Value>),
         BindError,
     > = (|| {
-        let data: MailData = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
+        let data: MailData = env
+            .from_js_value(mail)
+            .map_err(BindError::invalid_message)?;
         let dkim: JsDkimOnly = env
             .from_js_value(options)
-            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+            .map_err(BindError::invalid_options)?;
         Ok((data, compose_options(env, options)?, dkim.dkim))
     })();
     // shared with JS, not copied (see NativeTransport::send)
@@ -81,12 +81,7 @@ pub fn compile_message<'env>(
     let fut = async move {
         let (data, opts, dkim) = parsed?;
         let compiled = if is_large(&data) {
-            tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
-                .await
-                .map_err(|_| {
-                    BindError::new("EMESSAGE", "Composing the message did not complete")
-                        .with_command("API")
-                })??
+            off_thread(move || Ok(mailer_message::compile(data, buffers, &opts)?)).await?
         } else {
             mailer_message::compile(data, buffers, &opts)?
         };
@@ -95,7 +90,7 @@ pub fn compile_message<'env>(
             .body
             .to_vec()
             .await
-            .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            .map_err(|e| BindError::body(&e))?;
         Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
     };
     super::runtime::promise(env, fut, |env, outcome| match outcome {
@@ -123,9 +118,9 @@ pub fn normalize_json<'env>(
 ) -> Result<Object<'env>> {
     let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
         // `Json` keeps key order, which nodemailer's output depends on.
-        let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
+        let data: mailer_message::Json = env
+            .from_js_value(mail)
+            .map_err(BindError::invalid_message)?;
         Ok((data, compose_options(env, options)?))
     })();
     let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
@@ -152,7 +147,7 @@ pub(super) fn compose_options(
 ) -> std::result::Result<ComposeOptions, BindError> {
     let o: JsComposeOptions = env
         .from_js_value(options)
-        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        .map_err(BindError::invalid_options)?;
     Ok(ComposeOptions {
         hostname: o.hostname,
         keep_bcc: o.keep_bcc,
@@ -174,5 +169,12 @@ pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result
     Ok(env_obj)
 }
 
-/// A body read error's code (EFETCH, EFILEACCESS or ESTREAM), as the DKIM signer gives it too.
-pub(super) use mailer_message::io_error_code as io_code;
+/// Runs `compose` on the blocking pool (composing megabytes of text, or a hundred thousand
+/// recipients, would hold Node's thread or the runtime's worker that drives the sockets).
+pub(super) async fn off_thread<T: Send + 'static>(
+    compose: impl FnOnce() -> std::result::Result<T, BindError> + Send + 'static,
+) -> std::result::Result<T, BindError> {
+    tokio::task::spawn_blocking(compose)
+        .await
+        .map_err(|_| BindError::compose_incomplete())?
+}

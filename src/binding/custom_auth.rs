@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use mailer_smtp::auth::{CustomAuth, CustomAuthContext, CustomAuthStep};
-use mailer_smtp::{ErrorCode, SmtpError};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -108,11 +107,6 @@ impl CustomAuth for JsCustomAuth {
     }
 }
 
-/// The connection's error as the handler's `sendCommand` rejection.
-fn command_error(e: SmtpError) -> BindError {
-    BindError::from(e)
-}
-
 /// `sendCommand(line)` of custom session `session`: resolves with the server's reply (lines
 /// joined by `\n`); rejects when the login is over or the connection failed.
 #[napi(ts_return_type = "Promise<string>")]
@@ -135,11 +129,12 @@ pub fn custom_auth_command<'env>(
         }
         match rx.await {
             Ok(Ok(text)) => Ok(text),
-            Ok(Err(e)) => Err(command_error(e)),
-            Err(_) => Err(command_error(SmtpError::new(
-                ErrorCode::EAuth,
+            // the connection's error is the handler's `sendCommand` rejection
+            Ok(Err(e)) => Err(BindError::from(e)),
+            Err(_) => Err(BindError::new(
+                "EAUTH",
                 "The authentication session is over",
-            ))),
+            )),
         }
     };
     runtime::promise(env, fut, |env, outcome| match outcome {

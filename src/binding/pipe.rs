@@ -19,7 +19,7 @@ use napi_derive::napi;
 use tokio::sync::mpsc;
 
 use super::compose::is_large;
-use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
+use super::compose::{compose_options, dkim_sign, envelope_to_js, off_thread};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
 use super::transport::{send_options, NativeTransport};
@@ -144,7 +144,7 @@ async fn read_some(
         }
         Some(Err(e)) => {
             *guard = None;
-            return Err(read_error(&e));
+            return Err(BindError::body(&e));
         }
         Some(Ok(first)) => Vec::from(first),
     };
@@ -160,7 +160,7 @@ async fn read_some(
             }
             Some(Some(Err(e))) => {
                 *guard = None;
-                return Err(read_error(&e));
+                return Err(BindError::body(&e));
             }
         }
     }
@@ -169,10 +169,6 @@ async fn read_some(
         *guard = None;
     }
     Ok(Some(out))
-}
-
-fn read_error(e: &io::Error) -> BindError {
-    BindError::new(io_code(e), e.to_string()).with_command("API")
 }
 
 /// The receiving end of a [`MessageSink`]: the message body the connection reads.
@@ -337,20 +333,15 @@ pub fn compose_message<'env>(
     options: Object,
 ) -> Result<Object<'env>> {
     let parsed = (|| {
-        let data: MailData = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
+        let data: MailData = env
+            .from_js_value(mail)
+            .map_err(BindError::invalid_message)?;
         Ok::<_, BindError>((data, compose_options(env, options)?))
     })();
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let fut = async move {
         let (data, opts) = parsed?;
-        let c = tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
-            .await
-            .map_err(|_| {
-                BindError::new("EMESSAGE", "Composing the message did not complete")
-                    .with_command("API")
-            })??;
+        let c = off_thread(move || Ok(mailer_message::compile(data, buffers, &opts)?)).await?;
         Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
     };
     runtime::promise(env, fut, settle_composed)
@@ -412,9 +403,8 @@ impl NativeTransport {
         mail: Object,
         buffers: Vec<Buffer>,
     ) -> Result<Either<ComposedMessage, Object<'env>>> {
-        let data: std::result::Result<MailData, BindError> = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        });
+        let data: std::result::Result<MailData, BindError> =
+            env.from_js_value(mail).map_err(BindError::invalid_message);
         let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
         let outcome = match data {
             Ok(data) if !is_large(&data) => match self.core.compose(data, buffers) {
@@ -434,12 +424,7 @@ impl NativeTransport {
         let fut = async move {
             let (data, buffers) = outcome?;
             // megabytes of text are encoded off the runtime's thread
-            let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
-                .await
-                .map_err(|_| {
-                    BindError::new("EMESSAGE", "Composing the message did not complete")
-                        .with_command("API")
-                })??;
+            let c = off_thread(move || core.compose(data, buffers)).await?;
             Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
         };
         runtime::promise(env, fut, settle_composed).map(Either::B)

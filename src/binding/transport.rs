@@ -456,14 +456,9 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
         out.set(base + slot::EHLO, ehlo)?;
     }
     if !info.rejected_errors.is_empty() {
-        let errors: Vec<BindError> = info
-            .rejected_errors
-            .into_iter()
-            .map(BindError::from)
-            .collect();
         out.set(
             base + slot::REJECTED_ERRORS,
-            to_js_error_array(env, &errors)?,
+            to_js_error_array(env, &info.rejected_errors)?,
         )?;
     }
     out.set(base + slot::ENVELOPE_TIME, info.envelope_time as f64)?;
@@ -1019,10 +1014,9 @@ impl NativeTransport {
         id: u32,
     ) -> Result<Option<Object<'env>>> {
         let parsed: std::result::Result<ParsedSend, BindError> = (|| {
-            let data: MailData = env.from_js_value(mail).map_err(|e| {
-                BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
-                    .with_command("API")
-            })?;
+            let data: MailData = env
+                .from_js_value(mail)
+                .map_err(BindError::invalid_message)?;
             let (extras, auth) = send_options(env, extras, auth)?;
             Ok((data, extras, auth))
         })();
@@ -1061,12 +1055,7 @@ impl NativeTransport {
             let prepared = async {
                 let compiled = if large {
                     let c = core.clone();
-                    tokio::task::spawn_blocking(move || c.compose(data, buffers))
-                        .await
-                        .map_err(|_| {
-                            BindError::new("EMESSAGE", "Composing the message did not complete")
-                                .with_command("API")
-                        })??
+                    super::compose::off_thread(move || c.compose(data, buffers)).await?
                 } else {
                     core.compose(data, buffers)?
                 };

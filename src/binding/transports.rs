@@ -9,7 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
+use super::compose::{compose_options, dkim_sign, envelope_to_js};
 use super::errors::{reject, to_js_error, BindError};
 
 /// Transport-side options besides the composition ones.
@@ -27,12 +27,12 @@ fn parse(
     mail: Object,
     options: Object,
 ) -> std::result::Result<(MailData, mailer_message::ComposeOptions, JsPipeOptions), BindError> {
-    let data: MailData = env.from_js_value(mail).map_err(|e| {
-        BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-    })?;
+    let data: MailData = env
+        .from_js_value(mail)
+        .map_err(BindError::invalid_message)?;
     let extra: JsPipeOptions = env
         .from_js_value(options)
-        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        .map_err(BindError::invalid_options)?;
     Ok((data, compose_options(env, options)?, extra))
 }
 
@@ -52,11 +52,7 @@ impl From<BindError> for PipeError {
 /// error has `errno` (negative), `syscall`, `path` and `spawnargs`, a stdin error `errno` and
 /// `syscall`; a failed message keeps its code (EFILEACCESS, EFETCH...).
 fn sendmail_error<'env>(env: &'env Env, e: &SendmailError) -> Result<Object<'env>> {
-    let bind = match e {
-        SendmailError::Body(io) => BindError::new(io_code(io), io.to_string()).with_command("API"),
-        other => BindError::new(&other.code(), other.to_string()),
-    };
-    let mut obj = to_js_error(env, &bind)?;
+    let mut obj = to_js_error(env, &BindError::from(e))?;
     if let Some(errno) = e.errno() {
         obj.set("errno", errno)?;
     }
@@ -145,8 +141,7 @@ pub fn compose_raw<'env>(
         let mut body = LineEndings::new(compiled.body, Newline::Windows);
         let mut bytes = Vec::new();
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
-            let chunk = chunk
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            let chunk = chunk.map_err(|e| BindError::body(&e))?;
             bytes.extend_from_slice(&chunk);
         }
         Ok::<_, BindError>((compiled.envelope, compiled.message_id, from, bytes))
@@ -197,9 +192,9 @@ pub fn ethereal_request<'env>(
             unsafe { ToNapiValue::to_napi_value(env.raw(), text) }
         }
         Err(e) => {
-            let bind = BindError::new(e.code, e.message.clone());
-            let mut obj = to_js_error(env, &bind)?;
-            obj.set("sourceUrl", e.source_url.as_str())?;
+            let source_url = e.source_url.clone();
+            let mut obj = to_js_error(env, &BindError::from(e))?;
+            obj.set("sourceUrl", source_url)?;
             Err(napi::Error::from(obj.to_unknown()))
         }
     })
