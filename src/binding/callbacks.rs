@@ -34,8 +34,21 @@ pub type LogArgs = FnArgs<(
     Vec<String>,
     u32,
 )>;
-pub type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
-pub type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+pub type LoggerFn = WeakFn<LogArgs>;
+pub type IdleFn = WeakFn<()>;
+
+/// A weak (unref'd) threadsafe function taking `Args` and returning `R` to Rust: every callback
+/// of a transport is one (see [`Callbacks`]).
+pub type WeakFn<Args, R = ()> = ThreadsafeFunction<Args, R, Args, Status, false, true>;
+
+/// The [`WeakFn`] of a JS function (on the JS thread).
+pub fn weak_fn<Args, R>(f: &Function<'_, Args, R>) -> Result<WeakFn<Args, R>>
+where
+    Args: 'static + JsValuesTupleIntoVec,
+    R: 'static + FromNapiValue,
+{
+    f.build_threadsafe_function::<Args>().weak::<true>().build()
+}
 pub type ProvisionArgs = FnArgs<(String, bool)>;
 
 /// The live threadsafe functions of one transport. All weak (unref'd): they never keep the
@@ -148,37 +161,17 @@ pub struct JsFns {
 impl JsFns {
     /// Makes the threadsafe functions (on the JS thread).
     pub fn open(&self, env: &Env) -> Result<Callbacks> {
-        let completion: CompletionFn = self
-            .complete
-            .borrow_back(env)?
-            .build_threadsafe_function::<Batch>()
-            .weak::<true>()
-            .build()?;
+        let completion: CompletionFn = weak_fn(&self.complete.borrow_back(env)?)?;
         let log = match &self.log {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<LogArgs>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let token = match &self.token {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<TokenEventJs>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let idle = match &self.idle {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<()>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let provision = match &self.provision {
@@ -206,28 +199,13 @@ impl JsFns {
 }
 
 pub fn runner_tsfn(f: Function<RunnerArgs, ()>) -> Result<RunnerFn> {
-    f.build_threadsafe_function::<RunnerArgs>()
-        .weak::<true>()
-        .build()
+    weak_fn(&f)
 }
 
 pub fn socket_tsfns(open: Function<OpenArgs, ()>, ops: Function<OpsArgs, ()>) -> Result<SocketFns> {
-    Ok((
-        Arc::new(
-            open.build_threadsafe_function::<OpenArgs>()
-                .weak::<true>()
-                .build()?,
-        ),
-        Arc::new(
-            ops.build_threadsafe_function::<OpsArgs>()
-                .weak::<true>()
-                .build()?,
-        ),
-    ))
+    Ok((Arc::new(weak_fn(&open)?), Arc::new(weak_fn(&ops)?)))
 }
 
 pub fn provision_tsfn(f: Function<ProvisionArgs, Promise<ProvisionResult>>) -> Result<ProvisionFn> {
-    f.build_threadsafe_function::<ProvisionArgs>()
-        .weak::<true>()
-        .build()
+    weak_fn(&f)
 }

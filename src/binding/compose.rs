@@ -1,10 +1,12 @@
 //! The composition-only transports (`streamTransport`, `jsonTransport`) and DKIM signing, shared
 //! with the SMTP path in `transport.rs`.
 
+use bytes::Bytes;
 use mailer_message::{ComposeOptions, MailData};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue};
 use napi_derive::napi;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 
 use super::errors::{reject, BindError};
@@ -64,22 +66,14 @@ pub fn compile_message<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed: std::result::Result<
-        (MailData, ComposeOptions, Option<serde_json::Value>),
-        BindError,
-    > = (|| {
-        let data: MailData = env
-            .from_js_value(mail)
-            .map_err(BindError::invalid_message)?;
-        let dkim: JsDkimOnly = env
-            .from_js_value(options)
-            .map_err(BindError::invalid_options)?;
-        Ok((data, compose_options(env, options)?, dkim.dkim))
-    })();
-    // shared with JS, not copied (see NativeTransport::send)
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsDkimOnly>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, dkim) = parsed?;
+        let Request {
+            data,
+            buffers,
+            options: opts,
+            extra: JsDkimOnly { dkim },
+        } = parsed?;
         let compiled = if is_large(&data) {
             off_thread(move || Ok(mailer_message::compile(data, buffers, &opts)?)).await?
         } else {
@@ -116,17 +110,16 @@ pub fn normalize_json<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
-        // `Json` keeps key order, which nodemailer's output depends on.
-        let data: mailer_message::Json = env
-            .from_js_value(mail)
-            .map_err(BindError::invalid_message)?;
-        Ok((data, compose_options(env, options)?))
-    })();
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    // `Json` keeps key order, which nodemailer's output depends on.
+    let parsed = read_request::<mailer_message::Json, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts) = parsed?;
-        let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+        let Request {
+            data,
+            buffers,
+            options,
+            ..
+        } = parsed?;
+        let out = mailer_message::normalize_json(data, buffers, &options).await?;
         Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
     super::runtime::promise(env, fut, |env, outcome| match outcome {
@@ -141,10 +134,48 @@ pub fn normalize_json<'env>(
     })
 }
 
-pub(super) fn compose_options(
+/// One message to compose, as the transports that compose without sending read it from JS.
+pub(super) struct Request<T, X> {
+    /// the message (`MailData`, or `Json` for the JSON transport)
+    pub data: T,
+    /// the Buffers `data` refers to as `{ $bufferIndex }`, shared with JS (see [`shared`])
+    pub buffers: Vec<Bytes>,
+    pub options: ComposeOptions,
+    /// the transport's own options besides the composition ones (`IgnoredAny` for none: napi
+    /// reads nothing for it)
+    pub extra: X,
+}
+
+/// Reads a [`Request`]: the message, then the options (an unreadable message is reported
+/// first).
+pub(super) fn read_request<T: DeserializeOwned, X: DeserializeOwned>(
     env: &Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
     options: Object,
-) -> std::result::Result<ComposeOptions, BindError> {
+) -> std::result::Result<Request<T, X>, BindError> {
+    let data = env
+        .from_js_value(mail)
+        .map_err(BindError::invalid_message)?;
+    let extra = env
+        .from_js_value(options)
+        .map_err(BindError::invalid_options)?;
+    Ok(Request {
+        data,
+        buffers: shared(buffers),
+        options: compose_options(env, options)?,
+        extra,
+    })
+}
+
+/// The message's Buffers, shared with JS rather than copied (napi's Buffer is Send + Sync and
+/// released on the JS thread wherever it is dropped): 200 queued messages with one 1 MB
+/// attachment hold it once, as nodemailer does.
+pub(super) fn shared(buffers: Vec<Buffer>) -> Vec<Bytes> {
+    buffers.into_iter().map(Bytes::from_owner).collect()
+}
+
+fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
     let o: JsComposeOptions = env
         .from_js_value(options)
         .map_err(BindError::invalid_options)?;

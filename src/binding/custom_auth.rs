@@ -11,12 +11,12 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use mailer_smtp::auth::{CustomAuth, CustomAuthContext, CustomAuthStep};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
 use tokio::sync::{mpsc, oneshot};
 
-use super::callbacks::Hub;
+use super::callbacks::{Hub, WeakFn};
 use super::errors::{reject, BindError};
 use super::runtime;
 
@@ -30,7 +30,7 @@ pub type RunnerArgs = FnArgs<(
     Vec<String>,
     Option<f64>,
 )>;
-pub type RunnerFn = ThreadsafeFunction<RunnerArgs, (), RunnerArgs, Status, false, true>;
+pub type RunnerFn = WeakFn<RunnerArgs>;
 
 /// Running handlers by session id. An entry goes when its handler resolves or rejects, or,
 /// for a handler that never answers, when a later session starts after its login ended.

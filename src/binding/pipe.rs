@@ -16,10 +16,11 @@ use mailer_message::{Compiled, Envelope, MailData, MessageBody};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
+use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 
 use super::compose::is_large;
-use super::compose::{compose_options, dkim_sign, envelope_to_js, off_thread};
+use super::compose::{dkim_sign, envelope_to_js, off_thread, read_request, shared, Request};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
 use super::transport::{send_options, NativeTransport};
@@ -332,16 +333,15 @@ pub fn compose_message<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = (|| {
-        let data: MailData = env
-            .from_js_value(mail)
-            .map_err(BindError::invalid_message)?;
-        Ok::<_, BindError>((data, compose_options(env, options)?))
-    })();
-    let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts) = parsed?;
-        let c = off_thread(move || Ok(mailer_message::compile(data, buffers, &opts)?)).await?;
+        let Request {
+            data,
+            buffers,
+            options,
+            ..
+        } = parsed?;
+        let c = off_thread(move || Ok(mailer_message::compile(data, buffers, &options)?)).await?;
         Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
     };
     runtime::promise(env, fut, settle_composed)
@@ -405,7 +405,7 @@ impl NativeTransport {
     ) -> Result<Either<ComposedMessage, Object<'env>>> {
         let data: std::result::Result<MailData, BindError> =
             env.from_js_value(mail).map_err(BindError::invalid_message);
-        let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+        let buffers = shared(buffers);
         let outcome = match data {
             Ok(data) if !is_large(&data) => match self.core.compose(data, buffers) {
                 Ok(c) => {

@@ -210,6 +210,14 @@ pub struct Outcome {
 }
 
 impl Core {
+    /// Drops the transport's auth settings built so far: the next send builds them again with
+    /// the provisioner and `customAuth` handlers now set.
+    fn forget_transport_auth(&self) {
+        if let Ok(mut guard) = self.transport_auth.write() {
+            *guard = None;
+        }
+    }
+
     /// The connection options for one send's or verify's own connection: with logging on,
     /// its log lines carry `op`.
     fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
@@ -717,7 +725,7 @@ impl ToNapiValue for Batch {
     }
 }
 
-pub type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
+pub type CompletionFn = super::callbacks::WeakFn<Batch>;
 
 #[napi]
 impl NativeTransport {
@@ -855,6 +863,19 @@ impl NativeTransport {
         })
     }
 
+    /// The callbacks open now, if any: a setter installs its new function in them at once, so
+    /// that they call it from now on.
+    fn open_callbacks(&self) -> Option<Arc<Completions>> {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn fns(&self) -> std::sync::MutexGuard<'_, JsFns> {
+        self.fns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The transport's callbacks, opened if `close()` released them (or they were never
     /// needed yet); every send and verify holds them until it settles.
     pub(super) fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
@@ -872,12 +893,7 @@ impl NativeTransport {
                 return Ok(c);
             }
         }
-        let callbacks = Arc::new(
-            self.fns
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .open(env)?,
-        );
+        let callbacks = Arc::new(self.fns().open(env)?);
         self.hub.set(&callbacks);
         let c = Arc::new(Completions::new(&self.core, callbacks));
         if closed {
@@ -894,13 +910,7 @@ impl NativeTransport {
     )]
     pub fn set_provisioner(&self, cb: Option<ProvisionArg>) -> Result<()> {
         let reference = cb.as_ref().map(|f| f.create_ref()).transpose()?;
-        // the callbacks open now (if any) call the new function from now on
-        if let Some(open) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(open) = self.open_callbacks() {
             let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
             open.callbacks.set_provision(tsfn);
         }
@@ -908,17 +918,12 @@ impl NativeTransport {
             let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
             (id, provisioner(self.hub.clone()))
         });
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .provision = reference;
+        self.fns().provision = reference;
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
         // the auth settings depend on the provisioner (its id is part of the token cache key)
-        if let Ok(mut guard) = self.core.transport_auth.write() {
-            *guard = None;
-        }
+        self.core.forget_transport_auth();
         Ok(())
     }
 
@@ -933,29 +938,18 @@ impl NativeTransport {
         runner: Option<Function<'static, RunnerArgs, ()>>,
     ) -> Result<()> {
         let reference = runner.as_ref().map(|f| f.create_ref()).transpose()?;
-        // the callbacks open now (if any) call the new function from now on
-        if let Some(open) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(open) = self.open_callbacks() {
             let tsfn = runner.map(runner_tsfn).transpose()?.map(Arc::new);
             open.callbacks.set_custom_auth(tsfn);
         }
         let handle = reference
             .as_ref()
             .map(|_| super::custom_auth::handle(methods, self.hub.clone()));
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .custom_auth = reference;
+        self.fns().custom_auth = reference;
         if let Ok(mut guard) = self.core.custom_auth.write() {
             *guard = handle;
         }
-        if let Ok(mut guard) = self.core.transport_auth.write() {
-            *guard = None;
-        }
+        self.core.forget_transport_auth();
         Ok(())
     }
 
@@ -978,20 +972,12 @@ impl NativeTransport {
             Some((open, ops)) => Some((open.create_ref()?, ops.create_ref()?)),
             None => None,
         };
-        if let Some(current) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(current) = self.open_callbacks() {
             let tsfns = fns.map(|(open, ops)| socket_tsfns(open, ops)).transpose()?;
             current.callbacks.set_sockets(tsfns);
         }
         self.core.sockets.enable(reference.is_some());
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .sockets = reference;
+        self.fns().sockets = reference;
         Ok(())
     }
 
@@ -1025,11 +1011,7 @@ impl NativeTransport {
             Err(e) => return Ok(Some(super::errors::to_js_error(env, &e)?)),
         };
         let (data, mut extras, auth) = parsed;
-        // The Buffers are shared, not copied (napi's Buffer is Send + Sync and released on the
-        // JS thread wherever it is dropped): 200 queued messages with one 1 MB attachment hold
-        // it once, as nodemailer does.
-        let buffers: Vec<bytes::Bytes> =
-            buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+        let buffers = super::compose::shared(buffers);
         let done = self.lease(env)?;
         let large = super::compose::is_large(&data);
         let dkim = extras.dkim.take();

@@ -9,7 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use super::compose::{compose_options, dkim_sign, envelope_to_js};
+use super::compose::{dkim_sign, envelope_to_js, read_request, Request};
 use super::errors::{reject, to_js_error, BindError};
 
 /// Transport-side options besides the composition ones.
@@ -20,20 +20,6 @@ struct JsPipeOptions {
     path: Option<String>,
     args: Option<Vec<String>>,
     newline: Option<String>,
-}
-
-fn parse(
-    env: &Env,
-    mail: Object,
-    options: Object,
-) -> std::result::Result<(MailData, mailer_message::ComposeOptions, JsPipeOptions), BindError> {
-    let data: MailData = env
-        .from_js_value(mail)
-        .map_err(BindError::invalid_message)?;
-    let extra: JsPipeOptions = env
-        .from_js_value(options)
-        .map_err(BindError::invalid_options)?;
-    Ok((data, compose_options(env, options)?, extra))
 }
 
 /// Why a sendmail send failed: the crate's error, or one from composing before the process ran.
@@ -79,11 +65,15 @@ pub fn sendmail_send<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = parse(env, mail, options);
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, extra) = parsed?;
-        let compiled = mailer_message::compile(data, buffers, &opts).map_err(BindError::from)?;
+        let Request {
+            data,
+            buffers,
+            options,
+            extra,
+        } = parsed?;
+        let compiled = mailer_message::compile(data, buffers, &options).map_err(BindError::from)?;
         let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
         let sendmail = Sendmail {
             path: extra
@@ -132,11 +122,15 @@ pub fn compose_raw<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = parse(env, mail, options);
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, extra) = parsed?;
-        let (compiled, from) = mailer_message::compile_with_from(data, buffers, &opts)?;
+        let Request {
+            data,
+            buffers,
+            options,
+            extra,
+        } = parsed?;
+        let (compiled, from) = mailer_message::compile_with_from(data, buffers, &options)?;
         let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
         let mut body = LineEndings::new(compiled.body, Newline::Windows);
         let mut bytes = Vec::new();
