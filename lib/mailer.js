@@ -6,7 +6,7 @@ const { AsyncResource } = require('node:async_hooks');
 const { Readable, pipeline } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
-const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
+const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap, composeOptions } = require('./message');
 const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme, ignoredTlsKeys, identityChecker } = require('./options');
 const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
@@ -619,21 +619,7 @@ class Mail extends EventEmitter {
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
         ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
-    // the composed message is a native object (kept as is); its errors and envelope are copied
-    // into the caller's realm (lib/realm.js)
-    let composed;
-    try {
-      composed = await this._native.compose(mail, buffers);
-    } catch (err) {
-      throw adopt(err);
-    }
-    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
-    try {
-      await this._runStreamPlugins(streamPlugins, mailData, message);
-    } catch (err) {
-      composed.close();
-      throw err;
-    }
+    const { composed, message } = await this._composeForPlugins(() => this._native.compose(mail, buffers), streamPlugins, mailData);
     return new Promise((resolve, reject) => {
       const target = new PromiseTarget(resolve, reject);
       if (this._ops) target.ctx = new AsyncResource('mailer-rs:sendMail');
@@ -655,6 +641,26 @@ class Mail extends EventEmitter {
       if (this._pending.full() && !this._closed) this._pending.hold(go, null, null, null, target);
       else go();
     });
+  }
+
+  // A message composed in Rust by `compose()` (the native object is kept as is; its errors and
+  // envelope are copied into the caller's realm, lib/realm.js), seen by the stream plugins'
+  // hooks; closed when they fail.
+  async _composeForPlugins(compose, streamPlugins, mailData) {
+    let composed;
+    try {
+      composed = await compose();
+    } catch (err) {
+      throw adopt(err);
+    }
+    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
+    try {
+      await this._runStreamPlugins(streamPlugins, mailData, message);
+    } catch (err) {
+      composed.close();
+      throw err;
+    }
+    return { composed, message };
   }
 
   // nodemailer's lib/mailer/index.js logs these two records under the transporter's logger
@@ -697,25 +703,8 @@ class Mail extends EventEmitter {
   async _streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins) {
     const o = this.transporter.options;
     if (o.attachDataUrls) mail.attachDataUrls = true;
-    let composed;
-    try {
-      composed = await native.composeMessage(mail, buffers, {
-        keepBcc: true,
-        rawAsIs: true,
-        hostname: o.hostname,
-        disableFileAccess: !!mail.disableFileAccess,
-        disableUrlAccess: !!mail.disableUrlAccess,
-      });
-    } catch (err) {
-      throw adopt(err);
-    }
-    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
-    try {
-      await this._runStreamPlugins(streamPlugins, mailData, message);
-    } catch (err) {
-      composed.close();
-      throw err;
-    }
+    const compose = () => native.composeMessage(mail, buffers, composeOptions(o, mail, { keepBcc: true, rawAsIs: true }));
+    const { composed, message } = await this._composeForPlugins(compose, streamPlugins, mailData);
     let out = plugins.pluginStream(plugins.composedReadable(composed), message);
     if (dkim) {
       const sink = new native.MessageSink();
@@ -810,25 +799,13 @@ class Mail extends EventEmitter {
       if (typeof native.normalizeJson !== 'function') {
         throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
       }
-      const out = await settled(native.normalizeJson(mail, buffers, {
-        keepBcc: true,
-        hostname: o.hostname,
-        disableFileAccess: !!mail.disableFileAccess,
-        disableUrlAccess: !!mail.disableUrlAccess,
-      }));
+      const out = await settled(native.normalizeJson(mail, buffers, composeOptions(o, mail, { keepBcc: true })));
       return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
     if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
-    const out = await settled(native.compileMessage(mail, buffers, {
-      dkim,
-      keepBcc: true,
-      rawAsIs: true,
-      hostname: o.hostname,
-      disableFileAccess: !!mail.disableFileAccess,
-      disableUrlAccess: !!mail.disableUrlAccess,
-    }));
+    const out = await settled(native.compileMessage(mail, buffers, composeOptions(o, mail, { dkim, keepBcc: true, rawAsIs: true })));
     // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
     // the transport's on top (lib/stream-transport).
     const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);

@@ -272,6 +272,20 @@ function applyDefaults(data, defaults) {
 }
 
 /**
+ * The options the Rust composer reads for one message (crates/message's ComposeOptions): the
+ * transport's `hostname` and the message's file and URL access switches, plus the caller's
+ * `more` (keepBcc, rawAsIs, dkim, its transport's own options). Undefined keys are left out.
+ */
+function composeOptions(transportOptions, mail, more) {
+  const options = Object.assign(
+    { hostname: transportOptions.hostname, disableFileAccess: !!mail.disableFileAccess, disableUrlAccess: !!mail.disableUrlAccess },
+    more
+  );
+  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+  return options;
+}
+
+/**
  * Reads any Readable content, then prepares the message.
  * @returns {Promise<{ mail: object, buffers: Buffer[] }>}
  */
@@ -279,4 +293,4 @@ async function prepareMail(data) {
   return prepareMailSync(hasStreams(data) ? await resolveStreams(data) : data);
 }
 
-module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap };
+module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap, composeOptions };
