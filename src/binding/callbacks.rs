@@ -49,6 +49,7 @@ where
 {
     f.build_threadsafe_function::<Args>().weak::<true>().build()
 }
+
 pub type ProvisionArgs = FnArgs<(String, bool)>;
 
 /// The live threadsafe functions of one transport. All weak (unref'd): they never keep the
@@ -58,9 +59,9 @@ pub struct Callbacks {
     log: Option<LoggerFn>,
     token: Option<TokenListenerFn>,
     idle: Option<IdleFn>,
-    provision: RwLock<Option<Arc<ProvisionFn>>>,
-    custom_auth: RwLock<Option<Arc<RunnerFn>>>,
-    sockets: RwLock<Option<SocketFns>>,
+    pub provision: Replaceable<Arc<ProvisionFn>>,
+    pub custom_auth: Replaceable<Arc<RunnerFn>>,
+    pub sockets: Replaceable<SocketFns>,
 }
 
 /// The JS socket maker's functions: `open` asks for a socket, `ops` drives the sockets it made
@@ -83,44 +84,26 @@ impl Callbacks {
             f.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
+}
 
-    pub fn provision(&self) -> Option<Arc<ProvisionFn>> {
-        self.provision
+/// A callback the user can set, replace or clear while the transport is open
+/// (`setProvisioner`, `customAuth`, the socket hooks): each use takes the current one.
+pub struct Replaceable<T>(RwLock<Option<T>>);
+
+impl<T: Clone> Replaceable<T> {
+    fn new(f: Option<T>) -> Self {
+        Replaceable(RwLock::new(f))
+    }
+
+    pub fn get(&self) -> Option<T> {
+        self.0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    pub fn set_provision(&self, f: Option<Arc<ProvisionFn>>) {
-        *self
-            .provision
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = f;
-    }
-
-    pub fn custom_auth(&self) -> Option<Arc<RunnerFn>> {
-        self.custom_auth
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn set_custom_auth(&self, f: Option<Arc<RunnerFn>>) {
-        *self
-            .custom_auth
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = f;
-    }
-
-    pub fn sockets(&self) -> Option<SocketFns> {
-        self.sockets
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn set_sockets(&self, f: Option<SocketFns>) {
-        *self.sockets.write().unwrap_or_else(PoisonError::into_inner) = f;
+    pub fn set(&self, f: Option<T>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = f;
     }
 }
 
@@ -191,9 +174,9 @@ impl JsFns {
             log,
             token,
             idle,
-            provision: RwLock::new(provision),
-            custom_auth: RwLock::new(custom_auth),
-            sockets: RwLock::new(sockets),
+            provision: Replaceable::new(provision),
+            custom_auth: Replaceable::new(custom_auth),
+            sockets: Replaceable::new(sockets),
         })
     }
 }

@@ -80,7 +80,7 @@ impl CustomAuth for JsCustomAuth {
             map.retain(|_, s| !s.is_closed());
             map.insert(id, tx);
         }
-        let Some(runner) = self.hub.get().and_then(|c| c.custom_auth()) else {
+        let Some(runner) = self.hub.get().and_then(|c| c.custom_auth.get()) else {
             // no call in flight holds the callbacks (cannot happen while a login runs): the
             // login fails at once
             sessions().remove(&id);

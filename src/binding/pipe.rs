@@ -469,24 +469,16 @@ impl NativeTransport {
         };
         let done = self.lease(env)?;
         let Some(dkim) = extras.dkim.take() else {
-            return match self.core.prepare(compiled, extras, auth) {
-                Ok(p) => {
-                    self.core.dispatch(p, done, id);
-                    Ok(None)
-                }
-                Err(e) => Ok(Some(to_js_error(env, &e)?)),
-            };
+            let prepared = self.core.prepare(compiled, extras, auth);
+            return self.core.dispatch_now(env, prepared, done, id);
         };
         // signing reads the whole body first
         let core = self.core.clone();
-        runtime::spawn(async move {
-            let prepared = async {
-                let signed = Box::pin(dkim_sign(compiled, Some(&dkim))).await?;
-                core.prepare(signed, extras, auth)
-            }
-            .await;
-            core.dispatch_prepared(prepared, done, id);
-        });
+        let prepare = async move {
+            let signed = Box::pin(dkim_sign(compiled, Some(&dkim))).await?;
+            core.prepare(signed, extras, auth)
+        };
+        self.core.dispatch_later(prepare, done, id);
         Ok(None)
     }
 }

@@ -278,7 +278,7 @@ impl SocketProvider for JsSocketProvider {
         if !self.enabled.load(Ordering::Relaxed) {
             return None;
         }
-        let Some((open, ops)) = self.hub.get().and_then(|c| c.sockets()) else {
+        let Some((open, ops)) = self.hub.get().and_then(|c| c.sockets.get()) else {
             // never around the user's socket hook: no connection at all
             return Some(Box::pin(async {
                 Err(SmtpError::new(

@@ -58,7 +58,7 @@ pub type TokenListenerFn = WeakFn<TokenEventJs>;
 pub fn provisioner(hub: Arc<Hub>) -> Provisioner {
     Arc::new(move |user: String, renew: bool| {
         // looked up now, on the calling task: the send that asks holds the callbacks open
-        let tsfn = hub.get().and_then(|c| c.provision());
+        let tsfn = hub.get().and_then(|c| c.provision.get());
         let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
             Box::pin(async move {
                 let call = async {

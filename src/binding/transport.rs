@@ -360,27 +360,50 @@ impl Core {
         })
     }
 
-    /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
-    /// messages join the pool's queue directly (no task per message); a non-pooled message
-    /// gets a task that owns its connection.
-    /// A message prepared off Node's thread (composed large, or DKIM-signed): sent, or its
-    /// preparation error reported as the send's outcome.
-    pub(super) fn dispatch_prepared(
+    /// A message prepared on Node's thread: sent, or its preparation error returned (the send
+    /// fails at once, as `send` and `sendComposed` report it).
+    pub(super) fn dispatch_now<'env>(
         self: &Arc<Self>,
+        env: &'env Env,
         prepared: std::result::Result<Prepared, BindError>,
         done: Arc<Completions>,
         id: u32,
-    ) {
+    ) -> Result<Option<Object<'env>>> {
         match prepared {
-            Ok(p) => self.dispatch(p, done, id),
-            Err(e) => done.push(Completion {
-                id,
-                outcome: Err(e),
-            }),
+            Ok(p) => {
+                self.dispatch(p, done, id);
+                Ok(None)
+            }
+            Err(e) => Ok(Some(super::errors::to_js_error(env, &e)?)),
         }
     }
 
-    pub(super) fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
+    /// A message prepared off Node's thread by `prepare` (composed large, or DKIM-signed):
+    /// sent, or its preparation error reported as the send's outcome.
+    pub(super) fn dispatch_later(
+        self: &Arc<Self>,
+        prepare: impl std::future::Future<Output = std::result::Result<Prepared, BindError>>
+            + Send
+            + 'static,
+        done: Arc<Completions>,
+        id: u32,
+    ) {
+        let core = self.clone();
+        runtime::spawn(async move {
+            match prepare.await {
+                Ok(p) => core.dispatch(p, done, id),
+                Err(e) => done.push(Completion {
+                    id,
+                    outcome: Err(e),
+                }),
+            }
+        });
+    }
+
+    /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
+    /// messages join the pool's queue directly (no task per message); a non-pooled message
+    /// gets a task that owns its connection.
+    fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
         let Prepared {
             envelope,
             auth,
@@ -912,7 +935,7 @@ impl NativeTransport {
         let reference = cb.as_ref().map(|f| f.create_ref()).transpose()?;
         if let Some(open) = self.open_callbacks() {
             let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
-            open.callbacks.set_provision(tsfn);
+            open.callbacks.provision.set(tsfn);
         }
         let provisioner = reference.as_ref().map(|_| {
             let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -940,7 +963,7 @@ impl NativeTransport {
         let reference = runner.as_ref().map(|f| f.create_ref()).transpose()?;
         if let Some(open) = self.open_callbacks() {
             let tsfn = runner.map(runner_tsfn).transpose()?.map(Arc::new);
-            open.callbacks.set_custom_auth(tsfn);
+            open.callbacks.custom_auth.set(tsfn);
         }
         let handle = reference
             .as_ref()
@@ -974,7 +997,7 @@ impl NativeTransport {
         };
         if let Some(current) = self.open_callbacks() {
             let tsfns = fns.map(|(open, ops)| socket_tsfns(open, ops)).transpose()?;
-            current.callbacks.set_sockets(tsfns);
+            current.callbacks.sockets.set(tsfns);
         }
         self.core.sockets.enable(reference.is_some());
         self.fns().sockets = reference;
@@ -1017,39 +1040,30 @@ impl NativeTransport {
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
             // the common case: composed here, queued here, no task
-            return match self
+            let prepared = self
                 .core
                 .compose(data, buffers)
-                .and_then(|c| self.core.prepare(c, extras, auth))
-            {
-                Ok(p) => {
-                    self.core.dispatch(p, done, id);
-                    Ok(None)
-                }
-                Err(e) => Ok(Some(super::errors::to_js_error(env, &e)?)),
-            };
+                .and_then(|c| self.core.prepare(c, extras, auth));
+            return self.core.dispatch_now(env, prepared, done, id);
         }
         // A large message is composed on the blocking pool (encoding megabytes of text here
         // would stall Node's event loop: 60-90 ms for 20 MB; so would 100,000 recipients);
         // signing reads the whole body.
         let core = self.core.clone();
-        runtime::spawn(async move {
-            let prepared = async {
-                let compiled = if large {
-                    let c = core.clone();
-                    super::compose::off_thread(move || c.compose(data, buffers)).await?
-                } else {
-                    core.compose(data, buffers)?
-                };
-                let compiled = match dkim {
-                    Some(d) => Box::pin(super::compose::dkim_sign(compiled, Some(&d))).await?,
-                    None => compiled,
-                };
-                core.prepare(compiled, extras, auth)
-            }
-            .await;
-            core.dispatch_prepared(prepared, done, id);
-        });
+        let prepare = async move {
+            let compiled = if large {
+                let c = core.clone();
+                super::compose::off_thread(move || c.compose(data, buffers)).await?
+            } else {
+                core.compose(data, buffers)?
+            };
+            let compiled = match dkim {
+                Some(d) => Box::pin(super::compose::dkim_sign(compiled, Some(&d))).await?,
+                None => compiled,
+            };
+            core.prepare(compiled, extras, auth)
+        };
+        self.core.dispatch_later(prepare, done, id);
         Ok(None)
     }
 
