@@ -68,18 +68,20 @@ pub fn compile_message<'env>(
 ) -> Result<Object<'env>> {
     let parsed = read_request::<MailData, JsDkimOnly>(env, mail, buffers, options);
     let fut = async move {
-        let Request {
-            data,
-            buffers,
-            options: opts,
-            extra: JsDkimOnly { dkim },
-        } = parsed?;
-        let compiled = if is_large(&data) {
-            off_thread(move || Ok(mailer_message::compile(data, buffers, &opts)?)).await?
+        let req = parsed?;
+        let compiled = if is_large(&req.data) {
+            off_thread(move || {
+                Ok(mailer_message::compile(
+                    req.data,
+                    req.buffers,
+                    &req.options,
+                )?)
+            })
+            .await?
         } else {
-            mailer_message::compile(data, buffers, &opts)?
+            mailer_message::compile(req.data, req.buffers, &req.options)?
         };
-        let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
         let bytes = compiled
             .body
             .to_vec()
@@ -113,13 +115,8 @@ pub fn normalize_json<'env>(
     // `Json` keeps key order, which nodemailer's output depends on.
     let parsed = read_request::<mailer_message::Json, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let Request {
-            data,
-            buffers,
-            options,
-            ..
-        } = parsed?;
-        let out = mailer_message::normalize_json(data, buffers, &options).await?;
+        let req = parsed?;
+        let out = mailer_message::normalize_json(req.data, req.buffers, &req.options).await?;
         Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
     super::runtime::promise(env, fut, |env, outcome| match outcome {

@@ -20,7 +20,7 @@ use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 
 use super::compose::is_large;
-use super::compose::{dkim_sign, envelope_to_js, off_thread, read_request, shared, Request};
+use super::compose::{dkim_sign, envelope_to_js, off_thread, read_request, shared};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
 use super::transport::{send_options, NativeTransport};
@@ -335,13 +335,15 @@ pub fn compose_message<'env>(
 ) -> Result<Object<'env>> {
     let parsed = read_request::<MailData, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let Request {
-            data,
-            buffers,
-            options,
-            ..
-        } = parsed?;
-        let c = off_thread(move || Ok(mailer_message::compile(data, buffers, &options)?)).await?;
+        let req = parsed?;
+        let c = off_thread(move || {
+            Ok(mailer_message::compile(
+                req.data,
+                req.buffers,
+                &req.options,
+            )?)
+        })
+        .await?;
         Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
     };
     runtime::promise(env, fut, settle_composed)

@@ -9,7 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use super::compose::{dkim_sign, envelope_to_js, read_request, Request};
+use super::compose::{dkim_sign, envelope_to_js, read_request};
 use super::errors::{reject, to_js_error, BindError};
 
 /// Transport-side options besides the composition ones.
@@ -67,14 +67,11 @@ pub fn sendmail_send<'env>(
 ) -> Result<Object<'env>> {
     let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let Request {
-            data,
-            buffers,
-            options,
-            extra,
-        } = parsed?;
-        let compiled = mailer_message::compile(data, buffers, &options).map_err(BindError::from)?;
-        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let req = parsed?;
+        let compiled = mailer_message::compile(req.data, req.buffers, &req.options)
+            .map_err(BindError::from)?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
+        let extra = req.extra;
         let sendmail = Sendmail {
             path: extra
                 .path
@@ -124,14 +121,10 @@ pub fn compose_raw<'env>(
 ) -> Result<Object<'env>> {
     let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let Request {
-            data,
-            buffers,
-            options,
-            extra,
-        } = parsed?;
-        let (compiled, from) = mailer_message::compile_with_from(data, buffers, &options)?;
-        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let req = parsed?;
+        let (compiled, from) =
+            mailer_message::compile_with_from(req.data, req.buffers, &req.options)?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
         let mut body = LineEndings::new(compiled.body, Newline::Windows);
         let mut bytes = Vec::new();
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
