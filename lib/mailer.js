@@ -683,19 +683,7 @@ class Mail extends EventEmitter {
 
   // Hands a composed message to the native transport; false if it failed at once (settled).
   _sendComposed(composed, sink, auth, extras, target) {
-    const id = this._nextId++;
-    if (this._nextId > 0xffffffff) this._nextId = 1;
-    const ops = this._ops;
-    if (ops) ops.add(id, target.ctx);
-    const error = this._native.sendComposed(composed, sink, auth, extras, id);
-    if (error) {
-      if (ops) ops.retire(id);
-      composed.close();
-      target.settle(adopt(error));
-      return false;
-    }
-    this._pending.add(id, target, this);
-    return true;
+    return this._handOver(target, (id) => this._native.sendComposed(composed, sink, auth, extras, id), () => composed.close());
   }
 
   // streamTransport with stream plugins: the composed message through the plugins' stages, then
@@ -772,13 +760,19 @@ class Mail extends EventEmitter {
   }
 
   _send(mail, buffers, auth, extras, target) {
-    const id = this._nextId++;
-    if (this._nextId > 0xffffffff) this._nextId = 1;
+    this._handOver(target, (id) => this._native.send(mail, buffers, auth, extras, id));
+  }
+
+  // Hands one message to the native transport under a new id: `call(id)` makes the native
+  // call, which returns an error when the message failed at once (then `onFail` runs, `target`
+  // is settled with the error and false is returned); otherwise its outcome arrives by id.
+  _handOver(target, call, onFail) {
+    const id = this._takeId();
     const ops = this._ops;
     if (ops) ops.add(id, target.ctx);
     let error;
     try {
-      error = this._native.send(mail, buffers, auth, extras, id);
+      error = call(id);
     } catch (err) {
       // e.g. a value Rust cannot read: thrown from the addon's realm
       if (ops) ops.retire(id);
@@ -786,9 +780,20 @@ class Mail extends EventEmitter {
     }
     if (error) {
       if (ops) ops.retire(id);
-      return target.settle(adopt(error));
+      if (onFail) onFail();
+      target.settle(adopt(error));
+      return false;
     }
     this._pending.add(id, target, this);
+    return true;
+  }
+
+  // The id of a send or verify (from 1, wrapping before 2^32: the native side takes a u32, and
+  // 0 stands for the pool's shared connections in log records).
+  _takeId() {
+    const id = this._nextId++;
+    if (this._nextId > 0xffffffff) this._nextId = 1;
+    return id;
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -839,8 +844,7 @@ class Mail extends EventEmitter {
     let id = 0;
     const ops = this._ops;
     if (ops) {
-      id = this._nextId++;
-      if (this._nextId > 0xffffffff) this._nextId = 1;
+      id = this._takeId();
       ops.add(id, new AsyncResource('mailer-rs:verify'));
     }
     this._native.verify(id).then(
