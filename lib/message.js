@@ -1,7 +1,8 @@
 'use strict';
 // Turns a nodemailer message object into what the Rust composer takes: plain data, with every Buffer
 // moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
-// collected into a Buffer. Composition itself happens in Rust.
+// collected into a Buffer, and the composition options it reads with it (composeOptions). Composition
+// itself happens in Rust.
 const { Readable } = require('node:stream');
 const { coerceMessage } = require('./coerce');
 

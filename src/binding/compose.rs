@@ -1,5 +1,7 @@
-//! The composition-only transports (`streamTransport`, `jsonTransport`) and DKIM signing, shared
-//! with the SMTP path in `transport.rs`.
+//! The composition-only transports (`streamTransport`, `jsonTransport`), and what every path
+//! that composes shares: reading a message and its options from JS ([`read_request`], used by
+//! the stream plugins' and the sendmail/SES entry points too), the message's Buffers shared
+//! with JS ([`shared`]), composing off the JS thread ([`off_thread`]) and DKIM signing.
 
 use bytes::Bytes;
 use mailer_message::{ComposeOptions, MailData};

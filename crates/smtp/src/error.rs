@@ -1,4 +1,8 @@
 //! Errors carrying nodemailer's `code`, `response`, `responseCode` and `command` fields.
+//!
+//! [`SmtpError`] is also the one error shape the addon hands to JS (src/binding/errors.rs):
+//! errors from composition, sendmail or fetches become one with their own code
+//! ([`ErrorCode::Other`]), so every JS error is built from the same fields in one place.
 
 use std::fmt;
 
