@@ -210,6 +210,28 @@ pub(crate) fn errno_name(err: &std::io::Error) -> &'static str {
     }
 }
 
+/// An error the stream's maker reported (a JS socket's `error` event): its own message and
+/// code reach the SMTP error as they are, rather than an errno the engine would guess.
+#[derive(Debug, Clone)]
+pub struct ExternalError {
+    pub message: String,
+    pub code: Option<String>,
+}
+
+impl fmt::Display for ExternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExternalError {}
+
+impl ExternalError {
+    pub fn into_io(self) -> std::io::Error {
+        std::io::Error::other(self)
+    }
+}
+
 /// A socket-level error as Node reports it, re-coded `ESOCKET` as nodemailer does
 /// (message e.g. `"connect ECONNREFUSED 127.0.0.1:1"`).
 pub(crate) fn socket_error(
@@ -220,7 +242,7 @@ pub(crate) fn socket_error(
     // a stream made outside the engine reports its own message and code
     if let Some(ext) = err
         .get_ref()
-        .and_then(|e| e.downcast_ref::<crate::external::ExternalError>())
+        .and_then(|e| e.downcast_ref::<ExternalError>())
     {
         let mut e = SmtpError::new(ErrorCode::ESocket, ext.message.clone()).with_command("CONN");
         e.errno = ext.code.clone();

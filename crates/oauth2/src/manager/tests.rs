@@ -718,7 +718,7 @@ fn strict() -> Responder {
 }
 
 fn encode(s: &str) -> String {
-    crate::http::encode_component(s)
+    crate::form::encode_component(s)
 }
 
 #[tokio::test]
