@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 // The child: one transporter with a logger that prints its error lines as JSON, one call whose
 // callback throws, then 'STILL RUNNING' and a clean exit if the process survived.
+const SURVIVAL_WINDOW_MS = 200;
 const CHILD = `
 const [lib, pool, call, port] = process.argv.slice(1);
 const m = require(lib === 'nodemailer' ? 'nodemailer' : './index.js');
@@ -21,7 +22,8 @@ const noop = () => {};
 const logger = { trace: noop, debug: noop, info: noop, warn: noop, fatal: noop,
   error: (entry, format, ...args) => console.log('LOG ' + JSON.stringify({ tnx: entry.tnx, err: entry.err && entry.err.message })) };
 const t = m.createTransport({ host: '127.0.0.1', port: Number(port), pool: pool === 'pool', ignoreTLS: true, logger });
-const done = () => setTimeout(() => { console.log('STILL RUNNING'); t.close(); }, 200);
+// time that must pass, not an event: an uncaught exception would end the process within it
+const done = () => setTimeout(() => { console.log('STILL RUNNING'); t.close(); }, ${SURVIVAL_WINDOW_MS});
 const mail = (to) => ({ from: 'sender@example.com', to, text: 'hi' });
 if (call === 'verify') t.verify(() => { done(); throw new Error('thrown by verify callback'); });
 else t.sendMail(mail(call === 'rejected' ? 'bad@example.com' : 'good@example.com'), (err) => {

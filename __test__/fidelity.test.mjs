@@ -127,7 +127,9 @@ describe('a supplied accessToken expires from createTransport', () => {
   const msg = { from: 'user@example.com', to: 'rcpt@example.com', subject: 'x', text: 'y' };
 
   // (the `expires` case held before too: it is absolute; `timeout` counted from the first send)
-  for (const [label, extra, wait] of [
+  // `expiredAfterMs` is real time that must pass, not an event: the supplied token expires on the
+  // clock, and what is checked is the first send after that moment.
+  for (const [label, extra, expiredAfterMs] of [
     ['timeout of 1 s, send after 1.3 s', () => ({ timeout: 1 }), 1300],
     ['expires 200 ms from creation, send after 500 ms', () => ({ expires: Date.now() + 200 }), 500],
   ]) {
@@ -135,7 +137,7 @@ describe('a supplied accessToken expires from createTransport', () => {
       const s = await setup();
       try {
         const t = s.transport(extra());
-        await new Promise((r) => setTimeout(r, wait));
+        await new Promise((r) => setTimeout(r, expiredAfterMs));
         await t.sendMail(msg);
         assert.equal(s.smtp.authAttempts.length, 1, JSON.stringify(s.smtp.authAttempts));
         assert.equal(s.smtp.authAttempts[0].ok, true);

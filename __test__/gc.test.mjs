@@ -29,6 +29,7 @@ function runChild(code, timeoutMs = 90000) {
 // them), registers them with a FinalizationRegistry, drops them and collects.
 const childBody = (port) => `
 import { createTransport } from './index.mjs';
+import { gcUntil } from './__test__/helpers/wait.mjs';
 import net from 'node:net';
 const N = 12;
 const host = '127.0.0.1';
@@ -151,12 +152,9 @@ async function make(name) {
   for (let i = 0; i < N; i++) registry.register(await cases[name](i), name);
 }
 for (const name of Object.keys(cases)) await make(name);
-// QUIT exchanges of dropped pools and the last outcomes settle, then collect until stable.
-for (let round = 0; round < 40; round++) {
-  await new Promise((r) => setTimeout(r, 25));
-  gc();
-  if (Object.values(collected).every((n) => n === N)) break;
-}
+// Collect until every transporter is finalized (QUIT exchanges of dropped pools and the last
+// outcomes settle in the turns between); past the deadline the parent reports what was not.
+await gcUntil(() => Object.values(collected).every((n) => n === N), { interval: 25 });
 console.log(JSON.stringify({ N, collected }));
 `;
 
@@ -182,8 +180,13 @@ test('a collected transporter releases its native state (RSS and heap stay flat)
   // the heap the way it does when each one is kept (about 1.5 KB of heap per transporter).
   const code = `
 import { createTransport } from './index.mjs';
-async function batch(n) { for (let i = 0; i < n; i++) createTransport({ host: '127.0.0.1', port: 1 }); }
-async function settle() { for (let i = 0; i < 6; i++) { await new Promise((r) => setTimeout(r, 10)); gc(); } }
+import { gcUntil } from './__test__/helpers/wait.mjs';
+let made = 0;
+let finalized = 0;
+const registry = new FinalizationRegistry(() => finalized++);
+async function batch(n) { for (let i = 0; i < n; i++, made++) registry.register(createTransport({ host: '127.0.0.1', port: 1 })); }
+// collect until every transporter made so far is finalized (the heap check below tells if not)
+async function settle() { await gcUntil(() => finalized === made); gc(); }
 await batch(3000); await settle();
 const heap1 = process.memoryUsage().heapUsed;
 await batch(3000); await settle();

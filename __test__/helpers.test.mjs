@@ -10,6 +10,7 @@ import nodemailer from 'nodemailer';
 import { CERTS, startSmtpServer } from './helpers/smtp.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { checkAssertion, startJwtBearerEndpoint, startMockOAuth } from './helpers/oauth.mjs';
+import { waitFor, within } from './helpers/wait.mjs';
 
 const MAIL = { from: 'sender@example.com', to: 'rcpt@example.com', subject: 'Fixture check', text: 'Hello\r\n.dot line\r\n' };
 
@@ -336,5 +337,28 @@ describe('startRawServer', () => {
         await assert.rejects(transport(srv.port).verify(), err => err.code === 'ECONNECTION');
         await srv.sessions[0].finished;
         assert.equal(srv.sessions[0].error.message, 'script failed');
+    });
+});
+
+describe('waitFor and within', () => {
+    it('return as soon as the event happens, with its value', async () => {
+        let n = 0;
+        const timer = setInterval(() => n++, 1);
+        try {
+            assert.equal(await waitFor(() => n >= 3 && 'three ticks', { timeout: 1000 }), 'three ticks');
+        } finally {
+            clearInterval(timer);
+        }
+        assert.equal(await within(Promise.resolve(42), { timeout: 1000 }), 42);
+        await assert.rejects(within(Promise.reject(new Error('own error')), { timeout: 1000 }), { message: 'own error' });
+    });
+
+    it('fail past the deadline naming what they waited for', async () => {
+        await assert.rejects(waitFor(() => false, { timeout: 30, what: 'the impossible' }), {
+            message: 'timed out after 30 ms waiting for the impossible'
+        });
+        await assert.rejects(within(new Promise(() => {}), { timeout: 30, what: "an 'idle' event" }), {
+            message: "timed out after 30 ms waiting for an 'idle' event"
+        });
     });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import util from 'node:util';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { waitFor } from './helpers/wait.mjs';
 
 const require = createRequire(import.meta.url);
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -53,7 +54,16 @@ async function run(name, options, sends, logging = { debug: true }) {
   const t = require(name).createTransport({ ...options, logger, ...logging });
   for (const m of sends) await t.sendMail(m);
   if (options.pool) t.close();
-  await new Promise((r) => setTimeout(r, 300));
+  // Records reach the logger after the send settles (mailer-rs: through their own queue), up
+  // to each connection's last, the one that says it is being closed.
+  const count = (re) => records.filter((r) => re.test(r.msg)).length;
+  await waitFor(
+    () => {
+      const opened = count(/^Connection established/);
+      return opened > 0 && count(/^Closing connection to the server/) === opened;
+    },
+    { what: `${name}: a "Closing connection" record for every connection` }
+  );
   return records;
 }
 

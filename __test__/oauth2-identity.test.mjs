@@ -31,6 +31,9 @@ const RT_J = '1/rt-jose-SENTINEL';
 
 const msg = (auth) => ({ from: 'sender@x.test', to: 'rcpt@x.test', subject: 's', text: 't', ...(auth ? { auth } : {}) });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Real time that must pass, not an event: tokens issued with `expiresIn = 1` (s) are expired on
+// the clock after this long, and what is checked is the next send after their expiry.
+const TOKEN_EXPIRED_AFTER_MS = 1200;
 
 async function peers() {
   const oauth = await startStrictOAuth({ clients: { [CID]: CS }, grants: { [RT_A]: ALICE, [RT_B]: BOB, [RT_J]: JOSE_NFC } });
@@ -118,7 +121,7 @@ describe('per-message auth: a cached token is reused only with the same credenti
           assert.ok(!err.message.includes(RT_BOGUS) && !err.message.includes(RT_A));
           return true;
         });
-        await sleep(1200); // Alice's token has expired
+        await sleep(TOKEN_EXPIRED_AFTER_MS); // Alice's token has expired
         p.oauth.expiresIn = 3600;
         assert.equal(await outcome(t, msg()), 'ok', 'the transport still refreshes with its own refresh token');
         const before = p.oauth.tokenRequests.length;
@@ -145,7 +148,7 @@ describe('per-message auth: a cached token is reused only with the same credenti
         assert.equal(await outcome(t, msg({ user: ALICE, refreshToken: RT_A })), 'ok');
         assert.equal(await outcome(t, msg({ user: BOB, refreshToken: RT_B })), 'ok');
         p.oauth.revoke(RT_A);
-        await sleep(1200);
+        await sleep(TOKEN_EXPIRED_AFTER_MS);
         await assert.rejects(t.sendMail(msg({ user: ALICE, refreshToken: RT_A })), (err) => {
           assert.equal(err.code, 'EAUTH');
           assert.match(err.message, /invalid_grant/);

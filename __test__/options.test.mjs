@@ -10,6 +10,7 @@ import nodemailer from 'nodemailer';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { startMockOAuth } from './helpers/oauth.mjs';
+import { within } from './helpers/wait.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const msg = (extra = {}) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: 'Hi', text: 'Hello', ...extra });
@@ -24,9 +25,11 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-function runChild(code, env = {}, flags = []) {
+// `talk(child)`, if given, is called once the child is spawned (to exchange with it on stdio).
+function runChild(code, env = {}, flags = [], talk = () => {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code], { cwd: root, env: { ...process.env, ...env } });
+    talk(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -307,7 +310,12 @@ describe('process behaviour', () => {
   });
 
   test('a transporter dropped (and collected) mid-send still settles and lets the process exit', async () => {
-    // The server holds the final reply so garbage collection runs while the send is in flight.
+    // The server holds the final reply and tells the child (a line on its stdin), the child runs
+    // garbage collection and says so (a line on stderr), then the server replies: garbage
+    // collection runs while the send is in flight.
+    let child;
+    let collected;
+    const gcDone = new Promise((r) => (collected = r));
     const srv = await startRawServer(async (c) => {
       await c.write('220 x ESMTP\r\n');
       for (;;) {
@@ -316,19 +324,29 @@ describe('process behaviour', () => {
         if (/^DATA/.test(line)) {
           await c.write('354 go\r\n');
           await c.readUntil('\r\n.\r\n');
-          await new Promise((r) => setTimeout(r, 600));
+          child.stdin.write('held\n');
+          await within(gcDone, { what: 'the child to run garbage collection' });
           await c.write('250 queued late\r\n');
         } else await c.write('250 OK\r\n');
       }
     });
     try {
       const code = `
+        import { once } from 'node:events';
         import { createTransport } from './index.mjs';
         const p = createTransport({ host: '127.0.0.1', port: ${srv.port} }).sendMail({ from: 'a@example.com', to: 'b@example.com', text: 'x' });
-        for (let i = 0; i < 5; i++) { await new Promise((r) => setTimeout(r, 50)); gc(); }
+        await once(process.stdin, 'data');
+        process.stdin.destroy();
+        for (let i = 0; i < 5; i++) { gc(); await new Promise((r) => setImmediate(r)); }
+        console.error('collected');
         const info = await p;
         console.log(info.response);`;
-      const r = await runChild(code, {}, ['--expose-gc']);
+      const r = await runChild(code, {}, ['--expose-gc'], (c) => {
+        child = c;
+        c.stderr.on('data', (d) => String(d).includes('collected') && collected());
+      });
+      // the server's own wait failing is a failure of this test's set-up: say so
+      if (srv.sessions[0]?.error) throw srv.sessions[0].error;
       assert.equal(r.signal, null, 'exited by itself');
       assert.equal(r.code, 0, r.err);
       assert.equal(r.out.trim(), '250 queued late');

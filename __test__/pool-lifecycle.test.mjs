@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createTransport } from '../index.mjs';
 import { startCountingServer } from './helpers/counting.mjs';
+import { waitFor } from './helpers/wait.mjs';
 
 const nodemailer = createRequire(import.meta.url)('nodemailer');
 const LIBS = { 'mailer-rs': createTransport, nodemailer: nodemailer.createTransport };
@@ -15,14 +16,7 @@ const msg = (i) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subjec
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sorted = (a) => [...a].sort((x, y) => x - y);
-
-async function until(cond, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
+const GREETING_DELAY_MS = 500;
 
 /** Sends `n` messages through a pool of `lib` to a fresh counting server. */
 async function runPool(lib, n, poolOptions, serverOptions) {
@@ -75,7 +69,7 @@ describe('pool connections', () => {
 describe('pool close()', () => {
   for (const lib of Object.keys(LIBS)) {
     test(`${lib}: sendMail just before close() is rejected, not delivered`, async () => {
-      const srv = await startCountingServer({ greetingDelay: 500 });
+      const srv = await startCountingServer({ greetingDelay: GREETING_DELAY_MS });
       try {
         const t = LIBS[lib]({ pool: true, maxConnections: 3, host: '127.0.0.1', port: srv.port, ignoreTLS: true });
         const sends = range(3).map((i) => t.sendMail(msg(i)));
@@ -90,7 +84,10 @@ describe('pool close()', () => {
           if (lib === 'mailer-rs') assert.equal(r.reason.code, 'ECONNECTION');
         }
         assert.ok(Date.now() - started < 400, `settled after ${Date.now() - started} ms (the greeting takes 500)`);
-        await sleep(700);
+        // Time that must pass, not an event: neither pool has opened a connection by now (close()
+        // came first), so there is no session whose end could be waited for; what is checked is
+        // that none sends MAIL FROM once a greeting could have come.
+        await sleep(GREETING_DELAY_MS + 200);
         assert.equal(srv.stats.mails, 0, 'no MAIL FROM');
       } finally {
         await srv.close();
@@ -105,7 +102,7 @@ describe('pool close()', () => {
         const rest = range(3).map((i) => t.sendMail(msg(i + 1)));
         let firstDone = false;
         first.then(() => (firstDone = true), () => (firstDone = true));
-        await until(() => srv.stats.mails === 1);
+        await waitFor(() => srv.stats.mails === 1, { what: 'the first MAIL FROM' });
         t.close();
         const results = await Promise.allSettled(rest);
         assert.equal(firstDone, false, 'the queued ones fail before the first is answered');
@@ -115,7 +112,7 @@ describe('pool close()', () => {
         }
         await first;
         assert.deepEqual(srv.perConnection, [1]);
-        await until(() => srv.open === 0);
+        await waitFor(() => srv.open === 0, { what: 'the server to see the session end' });
       } finally {
         await srv.close();
       }
@@ -127,7 +124,7 @@ describe('pool close()', () => {
     try {
       const t = createTransport({ pool: true, maxConnections: 2, host: '127.0.0.1', port: srv.port, ignoreTLS: true });
       const sends = range(2).map((i) => t.sendMail(msg(i)));
-      await until(() => srv.perConnection.length === 2); // both connections accepted, no greeting yet
+      await waitFor(() => srv.perConnection.length === 2, { what: 'both connections to be accepted' }); // no greeting yet
       const started = Date.now();
       t.close();
       const results = await Promise.allSettled(sends);
@@ -137,7 +134,8 @@ describe('pool close()', () => {
         assert.equal(r.reason.code, 'ECONNECTION');
         assert.equal(r.reason.message, 'Connection pool was closed');
       }
-      await sleep(1200);
+      // once the server has seen both sessions end, neither can still send MAIL FROM
+      await waitFor(() => srv.open === 0, { what: 'the server to see both sessions end' });
       assert.equal(srv.stats.mails, 0);
     } finally {
       await srv.close();

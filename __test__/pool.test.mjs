@@ -3,9 +3,11 @@
 // per-message auth. Connections and messages are counted on the server side.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createTransport } from '../index.mjs';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startMockOAuth } from './helpers/oauth.mjs';
+import { waitFor, within } from './helpers/wait.mjs';
 
 const msg = (i, extra = {}) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: `m${i}`, text: `message ${i}`, ...extra });
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -87,7 +89,8 @@ describe('pool', () => {
     try {
       const t = createTransport({ pool: true, host: 'localhost', port: srv.port, ignoreTLS: true });
       await Promise.all(range(10).map((i) => t.sendMail(msg(i))));
-      await new Promise((r) => setTimeout(r, 800)); // the server times the idle sessions out
+      // the server times the idle sessions out (socketTimeout) and closes them
+      await waitFor(() => srv.server.connections.size === 0, { what: 'the server to close the idle sessions' });
       await Promise.all(range(10).map((i) => t.sendMail(msg(i + 10))));
       assert.equal(srv.messages.length, 20);
       t.close();
@@ -123,11 +126,14 @@ describe('pool', () => {
   });
 
   test('close() fails queued messages promptly; sendMail after close rejects at once', async () => {
-    const srv = await startSmtpServer({ authOptional: true });
+    let firstArrived;
+    const arrived = new Promise((r) => (firstArrived = r));
+    const srv = await startSmtpServer({ authOptional: true, onMessage: () => void firstArrived() });
     try {
       const t = createTransport({ pool: true, maxConnections: 1, host: 'localhost', port: srv.port, ignoreTLS: true });
       const pending = range(50).map((i) => t.sendMail(msg(i)));
-      await new Promise((r) => setTimeout(r, 20));
+      // close while the pool is sending: right after the server has taken the first message
+      await within(arrived, { what: 'the first message to reach the server' });
       t.close();
       const results = await Promise.allSettled(pending);
       const closed = results.filter((r) => r.status === 'rejected');
@@ -148,7 +154,7 @@ describe('pool', () => {
       const t = createTransport({ pool: true, maxConnections: 1, host: 'localhost', port: srv.port, ignoreTLS: true });
       let idleEvents = 0;
       t.on('idle', () => idleEvents++);
-      await new Promise((r) => setTimeout(r, 10)); // the creation-time idle event
+      await within(once(t, 'idle'), { what: "the pool's creation-time 'idle' event" });
       idleEvents = 0;
       // a message reused with its top-level fields reassigned: each send keeps what it had
       const m = msg(0);

@@ -9,6 +9,9 @@ import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startHttpProxy, startSocks5Proxy } from './helpers/proxy.mjs';
 
 const msg = (i = 0) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: `m${i}`, text: `message ${i}` });
+// Time that must pass, not an event: how long after the first callback a second one (which
+// must never come) is waited for.
+const SECOND_CALLBACK_WINDOW_MS = 100;
 
 /** Runs `fn(srv)` with an SMTP server (STARTTLS offered) and closes it afterwards. */
 async function withSmtp(fn, opts = {}) {
@@ -188,7 +191,7 @@ describe('proxy', () => {
         resolve(e);
       });
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, SECOND_CALLBACK_WINDOW_MS));
     assert.equal(calls, 1);
     assert.equal(err.code, 'ESOCKET');
     assert.equal(err.errno, 'ECONNREFUSED');

@@ -10,8 +10,11 @@ import { createTransport } from '../index.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startMockOAuth, startJwtBearerEndpoint } from './helpers/oauth.mjs';
+import { within } from './helpers/wait.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the server has ended every session opened since it had `before` of them. */
+const sessionsEnded = (srv, before) =>
+  within(Promise.all(srv.sessions.slice(before).map((s) => s.finished)), { what: 'the server to end the sessions of the send' });
 // Every injection attempt at once: CRLF, bare LF, bare CR, NUL, a dot line and SMTP commands.
 const INJ = 'v\r\nX-Injected: crlf\nX-Injected: lf\rX-Injected: cr\0X-Injected: nul\r\n.\r\nRSET\r\nMAIL FROM:<evil@example.com>';
 
@@ -141,7 +144,7 @@ describe('CR/LF/NUL in user strings never make a new header or command', () => {
           (info) => ({ info }),
           (err) => ({ err })
         );
-        await sleep(20);
+        await sessionsEnded(srv, before);
         if (r.err) {
           assert.equal(r.err.code, 'EENVELOPE', `attempt ${i}: ${r.err.message}`);
           // nothing at all reached the server, or only a clean prefix of a session
@@ -180,7 +183,7 @@ describe('SMTP smuggling through the body', () => {
       for (const [name, body] of Object.entries(bodies)) {
         const before = srv.log.length;
         await t.sendMail(make(body));
-        await sleep(20);
+        await sessionsEnded(srv, before);
         const sessions = srv.log.slice(before);
         assert.equal(sessions.length, 1, name);
         const s = sessions[0];

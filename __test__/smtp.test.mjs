@@ -20,6 +20,12 @@ const msg = (extra = {}) => ({
   text: 'Hello world',
   ...extra,
 });
+// Time that must pass, not events: a server pausing inside a reply (so that its two parts
+// arrive in separate reads), and the window after the first callback in which a second one
+// (which must never come) is waited for.
+const SPLIT_REPLY_PAUSE_MS = 20;
+const SECOND_CALLBACK_WINDOW_MS = 100;
+const SECOND_CALLBACK_WINDOW_PER_STEP_MS = 50; // shorter where a test waits once per protocol step
 
 describe('module shape', () => {
   test('ESM default and named exports are the CJS module', async () => {
@@ -340,7 +346,7 @@ describe('scripted servers (byte-exact)', () => {
   test('replies split across writes, multi-line with invalid UTF-8, HELO fallback', async () => {
     const srv = await startRawServer(async (c) => {
       await c.write('220 local');
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, SPLIT_REPLY_PAUSE_MS));
       await c.write('host ESMTP\r\n');
       await happy(c, {
         greet: false,
@@ -360,8 +366,9 @@ describe('scripted servers (byte-exact)', () => {
   });
 
   test('a server that never greets hits greetingTimeout (ETIMEDOUT), exactly once', async () => {
+    // never greets: waits, silent, until the client hangs up
     const srv = await startRawServer(async (c) => {
-      await new Promise((r) => setTimeout(r, 3000));
+      while ((await c.readLine()) !== null);
       c.destroy();
     });
     try {
@@ -371,7 +378,7 @@ describe('scripted servers (byte-exact)', () => {
       assert.equal(err.code, 'ETIMEDOUT');
       assert.equal(err.message, 'Greeting never received');
       assert.equal(err.command, 'CONN');
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, SECOND_CALLBACK_WINDOW_MS));
       assert.equal(calls, 1);
     } finally {
       await srv.close();
@@ -440,7 +447,7 @@ describe('scripted servers (byte-exact)', () => {
         const err = await new Promise((resolve) => t.sendMail(msg(), (e) => (calls++, resolve(e))));
         assert.ok(err instanceof Error, `step ${step}`);
         assert.ok(['ECONNECTION', 'ESOCKET', 'EPROTOCOL'].includes(err.code), `step ${step}: ${err.code} ${err.message}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, SECOND_CALLBACK_WINDOW_PER_STEP_MS));
         assert.equal(calls, 1);
       } finally {
         await srv.close();

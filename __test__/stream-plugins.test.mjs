@@ -12,6 +12,7 @@ import { Transform, PassThrough } from 'node:stream';
 import { createRequire } from 'node:module';
 import { createTransport } from '../index.mjs';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { waitFor } from './helpers/wait.mjs';
 
 const require = createRequire(import.meta.url);
 const nodemailer = require('nodemailer');
@@ -28,6 +29,9 @@ const MAIL = {
 };
 
 const smtpOptions = (srv, extra) => Object.assign({ host: '127.0.0.1', port: srv.port, ignoreTLS: true }, extra);
+// Time that must pass, not an event: how long after the first callback a second one (which
+// must never come) is waited for.
+const SECOND_CALLBACK_WINDOW_MS = 300;
 
 /** A Transform that maps each chunk's text (latin1, so bytes survive). */
 const mapper = (fn) =>
@@ -200,7 +204,7 @@ test('a plugin that fails, or whose stream fails, fails the send once; the trans
           resolve();
         });
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, SECOND_CALLBACK_WINDOW_MS));
       assert.equal(calls.length, 1, m);
       const [err] = calls[0];
       assert.match(err.message, re, m);
@@ -246,7 +250,8 @@ test('a transform that fails mid-message fails the send as in nodemailer (ESTREA
     assert.equal(e1.message, e2.message);
     assert.equal(e1.code, e2.code);
     assert.equal(e1.command, e2.command);
-    await new Promise((r) => setTimeout(r, 200));
+    // once the server has seen both connections end, nothing more can be delivered on them
+    await waitFor(() => srv.server.connections.size === 0, { what: 'the server to see both connections end' });
     assert.equal(srv.messages.length, 0);
   } finally {
     await srv.close();
@@ -363,7 +368,7 @@ test('streamTransport applies stream plugins (buffer and stream output), then DK
   const logger = { error: (entry, template, ...args) => logged.push([entry.component, entry.tnx, ...args]), debug() {}, info() {} };
   const u = await createTransport({ streamTransport: true, logger }).use('stream', failing).sendMail(MAIL);
   u.message.pipe(new PassThrough());
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => logged.length > 0, { what: 'the stream error to be logged' });
   assert.deepEqual(logged.at(-1), ['stream-transport', 'send', '<fixed-id@example.com>', 'stream transport transform broke']);
 });
 

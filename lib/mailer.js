@@ -6,7 +6,7 @@ const { AsyncResource } = require('node:async_hooks');
 const { Readable, pipeline } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
-const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap } = require('./message');
+const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap, composeOptions } = require('./message');
 const { resolveTransport, identityChecker } = require('./options');
 const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
@@ -620,21 +620,7 @@ class Mail extends EventEmitter {
       mailData.dsn || mailData.requireTLSExtensionEnabled || dkim
         ? { dsn: coerceDsn(mailData.dsn), requireTLSExtensionEnabled: !!mailData.requireTLSExtensionEnabled, dkim }
         : null;
-    // the composed message is a native object (kept as is); its errors and envelope are copied
-    // into the caller's realm (lib/realm.js)
-    let composed;
-    try {
-      composed = await this._native.compose(mail, buffers);
-    } catch (err) {
-      throw adopt(err);
-    }
-    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
-    try {
-      await this._runStreamPlugins(streamPlugins, mailData, message);
-    } catch (err) {
-      composed.close();
-      throw err;
-    }
+    const { composed, message } = await this._composeForPlugins(() => this._native.compose(mail, buffers), streamPlugins, mailData);
     return new Promise((resolve, reject) => {
       const target = new PromiseTarget(resolve, reject);
       if (this._ops) target.ctx = new AsyncResource('mailer-rs:sendMail');
@@ -658,6 +644,26 @@ class Mail extends EventEmitter {
     });
   }
 
+  // A message composed in Rust by `compose()` (the native object is kept as is; its errors and
+  // envelope are copied into the caller's realm, lib/realm.js), seen by the stream plugins'
+  // hooks; closed when they fail.
+  async _composeForPlugins(compose, streamPlugins, mailData) {
+    let composed;
+    try {
+      composed = await compose();
+    } catch (err) {
+      throw adopt(err);
+    }
+    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
+    try {
+      await this._runStreamPlugins(streamPlugins, mailData, message);
+    } catch (err) {
+      composed.close();
+      throw err;
+    }
+    return { composed, message };
+  }
+
   // nodemailer's lib/mailer/index.js logs these two records under the transporter's logger
   async _runStreamPlugins(streamPlugins, data, message) {
     const component = this.options.component || 'mail';
@@ -678,19 +684,7 @@ class Mail extends EventEmitter {
 
   // Hands a composed message to the native transport; false if it failed at once (settled).
   _sendComposed(composed, sink, auth, extras, target) {
-    const id = this._nextId++;
-    if (this._nextId > 0xffffffff) this._nextId = 1;
-    const ops = this._ops;
-    if (ops) ops.add(id, target.ctx);
-    const error = this._native.sendComposed(composed, sink, auth, extras, id);
-    if (error) {
-      if (ops) ops.retire(id);
-      composed.close();
-      target.settle(adopt(error));
-      return false;
-    }
-    this._pending.add(id, target, this);
-    return true;
+    return this._handOver(target, (id) => this._native.sendComposed(composed, sink, auth, extras, id), () => composed.close());
   }
 
   // streamTransport with stream plugins: the composed message through the plugins' stages, then
@@ -698,25 +692,8 @@ class Mail extends EventEmitter {
   async _streamWithPlugins(mailData, mail, buffers, dkim, streamPlugins) {
     const o = this.transporter.options;
     if (o.attachDataUrls) mail.attachDataUrls = true;
-    let composed;
-    try {
-      composed = await native.composeMessage(mail, buffers, {
-        keepBcc: true,
-        rawAsIs: true,
-        hostname: o.hostname,
-        disableFileAccess: !!mail.disableFileAccess,
-        disableUrlAccess: !!mail.disableUrlAccess,
-      });
-    } catch (err) {
-      throw adopt(err);
-    }
-    const message = new plugins.PluginMessage(adopt(composed.envelope), composed.messageId);
-    try {
-      await this._runStreamPlugins(streamPlugins, mailData, message);
-    } catch (err) {
-      composed.close();
-      throw err;
-    }
+    const compose = () => native.composeMessage(mail, buffers, composeOptions(o, mail, { keepBcc: true, rawAsIs: true }));
+    const { composed, message } = await this._composeForPlugins(compose, streamPlugins, mailData);
     let out = plugins.pluginStream(plugins.composedReadable(composed), message);
     if (dkim) {
       const sink = new native.MessageSink();
@@ -784,13 +761,19 @@ class Mail extends EventEmitter {
   }
 
   _send(mail, buffers, auth, extras, target) {
-    const id = this._nextId++;
-    if (this._nextId > 0xffffffff) this._nextId = 1;
+    this._handOver(target, (id) => this._native.send(mail, buffers, auth, extras, id));
+  }
+
+  // Hands one message to the native transport under a new id: `call(id)` makes the native
+  // call, which returns an error when the message failed at once (then `onFail` runs, `target`
+  // is settled with the error and false is returned); otherwise its outcome arrives by id.
+  _handOver(target, call, onFail) {
+    const id = this._takeId();
     const ops = this._ops;
     if (ops) ops.add(id, target.ctx);
     let error;
     try {
-      error = this._native.send(mail, buffers, auth, extras, id);
+      error = call(id);
     } catch (err) {
       // e.g. a value Rust cannot read: thrown from the addon's realm
       if (ops) ops.retire(id);
@@ -798,9 +781,20 @@ class Mail extends EventEmitter {
     }
     if (error) {
       if (ops) ops.retire(id);
-      return target.settle(adopt(error));
+      if (onFail) onFail();
+      target.settle(adopt(error));
+      return false;
     }
     this._pending.add(id, target, this);
+    return true;
+  }
+
+  // The id of a send or verify (from 1, wrapping before 2^32: the native side takes a u32, and
+  // 0 stands for the pool's shared connections in log records).
+  _takeId() {
+    const id = this._nextId++;
+    if (this._nextId > 0xffffffff) this._nextId = 1;
+    return id;
   }
 
   // streamTransport: the composed message instead of a delivery (Bcc kept, as nodemailer keeps it).
@@ -811,25 +805,13 @@ class Mail extends EventEmitter {
       if (typeof native.normalizeJson !== 'function') {
         throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
       }
-      const out = await settled(native.normalizeJson(mail, buffers, {
-        keepBcc: true,
-        hostname: o.hostname,
-        disableFileAccess: !!mail.disableFileAccess,
-        disableUrlAccess: !!mail.disableUrlAccess,
-      }));
+      const out = await settled(native.normalizeJson(mail, buffers, composeOptions(o, mail, { keepBcc: true })));
       return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
     }
     // the transport's attachDataUrls applies to every message, as in nodemailer
     if (o.attachDataUrls) mail.attachDataUrls = true;
     if (this._streamMode === 'sendmail' || this._streamMode === 'ses') return others.sendOther(this._streamMode, this, mail, buffers, dkim);
-    const out = await settled(native.compileMessage(mail, buffers, {
-      dkim,
-      keepBcc: true,
-      rawAsIs: true,
-      hostname: o.hostname,
-      disableFileAccess: !!mail.disableFileAccess,
-      disableUrlAccess: !!mail.disableUrlAccess,
-    }));
+    const out = await settled(native.compileMessage(mail, buffers, composeOptions(o, mail, { dkim, keepBcc: true, rawAsIs: true })));
     // The message's own `newline` first (nodemailer's MimeNode applies it after DKIM), then
     // the transport's on top (lib/stream-transport).
     const message = convertNewlines(convertNewlines(out.message, mail.newline), o.newline);
@@ -863,8 +845,7 @@ class Mail extends EventEmitter {
     let id = 0;
     const ops = this._ops;
     if (ops) {
-      id = this._nextId++;
-      if (this._nextId > 0xffffffff) this._nextId = 1;
+      id = this._takeId();
       ops.add(id, new AsyncResource('mailer-rs:verify'));
     }
     this._native.verify(id).then(

@@ -1,7 +1,8 @@
 'use strict';
 // Turns a nodemailer message object into what the Rust composer takes: plain data, with every Buffer
 // moved out of band (`{ $bufferIndex: n }` + a buffers array: no copy through JSON) and every Readable
-// collected into a Buffer. Composition itself happens in Rust.
+// collected into a Buffer, and the composition options it reads with it (composeOptions). Composition
+// itself happens in Rust.
 const { Readable } = require('node:stream');
 const { coerceMessage } = require('./coerce');
 
@@ -272,6 +273,20 @@ function applyDefaults(data, defaults) {
 }
 
 /**
+ * The options the Rust composer reads for one message (crates/message's ComposeOptions): the
+ * transport's `hostname` and the message's file and URL access switches, plus the caller's
+ * `more` (keepBcc, rawAsIs, dkim, its transport's own options). Undefined keys are left out.
+ */
+function composeOptions(transportOptions, mail, more) {
+  const options = Object.assign(
+    { hostname: transportOptions.hostname, disableFileAccess: !!mail.disableFileAccess, disableUrlAccess: !!mail.disableUrlAccess },
+    more
+  );
+  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+  return options;
+}
+
+/**
  * Reads any Readable content, then prepares the message.
  * @returns {Promise<{ mail: object, buffers: Buffer[] }>}
  */
@@ -279,4 +294,4 @@ async function prepareMail(data) {
   return prepareMailSync(hasStreams(data) ? await resolveStreams(data) : data);
 }
 
-module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap };
+module.exports = { prepareMail, prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap, composeOptions };

@@ -5,6 +5,7 @@
 // the transport options into what Rust reads and the result into nodemailer's `info`.
 const native = require('../binding.js');
 const { settled } = require('./realm');
+const { composeOptions } = require('./message');
 
 /** What the Rust side reads of the transport options, as nodemailer's SendmailTransport does. */
 function sendmailOptions(o) {
@@ -30,15 +31,8 @@ function recipientsText(to) {
  */
 async function sendmailSend(mailer, mail, buffers, dkim) {
   const o = mailer.transporter.options;
-  const options = Object.assign(sendmailOptions(o), {
-    dkim,
-    // sendmail strips the Bcc header itself, as nodemailer relies on
-    keepBcc: true,
-    hostname: o.hostname,
-    disableFileAccess: !!mail.disableFileAccess,
-    disableUrlAccess: !!mail.disableUrlAccess,
-  });
-  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+  // sendmail strips the Bcc header itself, as nodemailer relies on
+  const options = composeOptions(o, mail, Object.assign(sendmailOptions(o), { dkim, keepBcc: true }));
   let out;
   try {
     out = await settled(native.sendmailSend(mail, buffers, options));

@@ -6,6 +6,7 @@
 const native = require('../binding.js');
 const { recipientsText } = require('./sendmail');
 const { settled } = require('./realm');
+const { composeOptions } = require('./message');
 
 const ECONFIG = 'ECONFIG';
 
@@ -58,15 +59,11 @@ async function sesSend(mailer, mail, buffers, dkim) {
   // the message's `ses` keys go into the SendEmail request, not into the message
   const extra = mail.ses;
   delete mail.ses;
-  const options = {
+  const options = composeOptions(o, mail, {
     // SES sets its own Date and Message-ID, so they are left out of the signature, unless the
     // DKIM options choose (nodemailer: the transport's DKIM options win over the skip list)
     dkim: dkim ? Object.assign({ skipFields: 'date:message-id' }, dkim) : undefined,
-    hostname: o.hostname,
-    disableFileAccess: !!mail.disableFileAccess,
-    disableUrlAccess: !!mail.disableUrlAccess,
-  };
-  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+  });
   let out;
   try {
     out = await settled(native.composeRaw(mail, buffers, options));

@@ -34,8 +34,22 @@ pub type LogArgs = FnArgs<(
     Vec<String>,
     u32,
 )>;
-pub type LoggerFn = ThreadsafeFunction<LogArgs, (), LogArgs, Status, false, true>;
-pub type IdleFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+pub type LoggerFn = WeakFn<LogArgs>;
+pub type IdleFn = WeakFn<()>;
+
+/// A weak (unref'd) threadsafe function taking `Args` and returning `R` to Rust: every callback
+/// of a transport is one (see [`Callbacks`]).
+pub type WeakFn<Args, R = ()> = ThreadsafeFunction<Args, R, Args, Status, false, true>;
+
+/// The [`WeakFn`] of a JS function (on the JS thread).
+pub fn weak_fn<Args, R>(f: &Function<'_, Args, R>) -> Result<WeakFn<Args, R>>
+where
+    Args: 'static + JsValuesTupleIntoVec,
+    R: 'static + FromNapiValue,
+{
+    f.build_threadsafe_function::<Args>().weak::<true>().build()
+}
+
 pub type ProvisionArgs = FnArgs<(String, bool)>;
 
 /// The live threadsafe functions of one transport. All weak (unref'd): they never keep the
@@ -45,9 +59,9 @@ pub struct Callbacks {
     log: Option<LoggerFn>,
     token: Option<TokenListenerFn>,
     idle: Option<IdleFn>,
-    provision: RwLock<Option<Arc<ProvisionFn>>>,
-    custom_auth: RwLock<Option<Arc<RunnerFn>>>,
-    sockets: RwLock<Option<SocketFns>>,
+    pub provision: Replaceable<Arc<ProvisionFn>>,
+    pub custom_auth: Replaceable<Arc<RunnerFn>>,
+    pub sockets: Replaceable<SocketFns>,
 }
 
 /// The JS socket maker's functions: `open` asks for a socket, `ops` drives the sockets it made
@@ -70,44 +84,26 @@ impl Callbacks {
             f.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
+}
 
-    pub fn provision(&self) -> Option<Arc<ProvisionFn>> {
-        self.provision
+/// A callback the user can set, replace or clear while the transport is open
+/// (`setProvisioner`, `customAuth`, the socket hooks): each use takes the current one.
+pub struct Replaceable<T>(RwLock<Option<T>>);
+
+impl<T: Clone> Replaceable<T> {
+    fn new(f: Option<T>) -> Self {
+        Replaceable(RwLock::new(f))
+    }
+
+    pub fn get(&self) -> Option<T> {
+        self.0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    pub fn set_provision(&self, f: Option<Arc<ProvisionFn>>) {
-        *self
-            .provision
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = f;
-    }
-
-    pub fn custom_auth(&self) -> Option<Arc<RunnerFn>> {
-        self.custom_auth
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn set_custom_auth(&self, f: Option<Arc<RunnerFn>>) {
-        *self
-            .custom_auth
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = f;
-    }
-
-    pub fn sockets(&self) -> Option<SocketFns> {
-        self.sockets
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn set_sockets(&self, f: Option<SocketFns>) {
-        *self.sockets.write().unwrap_or_else(PoisonError::into_inner) = f;
+    pub fn set(&self, f: Option<T>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = f;
     }
 }
 
@@ -148,37 +144,17 @@ pub struct JsFns {
 impl JsFns {
     /// Makes the threadsafe functions (on the JS thread).
     pub fn open(&self, env: &Env) -> Result<Callbacks> {
-        let completion: CompletionFn = self
-            .complete
-            .borrow_back(env)?
-            .build_threadsafe_function::<Batch>()
-            .weak::<true>()
-            .build()?;
+        let completion: CompletionFn = weak_fn(&self.complete.borrow_back(env)?)?;
         let log = match &self.log {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<LogArgs>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let token = match &self.token {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<TokenEventJs>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let idle = match &self.idle {
-            Some(f) => Some(
-                f.borrow_back(env)?
-                    .build_threadsafe_function::<()>()
-                    .weak::<true>()
-                    .build()?,
-            ),
+            Some(f) => Some(weak_fn(&f.borrow_back(env)?)?),
             None => None,
         };
         let provision = match &self.provision {
@@ -198,36 +174,21 @@ impl JsFns {
             log,
             token,
             idle,
-            provision: RwLock::new(provision),
-            custom_auth: RwLock::new(custom_auth),
-            sockets: RwLock::new(sockets),
+            provision: Replaceable::new(provision),
+            custom_auth: Replaceable::new(custom_auth),
+            sockets: Replaceable::new(sockets),
         })
     }
 }
 
 pub fn runner_tsfn(f: Function<RunnerArgs, ()>) -> Result<RunnerFn> {
-    f.build_threadsafe_function::<RunnerArgs>()
-        .weak::<true>()
-        .build()
+    weak_fn(&f)
 }
 
 pub fn socket_tsfns(open: Function<OpenArgs, ()>, ops: Function<OpsArgs, ()>) -> Result<SocketFns> {
-    Ok((
-        Arc::new(
-            open.build_threadsafe_function::<OpenArgs>()
-                .weak::<true>()
-                .build()?,
-        ),
-        Arc::new(
-            ops.build_threadsafe_function::<OpsArgs>()
-                .weak::<true>()
-                .build()?,
-        ),
-    ))
+    Ok((Arc::new(weak_fn(&open)?), Arc::new(weak_fn(&ops)?)))
 }
 
 pub fn provision_tsfn(f: Function<ProvisionArgs, Promise<ProvisionResult>>) -> Result<ProvisionFn> {
-    f.build_threadsafe_function::<ProvisionArgs>()
-        .weak::<true>()
-        .build()
+    weak_fn(&f)
 }

@@ -1,10 +1,14 @@
-//! The composition-only transports (`streamTransport`, `jsonTransport`) and DKIM signing, shared
-//! with the SMTP path in `transport.rs`.
+//! The composition-only transports (`streamTransport`, `jsonTransport`), and what every path
+//! that composes shares: reading a message and its options from JS ([`read_request`], used by
+//! the stream plugins' and the sendmail/SES entry points too), the message's Buffers shared
+//! with JS ([`shared`]), composing off the JS thread ([`off_thread`]) and DKIM signing.
 
+use bytes::Bytes;
 use mailer_message::{ComposeOptions, MailData};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue};
 use napi_derive::napi;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 
 use super::errors::{reject, BindError};
@@ -64,38 +68,27 @@ pub fn compile_message<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed: std::result::Result<
-        (MailData, ComposeOptions, Option<serde_json::Value>),
-        BindError,
-    > = (|| {
-        let data: MailData = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
-        let dkim: JsDkimOnly = env
-            .from_js_value(options)
-            .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
-        Ok((data, compose_options(env, options)?, dkim.dkim))
-    })();
-    // shared with JS, not copied (see NativeTransport::send)
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsDkimOnly>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, dkim) = parsed?;
-        let compiled = if is_large(&data) {
-            tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
-                .await
-                .map_err(|_| {
-                    BindError::new("EMESSAGE", "Composing the message did not complete")
-                        .with_command("API")
-                })??
+        let req = parsed?;
+        let compiled = if is_large(&req.data) {
+            off_thread(move || {
+                Ok(mailer_message::compile(
+                    req.data,
+                    req.buffers,
+                    &req.options,
+                )?)
+            })
+            .await?
         } else {
-            mailer_message::compile(data, buffers, &opts)?
+            mailer_message::compile(req.data, req.buffers, &req.options)?
         };
-        let compiled = dkim_sign(compiled, dkim.as_ref()).await?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
         let bytes = compiled
             .body
             .to_vec()
             .await
-            .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            .map_err(|e| BindError::body(&e))?;
         Ok::<_, BindError>((compiled.envelope, compiled.message_id, bytes))
     };
     super::runtime::promise(env, fut, |env, outcome| match outcome {
@@ -121,17 +114,11 @@ pub fn normalize_json<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed: std::result::Result<(mailer_message::Json, ComposeOptions), BindError> = (|| {
-        // `Json` keeps key order, which nodemailer's output depends on.
-        let data: mailer_message::Json = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
-        Ok((data, compose_options(env, options)?))
-    })();
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    // `Json` keeps key order, which nodemailer's output depends on.
+    let parsed = read_request::<mailer_message::Json, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts) = parsed?;
-        let out = mailer_message::normalize_json(data, buffers, &opts).await?;
+        let req = parsed?;
+        let out = mailer_message::normalize_json(req.data, req.buffers, &req.options).await?;
         Ok::<_, BindError>((out.envelope, out.message_id, out.json))
     };
     super::runtime::promise(env, fut, |env, outcome| match outcome {
@@ -146,13 +133,51 @@ pub fn normalize_json<'env>(
     })
 }
 
-pub(super) fn compose_options(
+/// One message to compose, as the transports that compose without sending read it from JS.
+pub(super) struct Request<T, X> {
+    /// the message (`MailData`, or `Json` for the JSON transport)
+    pub data: T,
+    /// the Buffers `data` refers to as `{ $bufferIndex }`, shared with JS (see [`shared`])
+    pub buffers: Vec<Bytes>,
+    pub options: ComposeOptions,
+    /// the transport's own options besides the composition ones (`IgnoredAny` for none: napi
+    /// reads nothing for it)
+    pub extra: X,
+}
+
+/// Reads a [`Request`]: the message, then the options (an unreadable message is reported
+/// first).
+pub(super) fn read_request<T: DeserializeOwned, X: DeserializeOwned>(
     env: &Env,
+    mail: Object,
+    buffers: Vec<Buffer>,
     options: Object,
-) -> std::result::Result<ComposeOptions, BindError> {
+) -> std::result::Result<Request<T, X>, BindError> {
+    let data = env
+        .from_js_value(mail)
+        .map_err(BindError::invalid_message)?;
+    let extra = env
+        .from_js_value(options)
+        .map_err(BindError::invalid_options)?;
+    Ok(Request {
+        data,
+        buffers: shared(buffers),
+        options: compose_options(env, options)?,
+        extra,
+    })
+}
+
+/// The message's Buffers, shared with JS rather than copied (napi's Buffer is Send + Sync and
+/// released on the JS thread wherever it is dropped): 200 queued messages with one 1 MB
+/// attachment hold it once, as nodemailer does.
+pub(super) fn shared(buffers: Vec<Buffer>) -> Vec<Bytes> {
+    buffers.into_iter().map(Bytes::from_owner).collect()
+}
+
+fn compose_options(env: &Env, options: Object) -> std::result::Result<ComposeOptions, BindError> {
     let o: JsComposeOptions = env
         .from_js_value(options)
-        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
+        .map_err(BindError::invalid_options)?;
     Ok(ComposeOptions {
         hostname: o.hostname,
         keep_bcc: o.keep_bcc,
@@ -174,5 +199,12 @@ pub(super) fn envelope_to_js(env: &Env, from: String, to: Vec<String>) -> Result
     Ok(env_obj)
 }
 
-/// A body read error's code (EFETCH, EFILEACCESS or ESTREAM), as the DKIM signer gives it too.
-pub(super) use mailer_message::io_error_code as io_code;
+/// Runs `compose` on the blocking pool (composing megabytes of text, or a hundred thousand
+/// recipients, would hold Node's thread or the runtime's worker that drives the sockets).
+pub(super) async fn off_thread<T: Send + 'static>(
+    compose: impl FnOnce() -> std::result::Result<T, BindError> + Send + 'static,
+) -> std::result::Result<T, BindError> {
+    tokio::task::spawn_blocking(compose)
+        .await
+        .map_err(|_| BindError::compose_incomplete())?
+}

@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use mailer_smtp::auth::{CustomAuth, CustomAuthContext, CustomAuthStep};
-use mailer_smtp::{ErrorCode, SmtpError};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
 use tokio::sync::{mpsc, oneshot};
 
-use super::callbacks::Hub;
+use super::callbacks::{Hub, WeakFn};
 use super::errors::{reject, BindError};
 use super::runtime;
 
@@ -31,7 +30,7 @@ pub type RunnerArgs = FnArgs<(
     Vec<String>,
     Option<f64>,
 )>;
-pub type RunnerFn = ThreadsafeFunction<RunnerArgs, (), RunnerArgs, Status, false, true>;
+pub type RunnerFn = WeakFn<RunnerArgs>;
 
 /// Running handlers by session id. An entry goes when its handler resolves or rejects, or,
 /// for a handler that never answers, when a later session starts after its login ended.
@@ -81,7 +80,7 @@ impl CustomAuth for JsCustomAuth {
             map.retain(|_, s| !s.is_closed());
             map.insert(id, tx);
         }
-        let Some(runner) = self.hub.get().and_then(|c| c.custom_auth()) else {
+        let Some(runner) = self.hub.get().and_then(|c| c.custom_auth.get()) else {
             // no call in flight holds the callbacks (cannot happen while a login runs): the
             // login fails at once
             sessions().remove(&id);
@@ -108,11 +107,6 @@ impl CustomAuth for JsCustomAuth {
     }
 }
 
-/// The connection's error as the handler's `sendCommand` rejection.
-fn command_error(e: SmtpError) -> BindError {
-    BindError::from(e)
-}
-
 /// `sendCommand(line)` of custom session `session`: resolves with the server's reply (lines
 /// joined by `\n`); rejects when the login is over or the connection failed.
 #[napi(ts_return_type = "Promise<string>")]
@@ -135,11 +129,12 @@ pub fn custom_auth_command<'env>(
         }
         match rx.await {
             Ok(Ok(text)) => Ok(text),
-            Ok(Err(e)) => Err(command_error(e)),
-            Err(_) => Err(command_error(SmtpError::new(
-                ErrorCode::EAuth,
+            // the connection's error is the handler's `sendCommand` rejection
+            Ok(Err(e)) => Err(BindError::from(e)),
+            Err(_) => Err(BindError::new(
+                "EAUTH",
                 "The authentication session is over",
-            ))),
+            )),
         }
     };
     runtime::promise(env, fut, |env, outcome| match outcome {

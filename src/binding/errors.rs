@@ -1,57 +1,74 @@
-//! One error shape for everything that reaches JS, with nodemailer's fields, and its conversion
-//! into a real JS `Error` (so `err instanceof Error`, `err.code`, `err.responseCode`, … all hold).
+//! The one error shape that reaches JS, and its conversion into a real JS `Error` (so
+//! `err instanceof Error`, `err.code`, `err.responseCode`, … all hold).
+//!
+//! The shape is the SMTP engine's [`SmtpError`] (crates/smtp/src/error.rs): nodemailer's error
+//! fields (`code`, `response`, `responseCode`, `command`, `recipient`, `rejected`,
+//! `rejectedErrors`, and a socket error's `errno`, `syscall`, `address`, `port`). Errors from
+//! the other crates (composition, configuration, sendmail, fetches) become one with their own
+//! code ([`ErrorCode::Other`]). [`BindError`] only wraps it so that those crates' errors convert
+//! with `?` (Rust's orphan rule forbids `impl From<ComposeError> for SmtpError` here); it adds
+//! no field. [`to_js_error`] is the only place that turns the shape into a JS object.
 
-use mailer_smtp::error::SmtpError;
+use std::ops::{Deref, DerefMut};
+
+use mailer_sendmail::SendmailError;
+use mailer_smtp::error::{ErrorCode, SmtpError};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsError, JsValue};
 
-#[derive(Debug, Clone, Default)]
-pub struct BindError {
-    pub code: String,
-    pub message: String,
-    pub response: Option<String>,
-    pub response_code: Option<u16>,
-    pub command: Option<String>,
-    pub recipient: Option<String>,
-    pub rejected: Vec<String>,
-    pub rejected_errors: Vec<BindError>,
-    pub errno: Option<String>,
-    pub syscall: Option<String>,
-    pub address: Option<String>,
-    pub port: Option<u16>,
+/// An [`SmtpError`] on its way to JS (see the module doc for why it is wrapped).
+#[derive(Debug, Clone)]
+pub struct BindError(pub SmtpError);
+
+impl Deref for BindError {
+    type Target = SmtpError;
+
+    fn deref(&self) -> &SmtpError {
+        &self.0
+    }
+}
+
+impl DerefMut for BindError {
+    fn deref_mut(&mut self) -> &mut SmtpError {
+        &mut self.0
+    }
 }
 
 impl BindError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        BindError {
-            code: code.to_string(),
-            message: message.into(),
-            ..Default::default()
-        }
+    /// An error with nodemailer's `code` (any, not only the SMTP engine's) and a message.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        BindError(SmtpError::new(ErrorCode::named(code), message))
     }
 
-    pub fn with_command(mut self, command: &str) -> Self {
-        self.command = Some(command.to_string());
-        self
+    pub fn with_command(self, command: &str) -> Self {
+        BindError(self.0.with_command(command))
+    }
+
+    /// The message object from JS could not be read (`EMESSAGE`, command `API`).
+    pub fn invalid_message(e: napi::Error) -> Self {
+        BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
+    }
+
+    /// The options object from JS could not be read (`ECONFIG`).
+    pub fn invalid_options(e: napi::Error) -> Self {
+        BindError::new("ECONFIG", format!("Invalid options: {}", e.reason))
+    }
+
+    /// Reading the composed message failed (a file or URL attachment, a stream): the reading
+    /// error's own code (EFETCH, EFILEACCESS or ESTREAM), command `API`.
+    pub fn body(e: &std::io::Error) -> Self {
+        BindError::new(mailer_message::io_error_code(e), e.to_string()).with_command("API")
+    }
+
+    /// The blocking task that composed a message ended without a result (it panicked).
+    pub fn compose_incomplete() -> Self {
+        BindError::new("EMESSAGE", "Composing the message did not complete").with_command("API")
     }
 }
 
 impl From<SmtpError> for BindError {
     fn from(e: SmtpError) -> Self {
-        BindError {
-            code: e.code.as_str().to_string(),
-            message: e.message,
-            response: e.response,
-            response_code: e.response_code,
-            command: e.command,
-            recipient: e.recipient,
-            rejected: e.rejected,
-            rejected_errors: e.rejected_errors.into_iter().map(BindError::from).collect(),
-            errno: e.errno,
-            syscall: e.syscall,
-            address: e.address,
-            port: e.port,
-        }
+        BindError(e)
     }
 }
 
@@ -73,10 +90,29 @@ impl From<mailer_config::ConfigError> for BindError {
     }
 }
 
+impl From<mailer_message::FetchError> for BindError {
+    fn from(e: mailer_message::FetchError) -> Self {
+        BindError::new(e.code, e.message)
+    }
+}
+
+/// A sendmail failure: a failed message keeps its code (EFILEACCESS, EFETCH...) and command
+/// `API`; the others have ESENDMAIL or the system error's name. (Node's numeric `errno`,
+/// `syscall`, `path` and `spawnargs` are set on the JS object by the sendmail transport, in
+/// node's order.)
+impl From<&SendmailError> for BindError {
+    fn from(e: &SendmailError) -> Self {
+        match e {
+            SendmailError::Body(io) => BindError::body(io),
+            other => BindError::new(other.code(), other.to_string()),
+        }
+    }
+}
+
 /// Builds the JS `Error` object for `e`.
-pub fn to_js_error<'env>(env: &'env Env, e: &BindError) -> Result<Object<'env>> {
+pub fn to_js_error<'env>(env: &'env Env, e: &SmtpError) -> Result<Object<'env>> {
     let unknown =
-        JsError::from(napi::Error::new(e.code.clone(), e.message.clone())).into_unknown(*env);
+        JsError::from(napi::Error::new(e.code.as_str(), e.message.clone())).into_unknown(*env);
     let mut obj = Object::from_raw(env.raw(), unknown.raw());
     if let Some(r) = &e.response {
         obj.set("response", r.as_str())?;
@@ -114,7 +150,7 @@ pub fn to_js_error<'env>(env: &'env Env, e: &BindError) -> Result<Object<'env>> 
     Ok(obj)
 }
 
-pub fn to_js_error_array<'env>(env: &'env Env, errors: &[BindError]) -> Result<Array<'env>> {
+pub fn to_js_error_array<'env>(env: &'env Env, errors: &[SmtpError]) -> Result<Array<'env>> {
     let objects = errors
         .iter()
         .map(|e| to_js_error(env, e))
@@ -123,7 +159,7 @@ pub fn to_js_error_array<'env>(env: &'env Env, errors: &[BindError]) -> Result<A
 }
 
 /// A rejection that carries the JS error object itself (napi reuses the referenced object).
-pub fn reject(env: &Env, e: &BindError) -> napi::Error {
+pub fn reject(env: &Env, e: &SmtpError) -> napi::Error {
     match to_js_error(env, e) {
         Ok(obj) => napi::Error::from(obj.to_unknown()),
         Err(err) => err,

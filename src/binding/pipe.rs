@@ -16,10 +16,11 @@ use mailer_message::{Compiled, Envelope, MailData, MessageBody};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
+use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 
 use super::compose::is_large;
-use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
+use super::compose::{dkim_sign, envelope_to_js, off_thread, read_request, shared};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
 use super::transport::NativeTransport;
@@ -144,7 +145,7 @@ async fn read_some(
         }
         Some(Err(e)) => {
             *guard = None;
-            return Err(read_error(&e));
+            return Err(BindError::body(&e));
         }
         Some(Ok(first)) => Vec::from(first),
     };
@@ -160,7 +161,7 @@ async fn read_some(
             }
             Some(Some(Err(e))) => {
                 *guard = None;
-                return Err(read_error(&e));
+                return Err(BindError::body(&e));
             }
         }
     }
@@ -169,10 +170,6 @@ async fn read_some(
         *guard = None;
     }
     Ok(Some(out))
-}
-
-fn read_error(e: &io::Error) -> BindError {
-    BindError::new(io_code(e), e.to_string()).with_command("API")
 }
 
 /// The receiving end of a [`MessageSink`]: the message body the connection reads.
@@ -336,21 +333,17 @@ pub fn compose_message<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = (|| {
-        let data: MailData = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        })?;
-        Ok::<_, BindError>((data, compose_options(env, options)?))
-    })();
-    let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, IgnoredAny>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts) = parsed?;
-        let c = tokio::task::spawn_blocking(move || mailer_message::compile(data, buffers, &opts))
-            .await
-            .map_err(|_| {
-                BindError::new("EMESSAGE", "Composing the message did not complete")
-                    .with_command("API")
-            })??;
+        let req = parsed?;
+        let c = off_thread(move || {
+            Ok(mailer_message::compile(
+                req.data,
+                req.buffers,
+                &req.options,
+            )?)
+        })
+        .await?;
         Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
     };
     runtime::promise(env, fut, settle_composed)
@@ -412,10 +405,9 @@ impl NativeTransport {
         mail: Object,
         buffers: Vec<Buffer>,
     ) -> Result<Either<ComposedMessage, Object<'env>>> {
-        let data: std::result::Result<MailData, BindError> = env.from_js_value(mail).map_err(|e| {
-            BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-        });
-        let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+        let data: std::result::Result<MailData, BindError> =
+            env.from_js_value(mail).map_err(BindError::invalid_message);
+        let buffers = shared(buffers);
         let outcome = match data {
             Ok(data) if !is_large(&data) => match self.core.compose(data, buffers) {
                 Ok(c) => {
@@ -434,12 +426,7 @@ impl NativeTransport {
         let fut = async move {
             let (data, buffers) = outcome?;
             // megabytes of text are encoded off the runtime's thread
-            let c = tokio::task::spawn_blocking(move || core.compose(data, buffers))
-                .await
-                .map_err(|_| {
-                    BindError::new("EMESSAGE", "Composing the message did not complete")
-                        .with_command("API")
-                })??;
+            let c = off_thread(move || core.compose(data, buffers)).await?;
             Ok::<_, BindError>(ComposedMessage::new(c.envelope, c.message_id, c.body))
         };
         runtime::promise(env, fut, settle_composed).map(Either::B)
@@ -484,24 +471,16 @@ impl NativeTransport {
         };
         let done = self.lease(env)?;
         let Some(dkim) = extras.dkim.take() else {
-            return match self.core.prepare(compiled, extras, auth) {
-                Ok(p) => {
-                    self.core.dispatch(p, done, id);
-                    Ok(None)
-                }
-                Err(e) => Ok(Some(to_js_error(env, &e)?)),
-            };
+            let prepared = self.core.prepare(compiled, extras, auth);
+            return self.core.dispatch_now(env, prepared, done, id);
         };
         // signing reads the whole body first
         let core = self.core.clone();
-        runtime::spawn(async move {
-            let prepared = async {
-                let signed = Box::pin(dkim_sign(compiled, Some(&dkim))).await?;
-                core.prepare(signed, extras, auth)
-            }
-            .await;
-            core.dispatch_prepared(prepared, done, id);
-        });
+        let prepare = async move {
+            let signed = Box::pin(dkim_sign(compiled, Some(&dkim))).await?;
+            core.prepare(signed, extras, auth)
+        };
+        self.core.dispatch_later(prepare, done, id);
         Ok(None)
     }
 }

@@ -16,20 +16,20 @@ use bytes::Bytes;
 use mailer_smtp::external::{ExternalError, ExternalSocket, OpenFuture, SocketProvider};
 use mailer_smtp::{ErrorCode, SmtpError};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
-use super::callbacks::Hub;
+use super::callbacks::{Hub, WeakFn};
 
 /// `(socketId, host, port)`: make (or find) the socket of a new connection.
 pub type OpenArgs = FnArgs<(u32, String, u32)>;
-pub type OpenFn = ThreadsafeFunction<OpenArgs, (), OpenArgs, Status, false, true>;
+pub type OpenFn = WeakFn<OpenArgs>;
 /// `(socketId, op, data)`: see the `OP_` constants.
 pub type OpsArgs = FnArgs<(u32, u32, Option<Buffer>)>;
-pub type OpsFn = ThreadsafeFunction<OpsArgs, (), OpsArgs, Status, false, true>;
+pub type OpsFn = WeakFn<OpsArgs>;
 
 const OP_WRITE: u32 = 0;
 const OP_END: u32 = 1;
@@ -278,7 +278,7 @@ impl SocketProvider for JsSocketProvider {
         if !self.enabled.load(Ordering::Relaxed) {
             return None;
         }
-        let Some((open, ops)) = self.hub.get().and_then(|c| c.sockets()) else {
+        let Some((open, ops)) = self.hub.get().and_then(|c| c.sockets.get()) else {
             // never around the user's socket hook: no connection at all
             return Some(Box::pin(async {
                 Err(SmtpError::new(

@@ -9,10 +9,9 @@ use mailer_oauth2::{EventSink, OAuth2Error, Provisioner, TokenEvent, TokenManage
 use mailer_smtp::auth::TokenProvider;
 use mailer_smtp::error::{ErrorCode, SmtpError};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
-use super::callbacks::Hub;
+use super::callbacks::{Hub, WeakFn};
 
 /// How long a provisioning callback may take before the send fails, unless `auth.requestTimeout`
 /// says otherwise (nodemailer waits forever: a silent hang).
@@ -51,22 +50,15 @@ pub struct TokenEventJs {
 }
 
 /// `(user, renew) => Promise<ProvisionResult>` (lib/mailer.js adapts the node-style callback).
-pub type ProvisionFn = ThreadsafeFunction<
-    FnArgs<(String, bool)>,
-    Promise<ProvisionResult>,
-    FnArgs<(String, bool)>,
-    Status,
-    false,
-    true,
->;
+pub type ProvisionFn = WeakFn<FnArgs<(String, bool)>, Promise<ProvisionResult>>;
 
-pub type TokenListenerFn = ThreadsafeFunction<TokenEventJs, (), TokenEventJs, Status, false, true>;
+pub type TokenListenerFn = WeakFn<TokenEventJs>;
 
 /// The transport's provisioning callback, reached through its current threadsafe functions.
 pub fn provisioner(hub: Arc<Hub>) -> Provisioner {
     Arc::new(move |user: String, renew: bool| {
         // looked up now, on the calling task: the send that asks holds the callbacks open
-        let tsfn = hub.get().and_then(|c| c.provision());
+        let tsfn = hub.get().and_then(|c| c.provision.get());
         let fut: BoxFuture<'static, std::result::Result<(String, u64), OAuth2Error>> =
             Box::pin(async move {
                 let call = async {

@@ -179,6 +179,14 @@ impl Core {
         Ok((extras, auth.and_then(|a| read_auth(a, self.insecure_env))))
     }
 
+    /// Drops the transport's auth settings built so far: the next send builds them again with
+    /// the provisioner and `customAuth` handlers now set.
+    fn forget_transport_auth(&self) {
+        if let Ok(mut guard) = self.transport_auth.write() {
+            *guard = None;
+        }
+    }
+
     /// The connection options for one send's or verify's own connection: with logging on,
     /// its log lines carry `op`.
     fn connect_for(&self, op: u32) -> Arc<ConnectOptions> {
@@ -323,27 +331,50 @@ impl Core {
         })
     }
 
-    /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
-    /// messages join the pool's queue directly (no task per message); a non-pooled message
-    /// gets a task that owns its connection.
-    /// A message prepared off Node's thread (composed large, or DKIM-signed): sent, or its
-    /// preparation error reported as the send's outcome.
-    pub(super) fn dispatch_prepared(
+    /// A message prepared on Node's thread: sent, or its preparation error returned (the send
+    /// fails at once, as `send` and `sendComposed` report it).
+    pub(super) fn dispatch_now<'env>(
         self: &Arc<Self>,
+        env: &'env Env,
         prepared: std::result::Result<Prepared, BindError>,
         done: Arc<Completions>,
         id: u32,
-    ) {
+    ) -> Result<Option<Object<'env>>> {
         match prepared {
-            Ok(p) => self.dispatch(p, done, id),
-            Err(e) => done.push(Completion {
-                id,
-                outcome: Err(e),
-            }),
+            Ok(p) => {
+                self.dispatch(p, done, id);
+                Ok(None)
+            }
+            Err(e) => Ok(Some(super::errors::to_js_error(env, &e)?)),
         }
     }
 
-    pub(super) fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
+    /// A message prepared off Node's thread by `prepare` (composed large, or DKIM-signed):
+    /// sent, or its preparation error reported as the send's outcome.
+    pub(super) fn dispatch_later(
+        self: &Arc<Self>,
+        prepare: impl std::future::Future<Output = std::result::Result<Prepared, BindError>>
+            + Send
+            + 'static,
+        done: Arc<Completions>,
+        id: u32,
+    ) {
+        let core = self.clone();
+        runtime::spawn(async move {
+            match prepare.await {
+                Ok(p) => core.dispatch(p, done, id),
+                Err(e) => done.push(Completion {
+                    id,
+                    outcome: Err(e),
+                }),
+            }
+        });
+    }
+
+    /// Hands a prepared message to the engine; `done` gets the outcome exactly once. Pooled
+    /// messages join the pool's queue directly (no task per message); a non-pooled message
+    /// gets a task that owns its connection.
+    fn dispatch(self: &Arc<Self>, p: Prepared, done: Arc<Completions>, id: u32) {
         let Prepared {
             envelope,
             auth,
@@ -427,14 +458,9 @@ fn write_completion(env: &Env, out: &mut Array, base: u32, c: Completion) -> Res
         out.set(base + slot::EHLO, ehlo)?;
     }
     if !info.rejected_errors.is_empty() {
-        let errors: Vec<BindError> = info
-            .rejected_errors
-            .into_iter()
-            .map(BindError::from)
-            .collect();
         out.set(
             base + slot::REJECTED_ERRORS,
-            to_js_error_array(env, &errors)?,
+            to_js_error_array(env, &info.rejected_errors)?,
         )?;
     }
     out.set(base + slot::ENVELOPE_TIME, info.envelope_time as f64)?;
@@ -693,7 +719,7 @@ impl ToNapiValue for Batch {
     }
 }
 
-pub type CompletionFn = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
+pub type CompletionFn = super::callbacks::WeakFn<Batch>;
 
 #[napi]
 impl NativeTransport {
@@ -832,6 +858,19 @@ impl NativeTransport {
         })
     }
 
+    /// The callbacks open now, if any: a setter installs its new function in them at once, so
+    /// that they call it from now on.
+    fn open_callbacks(&self) -> Option<Arc<Completions>> {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn fns(&self) -> std::sync::MutexGuard<'_, JsFns> {
+        self.fns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The transport's callbacks, opened if `close()` released them (or they were never
     /// needed yet); every send and verify holds them until it settles.
     pub(super) fn lease(&self, env: &Env) -> Result<Arc<Completions>> {
@@ -849,12 +888,7 @@ impl NativeTransport {
                 return Ok(c);
             }
         }
-        let callbacks = Arc::new(
-            self.fns
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .open(env)?,
-        );
+        let callbacks = Arc::new(self.fns().open(env)?);
         self.hub.set(&callbacks);
         let c = Arc::new(Completions::new(&self.core, callbacks));
         if closed {
@@ -871,31 +905,20 @@ impl NativeTransport {
     )]
     pub fn set_provisioner(&self, cb: Option<ProvisionArg>) -> Result<()> {
         let reference = cb.as_ref().map(|f| f.create_ref()).transpose()?;
-        // the callbacks open now (if any) call the new function from now on
-        if let Some(open) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(open) = self.open_callbacks() {
             let tsfn = cb.map(provision_tsfn).transpose()?.map(Arc::new);
-            open.callbacks.set_provision(tsfn);
+            open.callbacks.provision.set(tsfn);
         }
         let provisioner = reference.as_ref().map(|_| {
             let id = self.core.provisioner_seq.fetch_add(1, Ordering::Relaxed) + 1;
             (id, provisioner(self.hub.clone()))
         });
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .provision = reference;
+        self.fns().provision = reference;
         if let Ok(mut guard) = self.core.provisioner.write() {
             *guard = provisioner;
         }
         // the auth settings depend on the provisioner (its id is part of the token cache key)
-        if let Ok(mut guard) = self.core.transport_auth.write() {
-            *guard = None;
-        }
+        self.core.forget_transport_auth();
         Ok(())
     }
 
@@ -910,29 +933,18 @@ impl NativeTransport {
         runner: Option<Function<'static, RunnerArgs, ()>>,
     ) -> Result<()> {
         let reference = runner.as_ref().map(|f| f.create_ref()).transpose()?;
-        // the callbacks open now (if any) call the new function from now on
-        if let Some(open) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(open) = self.open_callbacks() {
             let tsfn = runner.map(runner_tsfn).transpose()?.map(Arc::new);
-            open.callbacks.set_custom_auth(tsfn);
+            open.callbacks.custom_auth.set(tsfn);
         }
         let handle = reference
             .as_ref()
             .map(|_| super::custom_auth::handle(methods, self.hub.clone()));
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .custom_auth = reference;
+        self.fns().custom_auth = reference;
         if let Ok(mut guard) = self.core.custom_auth.write() {
             *guard = handle;
         }
-        if let Ok(mut guard) = self.core.transport_auth.write() {
-            *guard = None;
-        }
+        self.core.forget_transport_auth();
         Ok(())
     }
 
@@ -955,20 +967,12 @@ impl NativeTransport {
             Some((open, ops)) => Some((open.create_ref()?, ops.create_ref()?)),
             None => None,
         };
-        if let Some(current) = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(current) = self.open_callbacks() {
             let tsfns = fns.map(|(open, ops)| socket_tsfns(open, ops)).transpose()?;
-            current.callbacks.set_sockets(tsfns);
+            current.callbacks.sockets.set(tsfns);
         }
         self.core.sockets.enable(reference.is_some());
-        self.fns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .sockets = reference;
+        self.fns().sockets = reference;
         Ok(())
     }
 
@@ -991,10 +995,9 @@ impl NativeTransport {
         id: u32,
     ) -> Result<Option<Object<'env>>> {
         let parsed: std::result::Result<ParsedSend, BindError> = (|| {
-            let data: MailData = env.from_js_value(mail).map_err(|e| {
-                BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason))
-                    .with_command("API")
-            })?;
+            let data: MailData = env
+                .from_js_value(mail)
+                .map_err(BindError::invalid_message)?;
             let (extras, auth) = self.core.send_options(env, extras, auth)?;
             Ok((data, extras, auth))
         })();
@@ -1003,54 +1006,36 @@ impl NativeTransport {
             Err(e) => return Ok(Some(super::errors::to_js_error(env, &e)?)),
         };
         let (data, mut extras, auth) = parsed;
-        // The Buffers are shared, not copied (napi's Buffer is Send + Sync and released on the
-        // JS thread wherever it is dropped): 200 queued messages with one 1 MB attachment hold
-        // it once, as nodemailer does.
-        let buffers: Vec<bytes::Bytes> =
-            buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+        let buffers = super::compose::shared(buffers);
         let done = self.lease(env)?;
         let large = super::compose::is_large(&data);
         let dkim = extras.dkim.take();
         if !large && dkim.is_none() {
             // the common case: composed here, queued here, no task
-            return match self
+            let prepared = self
                 .core
                 .compose(data, buffers)
-                .and_then(|c| self.core.prepare(c, extras, auth))
-            {
-                Ok(p) => {
-                    self.core.dispatch(p, done, id);
-                    Ok(None)
-                }
-                Err(e) => Ok(Some(super::errors::to_js_error(env, &e)?)),
-            };
+                .and_then(|c| self.core.prepare(c, extras, auth));
+            return self.core.dispatch_now(env, prepared, done, id);
         }
         // A large message is composed on the blocking pool (encoding megabytes of text here
         // would stall Node's event loop: 60-90 ms for 20 MB; so would 100,000 recipients);
         // signing reads the whole body.
         let core = self.core.clone();
-        runtime::spawn(async move {
-            let prepared = async {
-                let compiled = if large {
-                    let c = core.clone();
-                    tokio::task::spawn_blocking(move || c.compose(data, buffers))
-                        .await
-                        .map_err(|_| {
-                            BindError::new("EMESSAGE", "Composing the message did not complete")
-                                .with_command("API")
-                        })??
-                } else {
-                    core.compose(data, buffers)?
-                };
-                let compiled = match dkim {
-                    Some(d) => Box::pin(super::compose::dkim_sign(compiled, Some(&d))).await?,
-                    None => compiled,
-                };
-                core.prepare(compiled, extras, auth)
-            }
-            .await;
-            core.dispatch_prepared(prepared, done, id);
-        });
+        let prepare = async move {
+            let compiled = if large {
+                let c = core.clone();
+                super::compose::off_thread(move || c.compose(data, buffers)).await?
+            } else {
+                core.compose(data, buffers)?
+            };
+            let compiled = match dkim {
+                Some(d) => Box::pin(super::compose::dkim_sign(compiled, Some(&d))).await?,
+                None => compiled,
+            };
+            core.prepare(compiled, extras, auth)
+        };
+        self.core.dispatch_later(prepare, done, id);
         Ok(None)
     }
 

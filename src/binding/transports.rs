@@ -9,7 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use super::compose::{compose_options, dkim_sign, envelope_to_js, io_code};
+use super::compose::{dkim_sign, envelope_to_js, read_request};
 use super::errors::{reject, to_js_error, BindError};
 
 /// Transport-side options besides the composition ones.
@@ -20,20 +20,6 @@ struct JsPipeOptions {
     path: Option<String>,
     args: Option<Vec<String>>,
     newline: Option<String>,
-}
-
-fn parse(
-    env: &Env,
-    mail: Object,
-    options: Object,
-) -> std::result::Result<(MailData, mailer_message::ComposeOptions, JsPipeOptions), BindError> {
-    let data: MailData = env.from_js_value(mail).map_err(|e| {
-        BindError::new("EMESSAGE", format!("Invalid message: {}", e.reason)).with_command("API")
-    })?;
-    let extra: JsPipeOptions = env
-        .from_js_value(options)
-        .map_err(|e| BindError::new("ECONFIG", format!("Invalid options: {}", e.reason)))?;
-    Ok((data, compose_options(env, options)?, extra))
 }
 
 /// Why a sendmail send failed: the crate's error, or one from composing before the process ran.
@@ -52,11 +38,7 @@ impl From<BindError> for PipeError {
 /// error has `errno` (negative), `syscall`, `path` and `spawnargs`, a stdin error `errno` and
 /// `syscall`; a failed message keeps its code (EFILEACCESS, EFETCH...).
 fn sendmail_error<'env>(env: &'env Env, e: &SendmailError) -> Result<Object<'env>> {
-    let bind = match e {
-        SendmailError::Body(io) => BindError::new(io_code(io), io.to_string()).with_command("API"),
-        other => BindError::new(&other.code(), other.to_string()),
-    };
-    let mut obj = to_js_error(env, &bind)?;
+    let mut obj = to_js_error(env, &BindError::from(e))?;
     if let Some(errno) = e.errno() {
         obj.set("errno", errno)?;
     }
@@ -83,12 +65,13 @@ pub fn sendmail_send<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = parse(env, mail, options);
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, extra) = parsed?;
-        let compiled = mailer_message::compile(data, buffers, &opts).map_err(BindError::from)?;
-        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let req = parsed?;
+        let compiled = mailer_message::compile(req.data, req.buffers, &req.options)
+            .map_err(BindError::from)?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
+        let extra = req.extra;
         let sendmail = Sendmail {
             path: extra
                 .path
@@ -136,17 +119,16 @@ pub fn compose_raw<'env>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> Result<Object<'env>> {
-    let parsed = parse(env, mail, options);
-    let buffers: Vec<bytes::Bytes> = buffers.into_iter().map(bytes::Bytes::from_owner).collect();
+    let parsed = read_request::<MailData, JsPipeOptions>(env, mail, buffers, options);
     let fut = async move {
-        let (data, opts, extra) = parsed?;
-        let (compiled, from) = mailer_message::compile_with_from(data, buffers, &opts)?;
-        let compiled = dkim_sign(compiled, extra.dkim.as_ref()).await?;
+        let req = parsed?;
+        let (compiled, from) =
+            mailer_message::compile_with_from(req.data, req.buffers, &req.options)?;
+        let compiled = dkim_sign(compiled, req.extra.dkim.as_ref()).await?;
         let mut body = LineEndings::new(compiled.body, Newline::Windows);
         let mut bytes = Vec::new();
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
-            let chunk = chunk
-                .map_err(|e| BindError::new(io_code(&e), e.to_string()).with_command("API"))?;
+            let chunk = chunk.map_err(|e| BindError::body(&e))?;
             bytes.extend_from_slice(&chunk);
         }
         Ok::<_, BindError>((compiled.envelope, compiled.message_id, from, bytes))
@@ -197,9 +179,9 @@ pub fn ethereal_request<'env>(
             unsafe { ToNapiValue::to_napi_value(env.raw(), text) }
         }
         Err(e) => {
-            let bind = BindError::new(e.code, e.message.clone());
-            let mut obj = to_js_error(env, &bind)?;
-            obj.set("sourceUrl", e.source_url.as_str())?;
+            let source_url = e.source_url.clone();
+            let mut obj = to_js_error(env, &BindError::from(e))?;
+            obj.set("sourceUrl", source_url)?;
             Err(napi::Error::from(obj.to_unknown()))
         }
     })

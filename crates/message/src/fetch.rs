@@ -399,16 +399,21 @@ mod tests {
         assert_eq!(msg(&r), None);
     }
 
+    /// The [`FetchError`] a failed fetch of `url` carries.
+    async fn fetch_error(url: &str) -> FetchError {
+        let e = fetch_body(req(url)).await.unwrap_err();
+        e.get_ref()
+            .and_then(|r| r.downcast_ref::<FetchError>())
+            .unwrap()
+            .clone()
+    }
+
     #[tokio::test]
     async fn status_errors_are_efetch() {
         let (url, _h) =
             serve(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .await;
-        let e = fetch_body(req(&url)).await.unwrap_err();
-        let f = e
-            .get_ref()
-            .and_then(|r| r.downcast_ref::<FetchError>())
-            .unwrap();
+        let f = fetch_error(&url).await;
         assert_eq!(f.code, "EFETCH");
         assert_eq!(f.message, "Invalid status code 404");
     }
@@ -418,11 +423,7 @@ mod tests {
         let (url, _h) =
             serve(b"HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\nConnection: close\r\n\r\nabc")
                 .await;
-        let e = fetch_body(req(&url)).await.unwrap_err();
-        let f = e
-            .get_ref()
-            .and_then(|r| r.downcast_ref::<FetchError>())
-            .unwrap();
+        let f = fetch_error(&url).await;
         assert_eq!(f.code, "EFETCH");
         assert_eq!(
             f.message,

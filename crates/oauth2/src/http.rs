@@ -1,26 +1,13 @@
-//! Token endpoint HTTP: client (rustls + ring), form body, POST, response parsing.
+//! Token endpoint HTTP: client (rustls + ring), POST, response parsing (the form body is `form`).
 
 use std::time::Duration;
 
 use mailer_tls::{TlsConfigError, TlsSettings};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use serde_json::Value;
 
 use crate::redact::{shorten, truncate, Redactor};
 use crate::{OAuth2Config, OAuth2Error};
-
-/// Characters `encodeURIComponent` leaves alone: alphanumerics and `-_.!~*'()`.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 /// Largest token response read; a token reply is a few KB, this bounds memory on a bad endpoint.
 const MAX_BODY: usize = 1024 * 1024;
@@ -28,29 +15,6 @@ const MAX_BODY: usize = 1024 * 1024;
 const BODY_SNIPPET: usize = 200;
 
 const UA: &str = concat!("mailer-rs/", env!("CARGO_PKG_VERSION"));
-
-/// JS `encodeURIComponent`.
-pub(crate) fn encode_component(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
-}
-
-/// `k=v&k=v`, each key and trimmed value encoded as nodemailer's fetch does.
-pub(crate) fn form_body(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v.trim())))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Sets `key` to `value`, keeping the original position when it exists (JS object semantics,
-/// so customParams can override `grant_type` etc. in place).
-pub(crate) fn set_param(pairs: &mut Vec<(String, String)>, key: &str, value: &str) {
-    match pairs.iter_mut().find(|(k, _)| k == key) {
-        Some(p) => p.1 = value.to_string(),
-        None => pairs.push((key.to_string(), value.to_string())),
-    }
-}
 
 /// Request headers: content-type, user-agent, then customHeaders (which may override).
 /// Errors name the header but never print its value (it may be an Authorization secret).
@@ -353,35 +317,6 @@ mod tests {
         r.add(Some("client-secret-XYZ"));
         r.add(Some("1/refresh-token-XYZ"));
         r
-    }
-
-    #[test]
-    fn encode_component_matches_js() {
-        // encodeURIComponent("a b+c/d?e=f&g~h*i'j(k)l!m.n_o-p\u00e9") in node:
-        assert_eq!(
-            encode_component("a b+c/d?e=f&g~h*i'j(k)l!m.n_o-p\u{e9}"),
-            "a%20b%2Bc%2Fd%3Fe%3Df%26g~h*i'j(k)l!m.n_o-p%C3%A9"
-        );
-    }
-
-    #[test]
-    fn form_body_exact() {
-        let mut pairs = vec![
-            ("client_id".to_string(), "cid".to_string()),
-            ("client_secret".to_string(), " csec ".to_string()),
-            ("refresh_token".to_string(), "1/r tok".to_string()),
-            ("grant_type".to_string(), "refresh_token".to_string()),
-        ];
-        assert_eq!(
-            form_body(&pairs),
-            "client_id=cid&client_secret=csec&refresh_token=1%2Fr%20tok&grant_type=refresh_token"
-        );
-        set_param(&mut pairs, "grant_type", "custom");
-        set_param(&mut pairs, "scope", "a b");
-        assert_eq!(
-            form_body(&pairs),
-            "client_id=cid&client_secret=csec&refresh_token=1%2Fr%20tok&grant_type=custom&scope=a%20b"
-        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod config;
 mod error;
+mod form;
 mod http;
 mod jwt;
 mod manager;

@@ -9,7 +9,8 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::config::non_empty;
-use crate::http::{self, form_body, set_param};
+use crate::form::{form_body, set_param};
+use crate::http;
 use crate::jwt;
 use crate::redact::{shorten, Redactor};
 use crate::{

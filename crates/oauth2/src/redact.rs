@@ -1,6 +1,6 @@
 //! Keeping secrets out of log lines and error messages.
 
-use crate::http::encode_component;
+use crate::form::encode_component;
 
 /// nodemailer's `substr(0, 6) + '...'`, but never more than half of a short secret, so that a
 /// short secret is never printed whole.

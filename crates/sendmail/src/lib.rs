@@ -63,12 +63,12 @@ pub enum SendmailError {
 impl SendmailError {
     /// nodemailer's `code`: ESENDMAIL, or the system error's name for spawn and stdin errors.
     /// Body errors carry their own code (the binding reads it from the io::Error).
-    pub fn code(&self) -> String {
+    pub fn code(&self) -> &'static str {
         match self {
             SendmailError::Spawn { error, .. } | SendmailError::Stdin(error) => {
-                errno_name(error).unwrap_or("ESENDMAIL").to_string()
+                errno_name(error).unwrap_or("ESENDMAIL")
             }
-            _ => "ESENDMAIL".to_string(),
+            _ => "ESENDMAIL",
         }
     }
 

@@ -138,10 +138,7 @@ async fn exit_codes_and_signals() {
             .send("a@x", &to(&["b@y"]), chunks(vec![Ok(b"x\r\n")]))
             .await
             .unwrap_err();
-        assert_eq!(
-            (e.code().as_str(), e.to_string().as_str()),
-            ("ESENDMAIL", message)
-        );
+        assert_eq!((e.code(), e.to_string().as_str()), ("ESENDMAIL", message));
     }
 }
 

@@ -1,37 +1,33 @@
-//! One SMTP/LMTP connection: connect, greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, send (nodemailer's lib/smtp-connection).
+//! One SMTP/LMTP session, the state machine of nodemailer's lib/smtp-connection: a stream from
+//! `net`, the greeting, EHLO/LHLO (HELO fallback), the STARTTLS decision and upgrade, then
+//! `login` (in `connection/login.rs`) and any number of `send` transactions (in
+//! `connection/transaction.rs`), RSET between them, and QUIT.
 //!
 //! Request/response with an explicit reply parser (the model is lettre's async connection
-//! and mini-redis's buffered frame reader). Every socket read and write, and every wait on
-//! the body stream or a token provider, is bounded by `socket_timeout`.
+//! and mini-redis's buffered frame reader); commands are `command::Command` values. Every
+//! socket read and write, and every wait on the body stream or a token provider, is bounded
+//! by `socket_timeout`. A new step of the session (a new extension's command) is a method
+//! here, or in `login`/`transaction` when it belongs to authentication or to a message.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::fmt::Write as _;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures_core::Stream;
-use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-use crate::auth::{self, AuthOptions, Credentials, TokenProvider};
 use crate::capabilities::Capabilities;
-use crate::data::DotStuffer;
-use crate::envelope::{self, Envelope};
+use crate::command::Command;
 use crate::error::{socket_error, ErrorCode, SmtpError};
-use crate::log::{Details, Field, Level, Logger};
+use crate::log::{Details, Level, Logger};
+use crate::net::{self, tls};
 use crate::options::ConnectOptions;
-use crate::proxy::{self, BaseStream};
 use crate::reply::{Reply, ReplyParser};
-use crate::tls;
-use rustls::pki_types::ServerName;
+
+mod login;
+mod transaction;
 
 /// Result of a successful `send`, nodemailer's `info` minus the transport-level fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,86 +44,14 @@ pub struct SendInfo {
     pub response: String,
 }
 
-/// Plain or TLS, behind one type; the base stream is direct TCP or a proxy tunnel.
-enum Io {
-    Plain(BaseStream),
-    Tls(Box<tokio_rustls::client::TlsStream<BaseStream>>),
-    /// Transient state while upgrading, and after a failed upgrade.
-    Closed,
-}
-
-impl Io {
-    /// The local end of the TCP socket underneath (to the proxy, through a proxy).
-    fn local_addr(&self) -> Option<SocketAddr> {
-        let base = match self {
-            Io::Plain(b) => b,
-            Io::Tls(t) => t.get_ref().0,
-            Io::Closed => return None,
-        };
-        match base {
-            BaseStream::Tcp(t) => t.local_addr().ok(),
-            BaseStream::ProxyTls(t) => t.get_ref().0.local_addr().ok(),
-            BaseStream::External(_, local) => *local,
-        }
-    }
-}
-
-fn closed_io() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "socket closed")
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Io::Closed => Poll::Ready(Err(closed_io())),
-        }
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Io::Closed => Poll::Ready(Err(closed_io())),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Io::Closed => Poll::Ready(Ok(())),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Io::Closed => Poll::Ready(Ok(())),
-        }
-    }
-}
-
 /// Body bytes are transformed in slices of this size so the output buffer stays small
 /// whatever the size of the chunks the stream yields.
 const BODY_SLICE: usize = 64 * 1024;
 /// Longest wait for the reply to QUIT.
 const QUIT_WAIT: Duration = Duration::from_secs(5);
-/// Rounds of `334` → empty line accepted before giving up (nodemailer loops forever).
-const MAX_334_ROUNDS: usize = 8;
 
 pub struct SmtpConnection {
-    io: Io,
+    io: net::Stream,
     parser: ReplyParser,
     read_buf: Vec<u8>,
     opts: ConnectOptions,
@@ -148,438 +72,24 @@ fn timeout_error() -> SmtpError {
     SmtpError::format(ErrorCode::ETimedOut, "Timeout", None, Some("CONN"))
 }
 
-fn connection_timeout_error() -> SmtpError {
-    SmtpError::format(
-        ErrorCode::ETimedOut,
-        "Connection timeout",
-        None,
-        Some("CONN"),
-    )
-}
-
-/// A failed TLS handshake on the SMTP socket, coded as nodemailer's (lib/smtp-connection): the
-/// peer closing the socket during the upgrade is ETLS "Error initiating TLS"; anything else
-/// (a certificate not trusted or not for this host, a protocol error) surfaces there as the TLS
-/// socket's own error, ESOCKET with command CONN.
-fn tls_handshake_error(e: std::io::Error, command: &str) -> SmtpError {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    if matches!(
-        e.kind(),
-        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
-    ) {
-        tls_init_error(e, command)
-    } else {
-        SmtpError::new(ErrorCode::ESocket, e.to_string()).with_command("CONN")
-    }
-}
-
-fn tls_init_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
-    SmtpError::format(
-        ErrorCode::ETls,
-        format!("Error initiating TLS - {reason}"),
-        None,
-        Some(command),
-    )
-}
-
-/// Node's `checkServerIdentity` (when given and certificates are verified): called with the
-/// server name and the peer's chain once the handshake is done, before any SMTP byte goes over
-/// TLS; a reason it returns fails the connection as Node's socket error does (ESOCKET).
-async fn check_identity(
-    opts: &ConnectOptions,
-    name: &ServerName<'static>,
-    stream: &tokio_rustls::client::TlsStream<BaseStream>,
-) -> Result<(), SmtpError> {
-    let Some(check) = &opts.tls.check_server_identity else {
-        return Ok(());
-    };
-    // Node ignores the answer without rejectUnauthorized
-    if !opts.tls.reject_unauthorized {
-        return Ok(());
-    }
-    let chain: Vec<Vec<u8>> = stream
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|certs| certs.iter().map(|c| c.to_vec()).collect())
-        .unwrap_or_default();
-    let host = match name {
-        ServerName::DnsName(d) => d.as_ref().to_string(),
-        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
-        other => format!("{other:?}"),
-    };
-    match (check.0)(host, chain).await {
-        None => Ok(()),
-        Some(reason) => Err(SmtpError::format(
-            ErrorCode::ESocket,
-            reason,
-            None,
-            Some("CONN"),
-        )),
-    }
-}
-
-// ---------------------------------------------------------------- DNS
-
-const DNS_TTL: Duration = Duration::from_secs(5 * 60);
-const DNS_CACHE_MAX: usize = 1000;
-
-type DnsCache = Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>;
-
-fn dns_cache() -> &'static DnsCache {
-    static CACHE: OnceLock<DnsCache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn dns_error(host: &str, errno: &str, syscall: &str) -> SmtpError {
-    let mut e = SmtpError::format(
-        ErrorCode::EDns,
-        format!("{syscall} {errno} {host}"),
-        None,
-        Some("CONN"),
-    );
-    e.errno = Some(errno.to_string());
-    e.syscall = Some(syscall.to_string());
-    e
-}
-
-fn cache_put(host: &str, addrs: &[IpAddr]) {
-    if let Ok(mut map) = dns_cache().lock() {
-        if map.len() >= DNS_CACHE_MAX {
-            let now = Instant::now();
-            map.retain(|_, (_, exp)| *exp > now);
-            if map.len() >= DNS_CACHE_MAX {
-                map.clear();
-            }
-        }
-        map.insert(host.to_string(), (addrs.to_vec(), Instant::now() + DNS_TTL));
-    }
-}
-
-/// Resolves `host` (IPv4 first), with nodemailer's 5-minute cache and stale fallback; the flag
-/// says whether the addresses came from the cache (nodemailer's `cached` log field).
-async fn resolve(
-    host: &str,
-    port: u16,
-    dns_timeout: Duration,
-) -> Result<(Vec<IpAddr>, bool), SmtpError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok((vec![ip], false));
-    }
-    let cached = dns_cache().lock().ok().and_then(|m| m.get(host).cloned());
-    if let Some((addrs, exp)) = &cached {
-        if *exp >= Instant::now() {
-            return Ok((addrs.clone(), true));
-        }
-    }
-    let looked_up = match timeout(dns_timeout, tokio::net::lookup_host((host, port))).await {
-        Err(_) => Err(dns_error(host, "ETIMEOUT", "queryA")),
-        Ok(Err(_)) => Err(dns_error(host, "ENOTFOUND", "getaddrinfo")),
-        Ok(Ok(it)) => {
-            let mut v4: Vec<IpAddr> = Vec::new();
-            let mut v6: Vec<IpAddr> = Vec::new();
-            for sa in it {
-                let ip = sa.ip();
-                let list = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
-                if !list.contains(&ip) {
-                    list.push(ip);
-                }
-            }
-            v4.extend(v6);
-            if v4.is_empty() {
-                Err(dns_error(host, "ENOTFOUND", "getaddrinfo"))
-            } else {
-                Ok(v4)
-            }
-        }
-    };
-    match looked_up {
-        Ok(addrs) => {
-            cache_put(host, &addrs);
-            Ok((addrs, false))
-        }
-        // a stale entry beats a failed lookup
-        Err(e) => match cached {
-            Some((addrs, _)) => {
-                cache_put(host, &addrs);
-                Ok((addrs, true))
-            }
-            None => Err(e),
-        },
-    }
-}
-
-/// A random first address, then the others in order (nodemailer picks one at random and
-/// falls back to the rest). std's RandomState is random enough and needs no extra crate.
-fn connect_order(addrs: Vec<IpAddr>) -> Vec<IpAddr> {
-    if addrs.len() < 2 {
-        return addrs;
-    }
-    let first = (RandomState::new().hash_one(Instant::now()) as usize) % addrs.len();
-    let mut out = Vec::with_capacity(addrs.len());
-    out.push(addrs[first]);
-    out.extend(
-        addrs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != first)
-            .map(|(_, a)| *a),
-    );
-    out
-}
-
-pub(crate) async fn tcp_connect(
-    addr: SocketAddr,
-    local: Option<IpAddr>,
-) -> Result<TcpStream, SmtpError> {
-    let sock = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| socket_error(&e, "socket", Some(addr)))?;
-    if let Some(local) = local {
-        sock.bind(SocketAddr::new(local, 0))
-            .map_err(|e| socket_error(&e, "bind", Some(SocketAddr::new(local, 0))))?;
-    }
-    // keep-alive as nodemailer's socket.setKeepAlive(true); not fatal if refused
-    let _ = sock.set_keepalive(true);
-    let stream = sock
-        .connect(addr)
-        .await
-        .map_err(|e| socket_error(&e, "connect", Some(addr)))?;
-    // SMTP is small request/response lines: never let Nagle delay them
-    stream
-        .set_nodelay(true)
-        .map_err(|e| socket_error(&e, "setsockopt", Some(addr)))?;
-    Ok(stream)
-}
-
 impl SmtpConnection {
     /// DNS, TCP (+ implicit TLS), greeting, EHLO/LHLO (HELO fallback), STARTTLS, capabilities.
     /// A socket provider, when it has a stream for this connection, replaces DNS, TCP and proxy.
     pub async fn connect(opts: &ConnectOptions) -> Result<SmtpConnection, SmtpError> {
-        let provided = opts
-            .socket_provider
-            .as_ref()
-            .and_then(|p| p.0.open(&opts.host, opts.port));
-        if let Some(open) = provided {
-            let started = Instant::now();
-            let ext = match timeout(opts.connection_timeout, open).await {
-                Err(_) => return Err(connection_timeout_error()),
-                Ok(r) => r?,
-            };
-            if let Some(ext) = ext {
-                let remaining = opts.connection_timeout.saturating_sub(started.elapsed());
-                return Self::connect_external(opts, ext, remaining).await;
-            }
-        }
-        let logger = Logger::connection(opts.logger.clone(), opts.debug);
-        // through a proxy, the SMTP host is the proxy's to reach (or resolve)
-        let addrs = match opts.proxy {
-            Some(_) => Vec::new(),
-            None => {
-                let (addrs, cached) = resolve(&opts.host, opts.port, opts.dns_timeout).await?;
-                let addrs = connect_order(addrs);
-                logger.log(Level::Debug, "dns", "Resolved %s as %s [cache %s]", || {
-                    let resolved = addrs.first().map(|ip| ip.to_string()).unwrap_or_default();
-                    Details::args([
-                        opts.host.clone(),
-                        resolved.clone(),
-                        if cached { "hit" } else { "miss" }.to_string(),
-                    ])
-                    .field(Field::Str("source", opts.host.clone()))
-                    .field(Field::Str("resolved", resolved))
-                    .field(Field::Bool("cached", cached))
-                });
-                addrs
-            }
-        };
-        // TLS settings Node would refuse (a client key it cannot read) make nodemailer's
-        // `tls.connect` throw: ECONNECTION (lib/smtp-connection's connect).
-        let tls_config = if opts.secure {
-            Some(tls::client_config(&opts.tls, "CONN").map_err(|e| {
-                let reason = e.message.trim_start_matches("Error initiating TLS - ");
-                SmtpError::new(ErrorCode::EConnection, reason.to_string()).with_command("CONN")
-            })?)
-        } else {
-            None
-        };
-        // Implicit TLS runs the same on a direct stream and on a proxy tunnel. A failed handshake
-        // is reported as nodemailer reports it: on a direct connection as the TLS socket's error
-        // (see `tls_handshake_error`); over a proxy the tunnel is upgraded, so always ETLS.
-        let tls_config = &tls_config;
-        let wrap = |base: BaseStream, direct: bool| async move {
-            match tls_config {
-                None => Ok(Io::Plain(base)),
-                Some(cfg) => {
-                    let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-                    let stream = tokio_rustls::TlsConnector::from(cfg.clone())
-                        .connect(name.clone(), base)
-                        .await
-                        .map_err(|e| {
-                            if direct {
-                                tls_handshake_error(e, "CONN")
-                            } else {
-                                tls_init_error(e, "CONN")
-                            }
-                        })?;
-                    check_identity(opts, &name, &stream).await?;
-                    Ok(Io::Tls(Box::new(stream)))
-                }
-            }
-        };
-
-        let mut last_err = None;
-        let mut io = None;
-        if let Some(p) = &opts.proxy {
-            let attempt = async {
-                let (base, proxy_addr) = proxy::open(p, opts).await?;
-                Ok::<_, SmtpError>((wrap(base, false).await?, proxy_addr))
-            };
-            match timeout(opts.connection_timeout, attempt).await {
-                Ok(r) => io = Some(r?),
-                Err(_) => last_err = Some(connection_timeout_error()),
-            }
-        }
-        for ip in addrs {
-            let addr = SocketAddr::new(ip, opts.port);
-            let attempt = async {
-                let tcp = tcp_connect(addr, opts.local_address).await?;
-                wrap(BaseStream::Tcp(tcp), true).await
-            };
-            match timeout(opts.connection_timeout, attempt).await {
-                Ok(Ok(s)) => {
-                    io = Some((s, addr));
-                    break;
-                }
-                // a certificate problem is the same on every address: stop here
-                Ok(Err(e)) if e.code == ErrorCode::ETls => return Err(e),
-                Ok(Err(e)) => last_err = Some(e),
-                Err(_) => last_err = Some(connection_timeout_error()),
-            }
-        }
-        let (io, remote) = match io {
-            Some(x) => x,
-            None => {
-                return Err(
-                    last_err.unwrap_or_else(|| dns_error(&opts.host, "ENOTFOUND", "getaddrinfo"))
-                );
-            }
-        };
-        let kind = if opts.secure {
-            "Secure connection"
-        } else {
-            "Connection"
-        };
-        // nodemailer's fields are the socket's own ends (the proxy's, through a proxy)
-        let socket_fields = |d: Details| {
-            let local = io.local_addr();
-            d.field(Field::Str(
-                "localAddress",
-                local.map(|a| a.ip().to_string()).unwrap_or_default(),
-            ))
-            .field(Field::Num(
-                "localPort",
-                local.map_or(0, |a| a.port().into()),
-            ))
-            .field(Field::Str("remoteAddress", remote.ip().to_string()))
-            .field(Field::Num("remotePort", remote.port().into()))
-        };
-        match &opts.proxy {
-            None => logger.log(Level::Info, "network", "%s established to %s:%s", || {
-                socket_fields(Details::args([
-                    kind.to_string(),
-                    remote.ip().to_string(),
-                    remote.port().to_string(),
-                ]))
-            }),
-            Some(_) => logger.log(
-                Level::Info,
-                "network",
-                "%s established to %s:%s through proxy %s:%s",
-                || {
-                    socket_fields(Details::args([
-                        kind.to_string(),
-                        opts.host.clone(),
-                        opts.port.to_string(),
-                        remote.ip().to_string(),
-                        remote.port().to_string(),
-                    ]))
-                },
-            ),
-        }
-
-        Self::start_session(opts.clone(), logger, io, remote).await
-    }
-
-    /// Runs SMTP on a stream made outside the engine: implicit TLS on top when `secure` and the
-    /// stream is not already `secured`, all within what is left of `connection_timeout`.
-    async fn connect_external(
-        opts: &ConnectOptions,
-        ext: crate::external::ExternalSocket,
-        remaining: Duration,
-    ) -> Result<SmtpConnection, SmtpError> {
-        let mut opts = opts.clone();
-        if let Some(secure) = ext.secure {
-            opts.secure = secure;
-        }
-        if let Some(host) = ext.host.filter(|h| !h.is_empty()) {
-            opts.host = host;
-        }
-        let logger = Logger::connection(opts.logger.clone(), opts.debug);
-        let base = BaseStream::External(ext.stream, ext.local);
-        let io = if opts.secure && !ext.secured {
-            let cfg = tls::client_config(&opts.tls, "CONN")?;
-            let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-            match timeout(
-                remaining,
-                tokio_rustls::TlsConnector::from(cfg).connect(name, base),
-            )
-            .await
-            {
-                Err(_) => return Err(connection_timeout_error()),
-                Ok(Err(e)) => return Err(tls_init_error(e, "CONN")),
-                Ok(Ok(s)) => Io::Tls(Box::new(s)),
-            }
-        } else {
-            Io::Plain(base)
-        };
-        // nodemailer logs the socket's own ends, `undefined` where a stream has none
-        let shown = |a: Option<SocketAddr>| match a {
-            Some(a) => (a.ip().to_string(), a.port().to_string()),
-            None => ("undefined".to_string(), "undefined".to_string()),
-        };
-        let (remote_ip, remote_port) = shown(ext.remote);
-        let remote = ext
-            .remote
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let kind = if opts.secure {
-            "Secure connection"
-        } else {
-            "Connection"
-        };
-        logger.log(Level::Info, "network", "%s established to %s:%s", || {
-            let local = io.local_addr();
-            let (local_ip, _) = shown(local);
-            Details::args([kind.to_string(), remote_ip.clone(), remote_port.clone()])
-                .field(Field::Str("localAddress", local_ip))
-                .field(Field::Num(
-                    "localPort",
-                    local.map_or(0, |a| a.port().into()),
-                ))
-                .field(Field::Str("remoteAddress", remote_ip.clone()))
-                .field(Field::Num("remotePort", remote.port().into()))
-        });
-        Self::start_session(opts, logger, io, remote).await
+        let net::Established {
+            stream,
+            remote,
+            opts,
+            logger,
+        } = net::connect(opts).await?;
+        Self::start_session(opts, logger, stream, remote).await
     }
 
     /// Greeting, then the handshake, on a connected stream.
     async fn start_session(
         opts: ConnectOptions,
         logger: Logger,
-        io: Io,
+        io: net::Stream,
         remote: SocketAddr,
     ) -> Result<SmtpConnection, SmtpError> {
         let mut conn = SmtpConnection {
@@ -630,86 +140,116 @@ impl SmtpConnection {
         Ok(conn)
     }
 
-    /// EHLO/LHLO, HELO fallback and STARTTLS, as lib/smtp-connection.
+    /// EHLO/LHLO, HELO fallback and STARTTLS, as lib/smtp-connection. After a STARTTLS
+    /// upgrade the greeting command goes again and the capabilities are read afresh: those
+    /// advertised before TLS are deliberately not kept.
     async fn handshake(&mut self) -> Result<(), SmtpError> {
         loop {
-            let verb = if self.opts.lmtp { "LHLO" } else { "EHLO" };
-            let r = self.command(&format!("{verb} {}", self.name)).await?;
-            let text = r.text();
-            if self.opts.lmtp {
-                if !r.is_positive() {
-                    return Err(SmtpError::format(
-                        ErrorCode::EProtocol,
-                        format!("Invalid LHLO. response={text}"),
-                        Some(&text),
-                        Some("LHLO"),
-                    ));
-                }
+            let name = self.name.clone();
+            let text = if self.opts.lmtp {
+                self.send_lhlo(&name).await?
             } else {
-                if r.starts_with("421") {
-                    return Err(SmtpError::format(
-                        ErrorCode::EConnection,
-                        format!("Server terminates connection. response={text}"),
-                        Some(&text),
-                        Some("EHLO"),
-                    ));
+                match self.send_ehlo(&name).await? {
+                    Some(text) => text,
+                    None => return self.send_helo(&name).await,
                 }
-                if !r.is_positive() {
-                    if self.opts.require_tls {
-                        return Err(SmtpError::format(
-                            ErrorCode::EConnection,
-                            format!("EHLO failed but HELO does not support required STARTTLS. response={text}"),
-                            Some(&text),
-                            Some("EHLO"),
-                        ));
-                    }
-                    let r = self.command(&format!("HELO {}", self.name)).await?;
-                    if !r.is_positive() {
-                        let text = r.text();
-                        return Err(SmtpError::format(
-                            ErrorCode::EProtocol,
-                            format!("Invalid HELO. response={text}"),
-                            Some(&text),
-                            Some("HELO"),
-                        ));
-                    }
-                    // nodemailer assumes AUTH is possible after HELO
-                    self.allows_auth = true;
-                    return Ok(());
-                }
-            }
-
+            };
             let starttls = Capabilities::parse(&text).starttls;
             if !self.secure && !self.opts.ignore_tls && (starttls || self.opts.require_tls) {
-                // EHLO capabilities are deliberately not kept: they are re-read after TLS
-                let r = self.command("STARTTLS").await?;
-                if !r.is_positive() {
-                    if self.opts.opportunistic_tls {
-                        self.logger.log(
-                            Level::Info,
-                            "smtp",
-                            "Failed STARTTLS upgrade, continuing unencrypted",
-                            Details::default,
-                        );
-                        return Ok(());
-                    }
-                    let text = r.text();
-                    return Err(SmtpError::format(
-                        ErrorCode::ETls,
-                        "Error upgrading connection with STARTTLS",
-                        Some(&text),
-                        Some("STARTTLS"),
-                    ));
+                if self.starttls().await? {
+                    continue;
                 }
-                self.upgrade().await?;
-                continue;
+                return Ok(());
             }
-
             self.caps = Capabilities::parse(&text);
             self.allows_auth = self.caps.allows_auth;
             self.used_ehlo = true;
             return Ok(());
         }
+    }
+
+    /// LHLO; the reply's text when accepted.
+    async fn send_lhlo(&mut self, name: &str) -> Result<String, SmtpError> {
+        let r = self.command(Command::Lhlo(name)).await?;
+        let text = r.text();
+        if !r.is_positive() {
+            return Err(SmtpError::format(
+                ErrorCode::EProtocol,
+                format!("Invalid LHLO. response={text}"),
+                Some(&text),
+                Some("LHLO"),
+            ));
+        }
+        Ok(text)
+    }
+
+    /// EHLO; the reply's text when accepted, `None` when HELO should be tried instead.
+    async fn send_ehlo(&mut self, name: &str) -> Result<Option<String>, SmtpError> {
+        let r = self.command(Command::Ehlo(name)).await?;
+        let text = r.text();
+        if r.starts_with("421") {
+            return Err(SmtpError::format(
+                ErrorCode::EConnection,
+                format!("Server terminates connection. response={text}"),
+                Some(&text),
+                Some("EHLO"),
+            ));
+        }
+        if r.is_positive() {
+            return Ok(Some(text));
+        }
+        if self.opts.require_tls {
+            return Err(SmtpError::format(
+                ErrorCode::EConnection,
+                format!("EHLO failed but HELO does not support required STARTTLS. response={text}"),
+                Some(&text),
+                Some("EHLO"),
+            ));
+        }
+        Ok(None)
+    }
+
+    /// HELO after a refused EHLO: no extensions, no STARTTLS.
+    async fn send_helo(&mut self, name: &str) -> Result<(), SmtpError> {
+        let r = self.command(Command::Helo(name)).await?;
+        if !r.is_positive() {
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::EProtocol,
+                format!("Invalid HELO. response={text}"),
+                Some(&text),
+                Some("HELO"),
+            ));
+        }
+        // nodemailer assumes AUTH is possible after HELO
+        self.allows_auth = true;
+        Ok(())
+    }
+
+    /// STARTTLS and the upgrade; `false` when the server refused and `opportunisticTLS` lets
+    /// the session go on unencrypted.
+    async fn starttls(&mut self) -> Result<bool, SmtpError> {
+        let r = self.command(Command::StartTls).await?;
+        if !r.is_positive() {
+            if self.opts.opportunistic_tls {
+                self.logger.log(
+                    Level::Info,
+                    "smtp",
+                    "Failed STARTTLS upgrade, continuing unencrypted",
+                    Details::default,
+                );
+                return Ok(false);
+            }
+            let text = r.text();
+            return Err(SmtpError::format(
+                ErrorCode::ETls,
+                "Error upgrading connection with STARTTLS",
+                Some(&text),
+                Some("STARTTLS"),
+            ));
+        }
+        self.upgrade().await?;
+        Ok(true)
     }
 
     /// STARTTLS upgrade: discards buffered plaintext (RFC 3207 section 5), handshakes within
@@ -720,28 +260,26 @@ impl SmtpConnection {
         let cfg = tls::client_config(&self.opts.tls, "STARTTLS")?;
         let name = tls::server_name(&self.opts.tls, &self.opts.host, "STARTTLS")?;
         let checked_name = name.clone();
-        let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
-            Io::Plain(tcp) => tcp,
-            other => {
-                self.io = other;
+        let plain = match std::mem::replace(&mut self.io, net::Stream::Closed) {
+            net::Stream::Closed => {
                 self.upgrading = false;
-                return Err(tls_init_error("connection is not plain TCP", "STARTTLS"));
+                return Err(tls::tls_error("connection is not plain TCP", "STARTTLS"));
             }
+            plain => plain,
         };
         let opts = &self.opts;
         let res = timeout(opts.socket_timeout, async {
-            let s = tokio_rustls::TlsConnector::from(cfg)
-                .connect(name, tcp)
+            let s = tls::connect(cfg, name, plain)
                 .await
-                .map_err(|e| tls_handshake_error(e, "STARTTLS"))?;
-            check_identity(opts, &checked_name, &s).await?;
+                .map_err(|e| tls::handshake_error(e, "STARTTLS"))?;
+            tls::check_identity(&opts.tls, &checked_name, &s).await?;
             Ok::<_, SmtpError>(s)
         })
         .await;
         self.upgrading = false;
         match res {
             Ok(Ok(s)) => {
-                self.io = Io::Tls(Box::new(s));
+                self.io = s;
                 self.secure = true;
                 self.logger.log(
                     Level::Info,
@@ -843,38 +381,33 @@ impl SmtpConnection {
         Ok(())
     }
 
-    /// Writes command lines back to back (one write), logging `log_lines` instead when given.
-    async fn write_lines(
-        &mut self,
-        lines: &[String],
-        log_lines: Option<&[String]>,
-    ) -> Result<(), SmtpError> {
+    /// Writes commands back to back (one write), each logged in its transcript form.
+    async fn write_commands(&mut self, commands: &[Command<'_>]) -> Result<(), SmtpError> {
         self.check_unexpected()?;
-        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
-        for (i, l) in lines.iter().enumerate() {
+        let mut buf = String::with_capacity(64 * commands.len());
+        for c in commands {
+            let start = buf.len();
+            // writing into a String cannot fail
+            let _ = write!(buf, "{c}");
             if self.logger.debug {
-                let shown = log_lines.and_then(|ll| ll.get(i)).unwrap_or(l);
-                self.logger.transcript("client", shown);
+                match c.masked() {
+                    Some(shown) => self.logger.transcript("client", &shown),
+                    None => self.logger.transcript("client", &buf[start..]),
+                }
             }
-            buf.extend_from_slice(l.as_bytes());
-            buf.extend_from_slice(b"\r\n");
+            buf.push_str("\r\n");
         }
-        self.write_bytes(&buf).await
+        self.write_bytes(buf.as_bytes()).await
     }
 
-    async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
-        self.write_lines(&[line.to_string()], None).await?;
-        self.read_reply().await
-    }
-
-    /// A command whose log form hides a secret.
-    async fn secret_command(&mut self, line: String, log_line: String) -> Result<Reply, SmtpError> {
-        self.write_lines(&[line], Some(&[log_line])).await?;
+    /// Sends one command and reads its reply.
+    async fn command(&mut self, command: Command<'_>) -> Result<Reply, SmtpError> {
+        self.write_commands(&[command]).await?;
         self.read_reply().await
     }
 
     fn destroyed_error(&self, op: &str) -> Option<SmtpError> {
-        if self.broken || matches!(self.io, Io::Closed) {
+        if self.broken || matches!(self.io, net::Stream::Closed) {
             Some(SmtpError::format(
                 ErrorCode::EConnection,
                 format!("Cannot {op} - smtp connection is already destroyed."),
@@ -959,583 +492,6 @@ impl SmtpConnection {
         self.remote
     }
 
-    // ------------------------------------------------------------ AUTH
-
-    /// Authenticates, with the XOAUTH2 renew-and-retry flow of lib/smtp-connection.
-    pub async fn login(&mut self, auth: &AuthOptions) -> Result<(), SmtpError> {
-        if let Some(e) = self.destroyed_error("login") {
-            return Err(e);
-        }
-        let forced = auth
-            .method
-            .as_deref()
-            .map(|m| m.trim().to_uppercase())
-            .filter(|m| !m.is_empty());
-        let oauth = match &auth.credentials {
-            Some(Credentials::XOAuth2(p)) => Some(p.clone()),
-            _ => None,
-        };
-        let custom = auth.custom.clone();
-        let handles = |m: &str| custom.as_ref().is_some_and(|c| c.0.handles(m));
-        // XOAUTH2 needs a token provider or a custom handler: without either it is skipped even
-        // when it is the only mechanism advertised (nodemailer's `login`)
-        let can_xoauth2 = oauth.is_some() || handles("XOAUTH2");
-        let first_supported = || {
-            self.caps
-                .auth_methods
-                .iter()
-                .find(|m| *m != "XOAUTH2" || can_xoauth2)
-                .cloned()
-                .unwrap_or_else(|| "PLAIN".to_string())
-        };
-        let method = match forced {
-            None if oauth.is_some() => "XOAUTH2".to_string(),
-            None => first_supported(),
-            Some(m) if m == "XOAUTH2" && oauth.is_none() => first_supported(),
-            Some(m) => m,
-        };
-        let user_for_log = auth
-            .credentials
-            .as_ref()
-            .map(Credentials::user)
-            .unwrap_or_default();
-
-        let res = if let Some(handler) = custom.filter(|c| c.0.handles(&method)) {
-            // a custom handler gets whatever user and pass there are, even none
-            let (user, pass) = match &auth.credentials {
-                Some(Credentials::Login { user, pass }) => (user.clone(), pass.clone()),
-                Some(Credentials::XOAuth2(p)) => (p.user(), String::new()),
-                None => (String::new(), String::new()),
-            };
-            self.auth_custom(&handler, &method, user, pass).await
-        } else if method == "XOAUTH2" {
-            match oauth {
-                Some(p) => self.auth_xoauth2(p).await,
-                // unreachable by the selection above; kept total rather than panicking
-                None => Err(missing_credentials(&method)),
-            }
-        } else {
-            let (user, pass) = match &auth.credentials {
-                Some(Credentials::Login { user, pass }) if !user.is_empty() && !pass.is_empty() => {
-                    (user.clone(), pass.clone())
-                }
-                _ => return Err(missing_credentials(&method)),
-            };
-            match method.as_str() {
-                "PLAIN" => {
-                    let r = self
-                        .secret_command(
-                            format!("AUTH PLAIN {}", auth::plain(&user, &pass)),
-                            format!("AUTH PLAIN {}", auth::plain(&user, "/* secret */")),
-                        )
-                        .await?;
-                    self.auth_complete(r, false, &method, None).await
-                }
-                "LOGIN" => self.auth_login(&user, &pass).await,
-                "CRAM-MD5" => self.auth_cram_md5(&user, &pass).await,
-                other => {
-                    return Err(SmtpError::format(
-                        ErrorCode::EAuth,
-                        format!("Unknown authentication method \"{other}\""),
-                        None,
-                        Some("API"),
-                    ))
-                }
-            }
-        };
-        match &res {
-            Ok(()) => {
-                self.authenticated = true;
-                self.logger
-                    .log(Level::Info, "smtp", "User %s authenticated", || {
-                        auth_details(&user_for_log, "authenticated", &method)
-                    });
-            }
-            Err(_) => self.logger.log(
-                Level::Info,
-                "smtp",
-                "User %s failed to authenticate",
-                || auth_details(&user_for_log, "authfail", &method),
-            ),
-        }
-        res
-    }
-
-    async fn auth_login(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
-        let is_334 = |r: &Reply| r.starts_with("334 ") || r.starts_with("334-");
-        let r = self.command("AUTH LOGIN").await?;
-        if !is_334(&r) {
-            return Err(auth_error(
-                "Invalid login sequence while waiting for \"334 VXNlcm5hbWU6\"",
-                &r,
-                "AUTH LOGIN",
-            ));
-        }
-        let r = self.command(&auth::login_step(user)).await?;
-        if !is_334(&r) {
-            return Err(auth_error(
-                "Invalid login sequence while waiting for \"334 UGFzc3dvcmQ6\"",
-                &r,
-                "AUTH LOGIN",
-            ));
-        }
-        let r = self
-            .secret_command(auth::login_step(pass), auth::login_step("/* secret */"))
-            .await?;
-        self.auth_complete(r, false, "LOGIN", None).await
-    }
-
-    async fn auth_cram_md5(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
-        let r = self.command("AUTH CRAM-MD5").await?;
-        let text = r.text();
-        // /^334\s+(.+)$/ on the whole reply: a single line only
-        let challenge = text
-            .strip_prefix("334")
-            .filter(|rest| rest.starts_with(char::is_whitespace) && !rest.contains('\n'))
-            .map(str::trim_start)
-            .filter(|c| !c.is_empty());
-        let challenge = match challenge {
-            Some(c) => c.to_string(),
-            None => {
-                return Err(auth_error(
-                    "Invalid login sequence while waiting for server challenge string",
-                    &r,
-                    "AUTH CRAM-MD5",
-                ))
-            }
-        };
-        let answer = auth::cram_md5(user, pass, &challenge);
-        let r = self
-            .secret_command(answer, auth::login_step(&format!("{user} /* secret */")))
-            .await?;
-        let ok = r
-            .text()
-            .strip_prefix("235")
-            .is_some_and(|rest| rest.starts_with(char::is_whitespace));
-        if !ok {
-            return Err(auth_error(
-                "Invalid login sequence while waiting for \"235\"",
-                &r,
-                "AUTH CRAM-MD5",
-            ));
-        }
-        Ok(())
-    }
-
-    /// A mechanism of the user's own: the handler writes the lines and reads the replies
-    /// through the connection, then resolves or rejects. Each wait for the handler's next
-    /// request is bounded by `socket_timeout`, as the socket's idle timer bounds it in
-    /// nodemailer.
-    async fn auth_custom(
-        &mut self,
-        handler: &auth::CustomAuthHandle,
-        method: &str,
-        user: String,
-        pass: String,
-    ) -> Result<(), SmtpError> {
-        let c = &self.caps;
-        let extensions = [
-            (c.smtputf8, "SMTPUTF8"),
-            (c.dsn, "DSN"),
-            (c.eight_bit_mime, "8BITMIME"),
-            (c.requiretls, "REQUIRETLS"),
-            (c.pipelining, "PIPELINING"),
-            (c.size, "SIZE"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| name.to_string())
-        .collect();
-        let ctx = auth::CustomAuthContext {
-            method: method.to_string(),
-            user,
-            pass,
-            extensions,
-            auth_methods: c.auth_methods.clone(),
-            max_allowed_size: c.max_size,
-        };
-        let mut steps = handler.0.start(ctx);
-        let command = format!("AUTH {method}");
-        // the reply to the handler's last command goes into its rejection, as in nodemailer
-        let mut last: Option<String> = None;
-        loop {
-            let step = match timeout(self.opts.socket_timeout, steps.recv()).await {
-                Err(_) => {
-                    self.broken = true;
-                    return Err(timeout_error());
-                }
-                Ok(None) => {
-                    return Err(SmtpError::format(
-                        ErrorCode::EAuth,
-                        "Authentication handler ended without resolving",
-                        last.as_deref(),
-                        Some(&command),
-                    ))
-                }
-                Ok(Some(step)) => step,
-            };
-            match step {
-                auth::CustomAuthStep::Command { line, reply } => {
-                    let masked = auth::mask_auth_command(&line);
-                    match self.secret_command(line, masked).await {
-                        Ok(r) => {
-                            let text = r.text();
-                            last = Some(text.clone());
-                            let _ = reply.send(Ok(text));
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e.clone()));
-                            return Err(e);
-                        }
-                    }
-                }
-                auth::CustomAuthStep::Resolve => return Ok(()),
-                auth::CustomAuthStep::Reject { message } => {
-                    return Err(SmtpError::format(
-                        ErrorCode::EAuth,
-                        message,
-                        last.as_deref(),
-                        Some(&command),
-                    ))
-                }
-            }
-        }
-    }
-
-    /// XOAUTH2 with nodemailer's one-time renew after a `334` challenge.
-    async fn auth_xoauth2(&mut self, provider: Arc<dyn TokenProvider>) -> Result<(), SmtpError> {
-        let r = self.send_xoauth2(&provider, false).await?;
-        self.auth_complete(r, false, "XOAUTH2", Some(provider))
-            .await
-    }
-
-    async fn send_xoauth2(
-        &mut self,
-        provider: &Arc<dyn TokenProvider>,
-        renew: bool,
-    ) -> Result<Reply, SmtpError> {
-        let token = match timeout(self.opts.socket_timeout, provider.token(renew)).await {
-            Err(_) => return Err(timeout_error()),
-            Ok(Err(mut e)) => {
-                // nodemailer rewrites the token error's code and command, keeps its message
-                e.code = ErrorCode::EAuth;
-                e.command = Some("AUTH XOAUTH2".to_string());
-                return Err(e);
-            }
-            Ok(Ok(t)) => t,
-        };
-        let user = provider.user();
-        self.secret_command(
-            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, &token)),
-            format!("AUTH XOAUTH2 {}", auth::xoauth2(&user, "/* secret */")),
-        )
-        .await
-    }
-
-    /// nodemailer's `_actionAUTHComplete`: a `334` gets an empty line; for a first XOAUTH2
-    /// attempt the next reply (whatever it is) triggers one renew-and-retry.
-    async fn auth_complete(
-        &mut self,
-        mut r: Reply,
-        mut is_retry: bool,
-        method: &str,
-        provider: Option<Arc<dyn TokenProvider>>,
-    ) -> Result<(), SmtpError> {
-        let mut rounds = 0;
-        loop {
-            if r.starts_with("334") && rounds < MAX_334_ROUNDS {
-                rounds += 1;
-                let next = self.command("").await?;
-                match (&provider, is_retry) {
-                    (Some(p), false) if method == "XOAUTH2" => {
-                        r = self.send_xoauth2(p, true).await?;
-                        is_retry = true;
-                    }
-                    _ => {
-                        r = next;
-                        is_retry = true;
-                    }
-                }
-                continue;
-            }
-            if !r.is_positive() {
-                return Err(auth_error("Invalid login", &r, &format!("AUTH {method}")));
-            }
-            return Ok(());
-        }
-    }
-
-    // ------------------------------------------------------------ send
-
-    /// MAIL FROM, RCPT TO (pipelined when advertised), DATA, body, final reply(ies).
-    pub async fn send<S>(&mut self, env: &Envelope, mut body: S) -> Result<SendInfo, SmtpError>
-    where
-        S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
-    {
-        if let Some(e) = self.destroyed_error("send message") {
-            return Err(e);
-        }
-        if let (Some(max), Some(size)) = (self.caps.max_size, env.size) {
-            if size > max {
-                return Err(SmtpError::format(
-                    ErrorCode::EMessage,
-                    format!("Message size larger than allowed {max}"),
-                    None,
-                    Some("MAIL FROM"),
-                ));
-            }
-        }
-        let start = Instant::now();
-        let prepared = envelope::prepare(env)?;
-        if env.require_tls_extension {
-            if !self.secure {
-                return Err(SmtpError::format(
-                    ErrorCode::ERequireTls,
-                    "REQUIRETLS can only be used over TLS connections (RFC 8689)",
-                    None,
-                    Some("MAIL FROM"),
-                ));
-            }
-            if !self.caps.requiretls {
-                return Err(SmtpError::format(
-                    ErrorCode::ERequireTls,
-                    "Server does not support REQUIRETLS extension (RFC 8689)",
-                    None,
-                    Some("MAIL FROM"),
-                ));
-            }
-        }
-
-        let (mail_cmd, smtputf8) = envelope::mail_from_command(&prepared, env, &self.caps);
-        let rcpt_lines: Vec<String> = prepared
-            .to
-            .iter()
-            .map(|t| envelope::rcpt_to_command(t, &prepared, &self.caps))
-            .collect();
-        // With PIPELINING, MAIL FROM, every RCPT TO and DATA go in one write and their replies
-        // are read in order (RFC 2920, as Postfix's client does): one round trip instead of
-        // 2 + recipients (nodemailer 10.6.1 pipelines them too). Any failure below ends the
-        // transaction with an error, and callers drop a connection after an error, so replies
-        // left unread then never confuse a later message.
-        let pipelined = self.caps.pipelining;
-        let r = if pipelined {
-            let mut lines = Vec::with_capacity(rcpt_lines.len() + 2);
-            lines.push(mail_cmd);
-            lines.extend(rcpt_lines.iter().cloned());
-            lines.push("DATA".to_string());
-            self.write_lines(&lines, None).await?;
-            self.read_reply().await?
-        } else {
-            self.command(&mail_cmd).await?
-        };
-        if r.first_char() != Some('2') {
-            let msg = if smtputf8 && r.starts_with("550 ") && !prepared.from.is_ascii() {
-                "Internationalized mailbox name not allowed"
-            } else {
-                "Mail command failed"
-            };
-            let text = r.text();
-            return Err(SmtpError::format(
-                ErrorCode::EEnvelope,
-                msg,
-                Some(&text),
-                Some("MAIL FROM"),
-            ));
-        }
-
-        let mut accepted = Vec::new();
-        let mut rejected = Vec::new();
-        let mut rejected_errors = Vec::new();
-        let mut last_reply = String::new();
-        let mut handle_rcpt = |rcpt: &String, r: Reply| {
-            let text = r.text();
-            if r.first_char() == Some('2') {
-                accepted.push(rcpt.clone());
-            } else {
-                let msg = if smtputf8 && r.starts_with("553 ") && !rcpt.is_ascii() {
-                    "Internationalized mailbox name not allowed"
-                } else {
-                    "Recipient command failed"
-                };
-                let mut e =
-                    SmtpError::format(ErrorCode::EEnvelope, msg, Some(&text), Some("RCPT TO"));
-                e.recipient = Some(rcpt.clone());
-                rejected.push(rcpt.clone());
-                rejected_errors.push(e);
-            }
-            last_reply = text;
-        };
-        if pipelined {
-            for rcpt in &prepared.to {
-                let r = self.read_reply().await?;
-                handle_rcpt(rcpt, r);
-            }
-        } else {
-            for (rcpt, line) in prepared.to.iter().zip(&rcpt_lines) {
-                let r = self.command(line).await?;
-                handle_rcpt(rcpt, r);
-            }
-        }
-        if rejected.len() >= prepared.to.len() {
-            if pipelined {
-                // The DATA reply is owed too (a refusal: no valid recipients); the session is
-                // dropped after this error either way.
-                self.broken = true;
-            }
-            let mut e = SmtpError::format(
-                ErrorCode::EEnvelope,
-                "Can't send mail - all recipients were rejected",
-                Some(&last_reply),
-                Some("RCPT TO"),
-            );
-            e.rejected = rejected;
-            e.rejected_errors = rejected_errors;
-            return Err(e);
-        }
-
-        let r = if pipelined {
-            self.read_reply().await?
-        } else {
-            self.command("DATA").await?
-        };
-        if !matches!(r.first_char(), Some('2') | Some('3')) {
-            let text = r.text();
-            return Err(SmtpError::format(
-                ErrorCode::EEnvelope,
-                "Data command failed",
-                Some(&text),
-                Some("DATA"),
-            ));
-        }
-        let envelope_done = Instant::now();
-
-        let message_size = self.write_body(&mut body).await?;
-
-        let response = if self.opts.lmtp {
-            // one reply per accepted recipient, in order; failures move to `rejected`
-            let mut last = String::new();
-            for rcpt in accepted.clone() {
-                let r = self.read_reply().await?;
-                let text = r.text();
-                if r.first_char() != Some('2') {
-                    let mut e = SmtpError::format(
-                        ErrorCode::EMessage,
-                        format!("Message failed for recipient {rcpt}"),
-                        Some(&text),
-                        Some("DATA"),
-                    );
-                    e.recipient = Some(rcpt.clone());
-                    rejected.push(rcpt.clone());
-                    rejected_errors.push(e);
-                    accepted.retain(|a| *a != rcpt);
-                }
-                last = text;
-            }
-            last
-        } else {
-            let r = self.read_reply().await?;
-            let text = r.text();
-            if r.first_char() != Some('2') {
-                return Err(SmtpError::format(
-                    ErrorCode::EMessage,
-                    "Message failed",
-                    Some(&text),
-                    Some("DATA"),
-                ));
-            }
-            text
-        };
-
-        Ok(SendInfo {
-            accepted,
-            rejected,
-            rejected_errors,
-            envelope_time: envelope_done.duration_since(start).as_millis() as u64,
-            message_time: envelope_done.elapsed().as_millis() as u64,
-            message_size,
-            response,
-        })
-    }
-
-    /// Streams the body through the dot-stuffer in writes of about 64 KiB; the last one
-    /// carries the terminator. A small message is a single write.
-    async fn write_body<S>(&mut self, body: &mut S) -> Result<u64, SmtpError>
-    where
-        S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send,
-    {
-        let mut stuffer = DotStuffer::new();
-        // grows to a slice only for large bodies: most messages are a few KB
-        let mut pending: Vec<u8> = Vec::with_capacity(4096);
-        loop {
-            let next = match timeout(self.opts.socket_timeout, body.next()).await {
-                Err(_) => {
-                    self.broken = true;
-                    return Err(timeout_error());
-                }
-                Ok(n) => n,
-            };
-            match next {
-                Some(Ok(chunk)) => {
-                    for slice in chunk.chunks(BODY_SLICE) {
-                        // Small chunks (a message's headers, then its text) collect into one
-                        // write; only a full slice goes out before the body ends.
-                        if pending.len() >= BODY_SLICE {
-                            self.write_body_piece(&pending).await?;
-                            pending.clear();
-                        }
-                        stuffer.transform(slice, &mut pending);
-                    }
-                }
-                Some(Err(e)) => {
-                    // the server is mid-DATA: this session cannot be reused
-                    self.broken = true;
-                    return Err(SmtpError::format(
-                        ErrorCode::EStream,
-                        e.to_string(),
-                        None,
-                        Some("API"),
-                    ));
-                }
-                None => break,
-            }
-        }
-        let body_end = pending.len();
-        stuffer.finish(&mut pending);
-        if self.logger.debug && self.opts.log_body {
-            // nodemailer's transcript has the message, then the terminating dot on its own
-            if body_end > 0 {
-                self.log_body(&pending[..body_end]);
-            }
-            self.logger.transcript("message", ".");
-        }
-        self.write_bytes(&pending).await?;
-        let (out_bytes, in_bytes) = (stuffer.out_bytes(), stuffer.in_bytes());
-        self.logger.log(
-            Level::Info,
-            "message",
-            "<%s bytes encoded mime message (source size %s bytes)>",
-            || {
-                Details::args([out_bytes.to_string(), in_bytes.to_string()])
-                    .field(Field::Num("inByteCount", in_bytes))
-                    .field(Field::Num("outByteCount", out_bytes))
-            },
-        );
-        Ok(out_bytes)
-    }
-
-    fn log_body(&self, piece: &[u8]) {
-        let text = String::from_utf8_lossy(piece);
-        self.logger
-            .transcript("message", text.trim_end_matches(['\r', '\n']));
-    }
-
-    async fn write_body_piece(&mut self, piece: &[u8]) -> Result<(), SmtpError> {
-        if self.logger.debug && self.opts.log_body {
-            self.log_body(piece);
-        }
-        self.write_bytes(piece).await
-    }
-
     // ------------------------------------------------------------ RSET / QUIT / close
 
     /// `RSET`; a non-2xx reply is EPROTOCOL.
@@ -1543,7 +499,7 @@ impl SmtpConnection {
         if let Some(e) = self.destroyed_error("reset") {
             return Err(e);
         }
-        let r = self.command("RSET").await?;
+        let r = self.command(Command::Rset).await?;
         if !r.is_positive() {
             let text = r.text();
             return Err(SmtpError::format(
@@ -1564,7 +520,7 @@ impl SmtpConnection {
         if !self.broken {
             let wait = self.opts.socket_timeout.min(QUIT_WAIT);
             let done = timeout(wait, async {
-                if self.write_lines(&["QUIT".to_string()], None).await.is_err()
+                if self.write_commands(&[Command::Quit]).await.is_err()
                     || self.read_reply().await.is_err()
                 {
                     return false;
@@ -1601,70 +557,5 @@ impl SmtpConnection {
         // nodemailer logs "Connection closed" only when the server closes the socket, not
         // after closing it itself
         let _ = timeout(Duration::from_secs(1), self.io.shutdown()).await;
-    }
-}
-
-/// nodemailer's fields of the authenticated / authfail records.
-fn auth_details(user: &str, action: &str, method: &str) -> Details {
-    Details::args([envelope::json_string(user)])
-        .field(Field::Str("username", user.to_string()))
-        .field(Field::Str("action", action.to_string()))
-        .field(Field::Str("method", method.to_string()))
-}
-
-fn missing_credentials(method: &str) -> SmtpError {
-    SmtpError::format(
-        ErrorCode::EAuth,
-        format!("Missing credentials for \"{method}\""),
-        None,
-        Some("API"),
-    )
-}
-
-fn auth_error(message: &str, r: &Reply, command: &str) -> SmtpError {
-    let text = r.text();
-    SmtpError::format(ErrorCode::EAuth, message, Some(&text), Some(command))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn order_keeps_all_addresses() {
-        let a: Vec<IpAddr> = vec![
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            "::1".parse().unwrap(),
-        ];
-        let mut o = connect_order(a.clone());
-        assert_eq!(o.len(), 3);
-        o.sort();
-        let mut s = a.clone();
-        s.sort();
-        assert_eq!(o, s);
-    }
-
-    #[tokio::test]
-    async fn resolve_ip_literals() {
-        assert_eq!(
-            resolve("127.0.0.1", 25, Duration::from_secs(1))
-                .await
-                .unwrap(),
-            (vec!["127.0.0.1".parse::<IpAddr>().unwrap()], false)
-        );
-        assert_eq!(
-            resolve("[::1]", 25, Duration::from_secs(1)).await.unwrap(),
-            (vec!["::1".parse::<IpAddr>().unwrap()], false)
-        );
-    }
-
-    #[tokio::test]
-    async fn resolve_failure_is_edns() {
-        let e = resolve("no-such-host.invalid", 25, Duration::from_secs(5))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::EDns);
-        assert_eq!(e.command.as_deref(), Some("CONN"));
     }
 }

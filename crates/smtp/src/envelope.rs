@@ -1,6 +1,10 @@
-//! Envelope, DSN, validation and MAIL FROM / RCPT TO parameter building (lib/smtp-connection's `_sendCommand` flow).
+//! The envelope of one message: validation, DSN normalisation, and which MAIL FROM / RCPT TO
+//! parameters go out given the server's capabilities (lib/smtp-connection's `_setEnvelope` and
+//! `_sendCommand` flow). The commands themselves format in `command`.
 
 use crate::capabilities::Capabilities;
+pub use crate::command::encode_xtext;
+use crate::command::{MailFrom, MailParam, RcptTo};
 use crate::error::{ErrorCode, SmtpError};
 
 #[derive(Clone, Debug, Default)]
@@ -161,32 +165,20 @@ fn normalize_dsn(d: &Dsn) -> Result<DsnParams, SmtpError> {
     })
 }
 
-/// RFC 3461 xtext: bytes outside `!`..`~`, and `+` and `=`, become `+HH`.
-pub fn encode_xtext(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'+' && b != b'=' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("+{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The `MAIL FROM:` command line (without CRLF) and whether SMTPUTF8 was used.
-pub(crate) fn mail_from_command(
-    p: &Prepared,
+/// The `MAIL FROM` command for `p`, with the parameters the server advertised, and whether
+/// SMTPUTF8 was used.
+pub(crate) fn mail_from_command<'a>(
+    p: &'a Prepared,
     env: &Envelope,
     caps: &Capabilities,
-) -> (String, bool) {
-    let mut args: Vec<String> = Vec::new();
+) -> (MailFrom<'a>, bool) {
+    let mut params = Vec::new();
     let smtputf8 = p.utf8 && caps.smtputf8;
     if smtputf8 {
-        args.push("SMTPUTF8".into());
+        params.push(MailParam::SmtpUtf8);
     }
     if env.use_8bit_mime && caps.eight_bit_mime {
-        args.push("BODY=8BITMIME".into());
+        params.push(MailParam::Body8BitMime);
     }
     if let Some(switch) = &env.seven_bit {
         // read when the body starts, after this command: per connection, so a retry on
@@ -195,40 +187,41 @@ pub(crate) fn mail_from_command(
     }
     if let Some(size) = env.size.filter(|s| *s > 0) {
         if caps.size {
-            args.push(format!("SIZE={size}"));
+            params.push(MailParam::Size(size));
         }
     }
     if let (Some(dsn), true) = (&p.dsn, caps.dsn) {
         if let Some(ret) = &dsn.ret {
-            args.push(format!("RET={}", encode_xtext(ret)));
+            params.push(MailParam::Ret(ret));
         }
         if let Some(envid) = &dsn.envid {
-            args.push(format!("ENVID={}", encode_xtext(envid)));
+            params.push(MailParam::EnvId(envid));
         }
     }
     if env.require_tls_extension {
-        args.push("REQUIRETLS".into());
+        params.push(MailParam::RequireTls);
     }
-    let mut cmd = format!("MAIL FROM:<{}>", p.from);
-    for a in args {
-        cmd.push(' ');
-        cmd.push_str(&a);
-    }
-    (cmd, smtputf8)
+    (
+        MailFrom {
+            from: &p.from,
+            params,
+        },
+        smtputf8,
+    )
 }
 
-/// A `RCPT TO:` command line (without CRLF).
-pub(crate) fn rcpt_to_command(rcpt: &str, p: &Prepared, caps: &Capabilities) -> String {
-    let mut cmd = format!("RCPT TO:<{rcpt}>");
-    if let (Some(dsn), true) = (&p.dsn, caps.dsn) {
-        if let Some(n) = &dsn.notify {
-            cmd.push_str(&format!(" NOTIFY={}", encode_xtext(n)));
-        }
-        if let Some(o) = &dsn.orcpt {
-            cmd.push_str(&format!(" ORCPT={}", encode_xtext(o)));
-        }
+/// The `RCPT TO` command for `rcpt`, with the DSN parameters when the server advertised DSN.
+pub(crate) fn rcpt_to_command<'a>(
+    rcpt: &'a str,
+    p: &'a Prepared,
+    caps: &Capabilities,
+) -> RcptTo<'a> {
+    let dsn = p.dsn.as_ref().filter(|_| caps.dsn);
+    RcptTo {
+        to: rcpt,
+        notify: dsn.and_then(|d| d.notify.as_deref()),
+        orcpt: dsn.and_then(|d| d.orcpt.as_deref()),
     }
-    cmd
 }
 
 #[cfg(test)]
@@ -283,19 +276,22 @@ mod tests {
         e.size = Some(100);
         let p = prepare(&e).unwrap();
         assert_eq!(
-            mail_from_command(&p, &e, &caps).0,
+            mail_from_command(&p, &e, &caps).0.to_string(),
             "MAIL FROM:<a@example.com> BODY=8BITMIME SIZE=100"
         );
         let e2 = env("õ@example.com", &["b@x"]);
-        let (cmd, utf8) = mail_from_command(&prepare(&e2).unwrap(), &e2, &caps);
+        let p2 = prepare(&e2).unwrap();
+        let (cmd, utf8) = mail_from_command(&p2, &e2, &caps);
+        let cmd = cmd.to_string();
         assert_eq!(cmd, "MAIL FROM:<õ@example.com> SMTPUTF8");
         assert!(utf8);
         // not advertised: no keywords
         let none = Capabilities::parse("250 mx");
-        let (cmd, utf8) = mail_from_command(&prepare(&e2).unwrap(), &e2, &none);
+        let (cmd, utf8) = mail_from_command(&p2, &e2, &none);
+        let cmd = cmd.to_string();
         assert_eq!(cmd, "MAIL FROM:<õ@example.com>");
         assert!(!utf8);
-        let (cmd, _) = mail_from_command(&p, &e, &none);
+        let cmd = mail_from_command(&p, &e, &none).0.to_string();
         // the body's 8-bit switch follows the server's 8BITMIME
         let switch = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let e8 = Envelope {
@@ -305,13 +301,15 @@ mod tests {
         };
         mail_from_command(&p, &e8, &none);
         assert!(switch.load(std::sync::atomic::Ordering::Relaxed));
-        let (with, _) = mail_from_command(&p, &e8, &caps);
+        let with = mail_from_command(&p, &e8, &caps).0.to_string();
         assert!(!switch.load(std::sync::atomic::Ordering::Relaxed));
         assert!(with.contains("BODY=8BITMIME"), "{with}");
         assert_eq!(cmd, "MAIL FROM:<a@example.com>");
         let empty = env("", &["b@x"]);
         assert_eq!(
-            mail_from_command(&prepare(&empty).unwrap(), &empty, &caps).0,
+            mail_from_command(&prepare(&empty).unwrap(), &empty, &caps)
+                .0
+                .to_string(),
             "MAIL FROM:<>"
         );
     }
@@ -328,16 +326,16 @@ mod tests {
         });
         let p = prepare(&e).unwrap();
         assert_eq!(
-            mail_from_command(&p, &e, &caps).0,
+            mail_from_command(&p, &e, &caps).0.to_string(),
             "MAIL FROM:<sender@example.com> RET=HDRS ENVID=abc"
         );
         assert_eq!(
-            rcpt_to_command("a@example.com", &p, &caps),
+            rcpt_to_command("a@example.com", &p, &caps).to_string(),
             "RCPT TO:<a@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;sender@example.com"
         );
         let none = Capabilities::parse("250 mx");
         assert_eq!(
-            rcpt_to_command("a@example.com", &p, &none),
+            rcpt_to_command("a@example.com", &p, &none).to_string(),
             "RCPT TO:<a@example.com>"
         );
     }
@@ -383,13 +381,6 @@ mod tests {
             prepare(&e).unwrap().dsn.unwrap().orcpt.as_deref(),
             Some("x400;a")
         );
-    }
-
-    #[test]
-    fn xtext() {
-        assert_eq!(encode_xtext("a+b=c d"), "a+2Bb+3Dc+20d");
-        assert_eq!(encode_xtext("õ"), "+C3+B5");
-        assert_eq!(encode_xtext("rfc822;x@y"), "rfc822;x@y");
     }
 
     #[test]

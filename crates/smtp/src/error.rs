@@ -1,9 +1,16 @@
 //! Errors carrying nodemailer's `code`, `response`, `responseCode` and `command` fields.
+//!
+//! [`SmtpError`] is also the one error shape the addon hands to JS (src/binding/errors.rs):
+//! errors from composition, sendmail or fetches become one with their own code
+//! ([`ErrorCode::Other`]), so every JS error is built from the same fields in one place.
 
 use std::fmt;
 
-/// nodemailer's error codes (`lib/errors.js`) that the SMTP engine can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// nodemailer's error codes (`lib/errors.js`): the ones the SMTP engine produces, by name, and
+/// any other (`Other`) for errors that reach the same JS error shape from elsewhere
+/// (composition, file and URL access, sendmail, OAuth2). Two codes are equal when their
+/// strings are: `Other("EAUTH")` is `EAuth`.
+#[derive(Debug, Clone, Copy)]
 pub enum ErrorCode {
     EConnection,
     ETimedOut,
@@ -21,9 +28,38 @@ pub enum ErrorCode {
     EConfig,
     EMaxLimit,
     EProxy,
+    Other(&'static str),
 }
 
 impl ErrorCode {
+    /// The named codes, for [`ErrorCode::named`].
+    const NAMED: [ErrorCode; 16] = [
+        ErrorCode::EConnection,
+        ErrorCode::ETimedOut,
+        ErrorCode::ESocket,
+        ErrorCode::EDns,
+        ErrorCode::ETls,
+        ErrorCode::ERequireTls,
+        ErrorCode::EProtocol,
+        ErrorCode::EEnvelope,
+        ErrorCode::EMessage,
+        ErrorCode::EStream,
+        ErrorCode::EAuth,
+        ErrorCode::ENoAuth,
+        ErrorCode::EOAuth2,
+        ErrorCode::EConfig,
+        ErrorCode::EMaxLimit,
+        ErrorCode::EProxy,
+    ];
+
+    /// The code whose string is `code`: a named one when there is one, else `Other(code)`.
+    pub fn named(code: &'static str) -> ErrorCode {
+        ErrorCode::NAMED
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or(ErrorCode::Other(code))
+    }
+
     /// The string nodemailer puts in `err.code`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -43,7 +79,28 @@ impl ErrorCode {
             ErrorCode::EConfig => "ECONFIG",
             ErrorCode::EMaxLimit => "EMAXLIMIT",
             ErrorCode::EProxy => "EPROXY",
+            ErrorCode::Other(code) => code,
         }
+    }
+}
+
+impl PartialEq for ErrorCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ErrorCode {}
+
+impl std::hash::Hash for ErrorCode {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -153,6 +210,28 @@ pub(crate) fn errno_name(err: &std::io::Error) -> &'static str {
     }
 }
 
+/// An error the stream's maker reported (a JS socket's `error` event): its own message and
+/// code reach the SMTP error as they are, rather than an errno the engine would guess.
+#[derive(Debug, Clone)]
+pub struct ExternalError {
+    pub message: String,
+    pub code: Option<String>,
+}
+
+impl fmt::Display for ExternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExternalError {}
+
+impl ExternalError {
+    pub fn into_io(self) -> std::io::Error {
+        std::io::Error::other(self)
+    }
+}
+
 /// A socket-level error as Node reports it, re-coded `ESOCKET` as nodemailer does
 /// (message e.g. `"connect ECONNREFUSED 127.0.0.1:1"`).
 pub(crate) fn socket_error(
@@ -163,7 +242,7 @@ pub(crate) fn socket_error(
     // a stream made outside the engine reports its own message and code
     if let Some(ext) = err
         .get_ref()
-        .and_then(|e| e.downcast_ref::<crate::external::ExternalError>())
+        .and_then(|e| e.downcast_ref::<ExternalError>())
     {
         let mut e = SmtpError::new(ErrorCode::ESocket, ext.message.clone()).with_command("CONN");
         e.errno = ext.code.clone();
@@ -244,5 +323,17 @@ mod tests {
         assert_eq!(ErrorCode::ERequireTls.as_str(), "EREQUIRETLS");
         assert_eq!(ErrorCode::ENoAuth.as_str(), "ENOAUTH");
         assert_eq!(ErrorCode::EMaxLimit.as_str(), "EMAXLIMIT");
+    }
+
+    #[test]
+    fn other_codes_equal_the_named_ones_by_string() {
+        for c in ErrorCode::NAMED {
+            assert_eq!(ErrorCode::named(c.as_str()), c);
+            assert!(!matches!(ErrorCode::named(c.as_str()), ErrorCode::Other(_)));
+        }
+        assert_eq!(ErrorCode::named("EFILEACCESS").as_str(), "EFILEACCESS");
+        assert_eq!(ErrorCode::Other("EAUTH"), ErrorCode::EAuth);
+        assert_ne!(ErrorCode::Other("EFETCH"), ErrorCode::EAuth);
+        assert_eq!(ErrorCode::named("ENOENT"), "ENOENT");
     }
 }

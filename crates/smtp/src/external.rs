@@ -10,6 +10,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+// `ExternalError` lives with the other error types (`socket_error` reads it back out of an
+// `io::Error`); re-exported here, where the binding looks for it.
+pub use crate::error::ExternalError;
 use crate::error::SmtpError;
 
 /// A byte stream the engine can run SMTP on.
@@ -59,27 +62,5 @@ pub struct SocketProviderHandle(pub Arc<dyn SocketProvider>);
 impl fmt::Debug for SocketProviderHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SocketProvider")
-    }
-}
-
-/// An error the stream's maker reported (a JS socket's `error` event): its own message and
-/// code reach the SMTP error as they are, rather than an errno the engine would guess.
-#[derive(Debug, Clone)]
-pub struct ExternalError {
-    pub message: String,
-    pub code: Option<String>,
-}
-
-impl fmt::Display for ExternalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExternalError {}
-
-impl ExternalError {
-    pub fn into_io(self) -> std::io::Error {
-        std::io::Error::other(self)
     }
 }

@@ -9,19 +9,20 @@
 
 pub mod auth;
 pub mod capabilities;
+mod command;
 pub mod connection;
 pub mod data;
 pub mod envelope;
 pub mod error;
 pub mod external;
 pub mod log;
+mod net;
 pub mod options;
 pub mod pool;
 pub mod proxy;
 pub mod reply;
 #[cfg(test)]
 mod test_server;
-mod tls;
 pub mod transport;
 
 pub use auth::{AuthOptions, Credentials, TokenProvider};

@@ -906,6 +906,7 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
+    use crate::test_server::{client_options, within};
 
     /// What one server-side connection saw.
     #[derive(Default, Clone, Debug)]
@@ -1073,13 +1074,19 @@ mod tests {
     }
 
     fn connect_opts(addr: SocketAddr) -> Arc<ConnectOptions> {
-        Arc::new(ConnectOptions {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-            name: Some("client.test".into()),
-            socket_timeout: Duration::from_secs(5),
-            ..Default::default()
-        })
+        Arc::new(client_options(addr))
+    }
+
+    /// A pool of at most `max_connections` connections to `addr`, no idle callback.
+    fn pool_of(addr: SocketAddr, max_connections: usize) -> Arc<Pool> {
+        Pool::new(
+            connect_opts(addr),
+            PoolOptions {
+                max_connections,
+                ..Default::default()
+            },
+            None,
+        )
     }
 
     fn env(from: &str, to: &str) -> Envelope {
@@ -1118,12 +1125,6 @@ mod tests {
                 )
             })
             .collect()
-    }
-
-    async fn within<T>(f: impl Future<Output = T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), f)
-            .await
-            .expect("test timed out")
     }
 
     fn recs(r: &Recs) -> Vec<ConnRec> {
@@ -1175,14 +1176,7 @@ mod tests {
     #[tokio::test]
     async fn submit_replies_with_outcome_and_envelope_in_order() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 1);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let auth = Arc::new(AuthOptions::default());
         for i in 0..20 {
@@ -1271,14 +1265,7 @@ mod tests {
     #[tokio::test]
     async fn rejected_recipients_fail_only_their_messages() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 2);
         let futs: Vec<_> = (0..20)
             .map(|i| {
                 let to = if i % 2 == 0 { "bad@x" } else { "good@x" };
@@ -1322,14 +1309,7 @@ mod tests {
                 ..Default::default()
             })
             .await;
-            let pool = Pool::new(
-                connect_opts(addr),
-                PoolOptions {
-                    max_connections: 2,
-                    ..Default::default()
-                },
-                None,
-            );
+            let pool = pool_of(addr, 2);
             let first = within(join_all(send_n(&pool, 10))).await;
             assert!(first.iter().all(|r| r.is_ok()));
             let before = recs(&r).len();
@@ -1354,14 +1334,7 @@ mod tests {
             ..Default::default()
         })
         .await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 1);
         let results = within(join_all(send_n(&pool, 6))).await;
         assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
         let seen = recs(&r);
@@ -1373,14 +1346,7 @@ mod tests {
     #[tokio::test]
     async fn connection_dying_mid_message_fails_only_that_message() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 2);
         let futs: Vec<_> = (0..10)
             .map(|i| {
                 let subject = if i == 4 {
@@ -1420,14 +1386,7 @@ mod tests {
             ..Default::default()
         })
         .await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 1);
         let handles: Vec<_> = send_n(&pool, 5).into_iter().map(tokio::spawn).collect();
         // let the first message reach the server
         eventually(&r, |c| c.len() == 1 && c[0].data_seen.len() == 1).await;
@@ -1466,14 +1425,7 @@ mod tests {
             ..Default::default()
         })
         .await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 1);
         let mut futs = send_n(&pool, 3).into_iter();
         let first = tokio::spawn(futs.next().unwrap());
         let rest: Vec<_> = futs.map(tokio::spawn).collect();
@@ -1567,14 +1519,7 @@ mod tests {
     #[tokio::test]
     async fn per_message_auth_never_crosses_identities() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 2);
         let futs: Vec<_> = (0..20)
             .map(|i| {
                 let user = if i % 3 == 0 { "alice" } else { "bob" };
@@ -1600,14 +1545,7 @@ mod tests {
     #[tokio::test]
     async fn single_slot_switches_identity_when_idle() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 1);
         for (i, user) in ["alice", "alice", "bob", "alice"].iter().enumerate() {
             let res = within(pool.send(
                 login(user),
@@ -1660,14 +1598,7 @@ mod tests {
     #[tokio::test]
     async fn xoauth2_users_share_their_provider_across_connections() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 3,
-                ..Default::default()
-            },
-            None,
-        );
+        let pool = pool_of(addr, 3);
         let carol = Arc::new(Tokens {
             user: "carol",
             calls: AtomicUsize::new(0),

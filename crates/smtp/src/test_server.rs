@@ -61,6 +61,14 @@ impl ServerConn {
         }
     }
 
+    /// The greeting `220 mx`, the client's `EHLO client.test` (as [`client_options`] names
+    /// it), and `ehlo` as the server's answer.
+    pub async fn greet(&mut self, ehlo: &str) {
+        self.send("220 mx\r\n").await;
+        self.expect("EHLO client.test").await;
+        self.send(ehlo).await;
+    }
+
     /// Reads a line and asserts it.
     pub async fn expect(&mut self, want: &str) {
         let got = self.line().await;
@@ -110,6 +118,24 @@ impl ServerConn {
         }
         rest
     }
+}
+
+/// Options for a client of [`serve`] on `addr`: named `client.test`, 5 s socket timeout.
+pub fn client_options(addr: SocketAddr) -> crate::options::ConnectOptions {
+    crate::options::ConnectOptions {
+        host: "127.0.0.1".into(),
+        port: addr.port(),
+        name: Some("client.test".into()),
+        socket_timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+/// `f`, or a panic after 10 s: a test that hangs fails instead.
+pub async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(10), f)
+        .await
+        .expect("test timed out")
 }
 
 pub fn server_tls_config() -> Arc<rustls::ServerConfig> {

@@ -82,17 +82,7 @@ mod tests {
     use crate::auth::{self, Credentials, TokenProvider};
     use crate::log::{Field, LogEntry, Source};
     use crate::script;
-    use crate::test_server::{fixture, serve};
-
-    fn opts(addr: std::net::SocketAddr) -> ConnectOptions {
-        ConnectOptions {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-            name: Some("client.test".into()),
-            socket_timeout: Duration::from_secs(5),
-            ..Default::default()
-        }
-    }
+    use crate::test_server::{client_options as opts, fixture, serve, within};
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
         futures_util::stream::iter(
@@ -111,6 +101,20 @@ mod tests {
         }
     }
 
+    /// A one-line body `x` from the sender to `to`, without authentication.
+    async fn send_x(
+        addr: std::net::SocketAddr,
+        to: &[&str],
+    ) -> Result<(SendInfo, std::sync::Arc<[String]>), SmtpError> {
+        within(send_once(
+            &opts(addr),
+            &AuthOptions::default(),
+            &env(to),
+            body(&[b"x"]),
+        ))
+        .await
+    }
+
     fn login(user: &str, pass: &str) -> AuthOptions {
         AuthOptions {
             credentials: Some(Credentials::Login {
@@ -119,12 +123,6 @@ mod tests {
             }),
             ..Default::default()
         }
-    }
-
-    async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), f)
-            .await
-            .expect("test timed out")
     }
 
     #[tokio::test]
@@ -190,9 +188,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("MAIL FROM:<sender@example.com>").await;
                 c.send("250 ok\r\n").await;
                 c.expect("RCPT TO:<a@x>").await;
@@ -260,9 +256,7 @@ mod tests {
             false,
             Box::new(move |mut c: crate::test_server::ServerConn| {
                 Box::pin(async move {
-                    c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n").await;
+                    c.greet("250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n").await;
                     c.expect(&format!(
                         "AUTH XOAUTH2 {}",
                         auth::xoauth2("me@example.com", "stale")
@@ -325,9 +319,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                c.greet("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
                 c.line().await;
                 c.send("535 5.7.8 nope\r\n").await;
                 assert!(c.until_eof().await.is_empty());
@@ -360,9 +352,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
+                c.greet("250-mx\r\n250 AUTH XOAUTH2\r\n").await;
                 assert!(c.until_eof().await.is_empty());
             }),
         )
@@ -473,9 +463,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("502 5.5.1 no EHLO\r\n").await;
+                c.greet("502 5.5.1 no EHLO\r\n").await;
                 c.expect("HELO client.test").await;
                 c.send("250 mx\r\n").await;
                 c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
@@ -510,9 +498,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("502 no\r\n").await;
+                c.greet("502 no\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -543,9 +529,8 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                    .await;
                 c.expect("STARTTLS").await;
                 // a response-injection attempt riding on the plaintext 220
                 c.send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n")
@@ -615,9 +600,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 STARTTLS\r\n").await;
+                c.greet("250-mx\r\n250 STARTTLS\r\n").await;
                 c.expect("STARTTLS").await;
                 c.send("220 go ahead\r\n").await;
                 c.accept_tls().await;
@@ -643,9 +626,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
                 c.until_eof().await;
@@ -668,9 +649,8 @@ mod tests {
             let (addr, _server) = serve(
                 false,
                 script!(|c| {
-                    c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n").await;
+                    c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                        .await;
                     c.expect("STARTTLS").await;
                     c.send("454 4.7.0 TLS not available\r\n").await;
                     c.until_eof().await;
@@ -704,9 +684,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
+                c.greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
             }),
@@ -745,9 +723,7 @@ mod tests {
         let (addr, server) = serve(
             true,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.expect("QUIT").await;
                 c.send("221 bye\r\n").await;
             }),
@@ -770,9 +746,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH PLAIN\r\n").await;
+                c.greet("250-mx\r\n250 AUTH PLAIN\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -792,9 +766,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.until_eof().await;
             }),
         )
@@ -816,9 +788,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
                 c.expect("AUTH LOGIN").await;
                 c.send("334 VXNlcm5hbWU6\r\n").await;
                 c.expect("dQ==").await;
@@ -836,9 +806,7 @@ mod tests {
         let (addr, server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
                 c.expect("AUTH CRAM-MD5").await;
                 c.send("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
                     .await;
@@ -963,9 +931,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 PIPELINING\r\n").await;
+                c.greet("250-mx\r\n250 PIPELINING\r\n").await;
                 c.expect("MAIL FROM:<sender@example.com>").await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -975,14 +941,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x", "b@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x", "b@x"]).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::EEnvelope);
         assert_eq!(
             e.message,
@@ -998,23 +957,14 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("550 5.7.1 sender denied\r\n").await;
                 c.until_eof().await;
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.message, "Mail command failed: 550 5.7.1 sender denied");
         assert_eq!(
             (e.code, e.command.as_deref()),
@@ -1024,9 +974,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -1039,14 +987,7 @@ mod tests {
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.message, "Message failed: 552 5.3.4 too big");
         assert_eq!(
             (e.code, e.command.as_deref()),
@@ -1101,31 +1042,20 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250-partial\r\n").await;
             }),
         )
         .await;
-        let e = within(send_once(
-            &opts(addr),
-            &AuthOptions::default(),
-            &env(&["a@x"]),
-            body(&[b"x"]),
-        ))
-        .await
-        .unwrap_err();
+        let e = send_x(addr, &["a@x"]).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::EConnection);
         assert_eq!(e.message, "Connection closed unexpectedly: 250-partial");
 
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.greet("250 mx\r\n").await;
                 c.line().await;
                 c.send("250 ok\r\n").await;
                 c.line().await;
@@ -1159,9 +1089,7 @@ mod tests {
         let (addr, _server) = serve(
             false,
             script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
+                c.greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
                 c.line().await;
                 c.send("235 ok\r\n").await;
                 c.expect("QUIT").await;

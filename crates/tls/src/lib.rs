@@ -2,8 +2,8 @@
 //! TLS, STARTTLS, HTTPS proxies), OAuth2 token requests and `href` fetches.
 //!
 //! Always the ring provider. Trust is webpki-roots plus or instead of the caller's PEM CAs
-//! (`ca_replaces_roots`), or nothing at all for `rejectUnauthorized: false` ([`AcceptAnyServerCert`],
-//! which still checks handshake signatures). X.509 v1 server certificates, which webpki does not
+//! (`ca_replaces_roots`), or nothing at all for `rejectUnauthorized: false` (handshake
+//! signatures are still checked: `Verifier`). X.509 v1 server certificates, which webpki does not
 //! parse, are handled as Node's OpenSSL handles them (module `v1`).
 
 use std::collections::HashMap;
@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{
-    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
-};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
@@ -177,7 +175,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
         .with_protocol_versions(versions)
         .map_err(TlsConfigError::ProtocolVersions)?;
 
-    let builder = if settings.reject_unauthorized {
+    let trust = if settings.reject_unauthorized {
         let roots = root_store(&settings.ca, settings.ca_replaces_roots)?;
         let mut ca = Vec::new();
         for pem in &settings.ca {
@@ -186,19 +184,20 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsConfigEr
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(TlsConfigError::Verifier)?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(TrustVerifier {
-                inner,
-                anchors: v1::Anchors::new(&ca),
-                skip_hostname: settings.skip_hostname,
-                algs: provider.signature_verification_algorithms,
-            }))
+        Some(Trust {
+            inner,
+            anchors: v1::Anchors::new(&ca),
+            skip_hostname: settings.skip_hostname,
+        })
     } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert::new(provider)))
+        None
     };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier {
+            trust,
+            algs: provider.signature_verification_algorithms,
+        }));
 
     match &settings.client_cert {
         Some(cc) => {
@@ -276,101 +275,26 @@ pub fn cached_client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>,
     Ok(cfg)
 }
 
-/// `rejectUnauthorized: false`: any certificate chain is accepted, but handshake signatures
-/// are still checked, so the peer must hold the key of the certificate it presents.
+/// The server certificate check of every connection. With `trust` (`rejectUnauthorized:
+/// true`): webpki's verification against the roots, plus X.509 v1 server certificates vouched
+/// for by a `ca` certificate (see module `v1`), and the name check left out when the caller
+/// checks the identity itself. Without (`rejectUnauthorized: false`): any chain is accepted.
+/// Handshake signatures are checked either way, so the peer must hold the key of the
+/// certificate it presents.
 #[derive(Debug)]
-pub struct AcceptAnyServerCert(Arc<CryptoProvider>);
-
-impl AcceptAnyServerCert {
-    /// `provider` supplies the signature algorithms used to check handshake signatures.
-    pub fn new(provider: Arc<CryptoProvider>) -> Self {
-        AcceptAnyServerCert(provider)
-    }
-}
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// Handshake signatures by the certificate's key: webpki's for the certificates it parses,
-/// the SubjectPublicKeyInfo read here for X.509 v1 ones.
-fn tls12_signature(
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-    algs: &WebPkiSupportedAlgorithms,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    if v1::is_v1(cert) {
-        return v1::verify_tls12(message, cert, dss, algs);
-    }
-    verify_tls12_signature(message, cert, dss, algs)
-}
-
-fn tls13_signature(
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-    algs: &WebPkiSupportedAlgorithms,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    if v1::is_v1(cert) {
-        return v1::verify_tls13(message, cert, dss, algs);
-    }
-    verify_tls13_signature(message, cert, dss, algs)
-}
-
-/// `rejectUnauthorized: true`: webpki's verification against the roots, plus X.509 v1 server
-/// certificates vouched for by a `ca` certificate (see module `v1`), and the name check left
-/// out when the caller checks the identity itself.
-#[derive(Debug)]
-struct TrustVerifier {
-    inner: Arc<WebPkiServerVerifier>,
-    anchors: v1::Anchors,
-    skip_hostname: bool,
+struct Verifier {
+    trust: Option<Trust>,
     algs: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for TrustVerifier {
+#[derive(Debug)]
+struct Trust {
+    inner: Arc<WebPkiServerVerifier>,
+    anchors: v1::Anchors,
+    skip_hostname: bool,
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -379,17 +303,20 @@ impl ServerCertVerifier for TrustVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(trust) = &self.trust else {
+            return Ok(ServerCertVerified::assertion());
+        };
         if v1::is_v1(end_entity) {
-            self.anchors.verify(
+            trust.anchors.verify(
                 end_entity,
                 server_name,
                 now,
                 &self.algs,
-                !self.skip_hostname,
+                !trust.skip_hostname,
             )?;
             return Ok(ServerCertVerified::assertion());
         }
-        match self.inner.verify_server_cert(
+        match trust.inner.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
@@ -398,18 +325,23 @@ impl ServerCertVerifier for TrustVerifier {
         ) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if self.skip_hostname => Ok(ServerCertVerified::assertion()),
+            )) if trust.skip_hostname => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
 
+    /// Handshake signatures by the certificate's key: webpki's for the certificates it
+    /// parses, the SubjectPublicKeyInfo read here for X.509 v1 ones.
     fn verify_tls12_signature(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12_signature(message, cert, dss, &self.algs)
+        if v1::is_v1(cert) {
+            return v1::verify_tls12(message, cert, dss, &self.algs);
+        }
+        verify_tls12_signature(message, cert, dss, &self.algs)
     }
 
     fn verify_tls13_signature(
@@ -418,7 +350,10 @@ impl ServerCertVerifier for TrustVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13_signature(message, cert, dss, &self.algs)
+        if v1::is_v1(cert) {
+            return v1::verify_tls13(message, cert, dss, &self.algs);
+        }
+        verify_tls13_signature(message, cert, dss, &self.algs)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

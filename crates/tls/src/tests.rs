@@ -1,6 +1,7 @@
 //! Real handshakes, in memory, against a server whose certificate the private test CA issued.
 
 use super::*;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;

@@ -182,6 +182,26 @@ fn manager(cfg: OAuth2Config, s: &Sinks) -> Arc<TokenManager> {
     TokenManager::new(cfg, Some(s.events()), Some(s.log())).unwrap()
 }
 
+/// A manager without event sink or logger.
+fn plain(cfg: OAuth2Config) -> Arc<TokenManager> {
+    TokenManager::new(cfg, None, None).unwrap()
+}
+
+/// The error a manager for `cfg` is refused with.
+fn refused(cfg: OAuth2Config) -> OAuth2Error {
+    TokenManager::new(cfg, None, None).err().unwrap()
+}
+
+/// A service-account configuration (`serviceClient` "svc").
+fn service(user: &str, private_key: Option<&str>) -> OAuth2Config {
+    OAuth2Config {
+        user: user.into(),
+        service_client: Some("svc".into()),
+        private_key: private_key.map(Into::into),
+        ..Default::default()
+    }
+}
+
 const OK_BODY: &str = r#"{"access_token":"fresh-token-1","expires_in":3600,"token_type":"Bearer"}"#;
 
 #[tokio::test]
@@ -236,7 +256,7 @@ async fn custom_params_override_in_place_and_append() {
         ("grant_type".into(), "other".into()),
         ("scope".into(), " a b ".into()),
     ];
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     m.get_token(false, None).await.unwrap();
     assert_eq!(
         srv.bodies()[0],
@@ -251,23 +271,23 @@ async fn supplied_token_cache_rules() {
     let mut cfg = cfg3(&srv.url);
     cfg.access_token = Some("supplied".into());
     cfg.expires = Some(now_ms() + 60_000);
-    let m = TokenManager::new(cfg.clone(), None, None).unwrap();
+    let m = plain(cfg.clone());
     assert_eq!(m.get_token(false, None).await.unwrap(), "supplied");
     assert_eq!(srv.count(), 0);
     // Expired one millisecond ago: no safety margin the other way either, it refreshes.
     cfg.expires = Some(now_ms() - 1);
-    let m = TokenManager::new(cfg.clone(), None, None).unwrap();
+    let m = plain(cfg.clone());
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
     assert_eq!(srv.count(), 1);
     // expires 0 = never expires.
     cfg.expires = Some(0);
-    let m = TokenManager::new(cfg.clone(), None, None).unwrap();
+    let m = plain(cfg.clone());
     assert_eq!(m.get_token(false, None).await.unwrap(), "supplied");
     // timeout (seconds TTL) gives an expiry.
     cfg.expires = None;
     cfg.timeout = Some(10);
     let now = now_ms();
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     let (_, exp) = m.cached().unwrap();
     assert!(exp >= now + 10_000 && exp <= now_ms() + 10_000);
     assert_eq!(srv.count(), 1);
@@ -279,7 +299,7 @@ async fn a_token_expiring_soon_is_used_until_its_last_millisecond() {
     let mut cfg = cfg3(&srv.url);
     cfg.access_token = Some("short".into());
     cfg.expires = Some(now_ms() + 150);
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     assert_eq!(m.get_token(false, None).await.unwrap(), "short");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
@@ -353,7 +373,7 @@ async fn concurrent_callers_share_the_error() {
         300,
     ))
     .await;
-    let m = TokenManager::new(cfg3(&srv.url), None, None).unwrap();
+    let m = plain(cfg3(&srv.url));
     let calls = (0..100).map(|i| {
         let m = m.clone();
         async move { m.get_token(i % 3 == 0, None).await }
@@ -379,7 +399,7 @@ async fn rotated_refresh_token_is_used_next_time() {
         (200, body, Duration::ZERO)
     }))
     .await;
-    let m = TokenManager::new(cfg3(&srv.url), None, None).unwrap();
+    let m = plain(cfg3(&srv.url));
     assert_eq!(m.get_token(false, None).await.unwrap(), "a0");
     assert_eq!(m.get_token(true, None).await.unwrap(), "a1");
     // No expires_in: expires 0 (never).
@@ -484,7 +504,7 @@ async fn http_error_mapping() {
         )
     }))
     .await;
-    let m = TokenManager::new(cfg3(&html.url), None, None).unwrap();
+    let m = plain(cfg3(&html.url));
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(e.code, "EOAUTH2");
     assert_eq!(e.status, Some(500));
@@ -494,7 +514,7 @@ async fn http_error_mapping() {
     );
 
     let bad = TestServer::start(fixed(200, "{not json", 0)).await;
-    let m = TokenManager::new(cfg3(&bad.url), None, None).unwrap();
+    let m = plain(cfg3(&bad.url));
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(
         e.message,
@@ -504,7 +524,7 @@ async fn http_error_mapping() {
     let slow = TestServer::start(fixed(200, OK_BODY, 2_000)).await;
     let mut cfg = cfg3(&slow.url);
     cfg.request_timeout = Some(Duration::from_millis(200));
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(e.code, "ETIMEDOUT");
     assert_eq!(e.message, "Token request timed out after 200 ms");
@@ -513,7 +533,7 @@ async fn http_error_mapping() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     drop(l);
-    let m = TokenManager::new(cfg3(&format!("http://127.0.0.1:{port}/t")), None, None).unwrap();
+    let m = plain(cfg3(&format!("http://127.0.0.1:{port}/t")));
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(e.code, "EFETCH");
     assert!(
@@ -578,47 +598,19 @@ async fn service_account_jwt_bearer_request() {
 
 #[tokio::test]
 async fn service_account_config_errors() {
-    let e = TokenManager::new(
-        OAuth2Config {
-            user: "u@example.com".into(),
-            service_client: Some("svc".into()),
-            ..Default::default()
-        },
-        None,
-        None,
-    )
-    .err()
-    .unwrap();
+    let e = refused(service("u@example.com", None));
     assert_eq!(e.code, "ECONFIG");
     assert_eq!(
         e.message,
         "Options \"privateKey\" and \"user\" are required for service account!"
     );
-    let e = TokenManager::new(
-        OAuth2Config {
-            service_client: Some("svc".into()),
-            private_key: Some(KEY.into()),
-            ..Default::default()
-        },
-        None,
-        None,
-    )
-    .err()
-    .unwrap();
+    let e = refused(service("", Some(KEY)));
     assert_eq!(e.code, "ECONFIG");
     // A key that can't be used fails at refresh time with nodemailer's message.
-    let m = TokenManager::new(
-        OAuth2Config {
-            user: "u@example.com".into(),
-            service_client: Some("svc".into()),
-            private_key: Some("garbage".into()),
-            access_url: Some("http://127.0.0.1:9/".into()),
-            ..Default::default()
-        },
-        None,
-        None,
-    )
-    .unwrap();
+    let m = plain(OAuth2Config {
+        access_url: Some("http://127.0.0.1:9/".into()),
+        ..service("u@example.com", Some("garbage"))
+    });
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(e.code, "EOAUTH2");
     assert_eq!(e.message, "Can't generate token. Check your auth options");
@@ -700,15 +692,7 @@ async fn registry_shares_managers_per_credential_set() {
     assert_eq!(c.key().user(), "other@example.com");
     // Config errors surface from get_or_create.
     let e = reg
-        .get_or_create(
-            OAuth2Config {
-                user: "x".into(),
-                service_client: Some("s".into()),
-                ..Default::default()
-            },
-            None,
-            None,
-        )
+        .get_or_create(service("x", None), None, None)
         .err()
         .unwrap();
     assert_eq!(e.code, "ECONFIG");
@@ -734,7 +718,7 @@ fn strict() -> Responder {
 }
 
 fn encode(s: &str) -> String {
-    crate::http::encode_component(s)
+    crate::form::encode_component(s)
 }
 
 #[tokio::test]
@@ -812,7 +796,7 @@ async fn registry_drops_unused_managers_without_a_token_when_large() {
 #[tokio::test]
 async fn cancelled_initiator_does_not_wedge_the_refresh() {
     let srv = TestServer::start(fixed(200, OK_BODY, 200)).await;
-    let m = TokenManager::new(cfg3(&srv.url), None, None).unwrap();
+    let m = plain(cfg3(&srv.url));
     // Start a refresh and drop it mid-flight.
     let started = Arc::new(AtomicBool::new(false));
     {
@@ -849,7 +833,7 @@ fn acceptor() -> tokio_rustls::TlsAcceptor {
 async fn https_token_endpoint_tls_options() {
     let srv = TestServer::start_with(fixed(200, OK_BODY, 0), Some(acceptor())).await;
     // Private CA not trusted by default (webpki roots): EFETCH, no request reached the handler.
-    let m = TokenManager::new(cfg3(&srv.url), None, None).unwrap();
+    let m = plain(cfg3(&srv.url));
     let e = m.get_token(false, None).await.unwrap_err();
     assert_eq!(e.code, "EFETCH");
     assert!(e.message.contains("certificate"), "{}", e.message);
@@ -857,20 +841,17 @@ async fn https_token_endpoint_tls_options() {
     // tls.ca given: verified and accepted.
     let mut cfg = cfg3(&srv.url);
     cfg.tls_ca = vec![CA.to_string()];
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
     assert_eq!(srv.count(), 1);
     // rejectUnauthorized: false: accepted without the CA.
     let mut cfg = cfg3(&srv.url);
     cfg.tls_reject_unauthorized = false;
-    let m = TokenManager::new(cfg, None, None).unwrap();
+    let m = plain(cfg);
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
     assert_eq!(srv.count(), 2);
     // An unusable CA is a construction error.
     let mut cfg = cfg3(&srv.url);
     cfg.tls_ca = vec!["nope".into()];
-    assert_eq!(
-        TokenManager::new(cfg, None, None).err().unwrap().code,
-        "ECONFIG"
-    );
+    assert_eq!(refused(cfg).code, "ECONFIG");
 }

@@ -118,13 +118,7 @@ async fn serve(
 }
 
 fn opts(addr: SocketAddr) -> Arc<ConnectOptions> {
-    Arc::new(ConnectOptions {
-        host: "127.0.0.1".into(),
-        port: addr.port(),
-        name: Some("client.test".into()),
-        socket_timeout: Duration::from_secs(5),
-        ..Default::default()
-    })
+    Arc::new(crate::test_server::client_options(addr))
 }
 
 fn body() -> BodyFactory {

@@ -2,231 +2,25 @@
 //! (content resolved, Buffers as base64, addresses parsed, derived attachment names and types,
 //! `headers: {}`, the generated `messageId`), written as `JSON.stringify` writes it.
 //!
-//! The input keeps its key order (JS objects do, and the output is compared as a string), so it
-//! is a tree of its own rather than `serde_json::Value` (which sorts keys without the
-//! workspace-wide `preserve_order` feature).
-
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+//! The message is taken once, as a key-ordered tree ([`Json`], value.rs): the composer reads its
+//! `MailData` from that tree and works out the envelope and Message-ID (the MIME body is never
+//! written); this module then normalises the tree itself, as nodemailer's output echoes every
+//! field the user gave, in the user's order.
 
 use crate::address::{normalize_address, parse_address_list, Mailbox};
-use crate::compose::{
-    default_attachment_filename, detect_extension, detect_mime_type, iso_date, random_hex,
-};
+use crate::content::{decode_text, is_http, Resolver};
+use crate::data_images::replace_data_images;
+use crate::data_url::{data_url_of, parse_data_url};
+use crate::dates::iso_date;
 use crate::encoding as enc;
-use crate::fetch::{redact_url, UrlRequest};
-use crate::{compile, ComposeError, ComposeOptions, Envelope, MailData};
+use crate::fetch::UrlRequest;
+use crate::mime_types::{default_attachment_filename, detect_mime_type};
+use crate::{compose_checked, ComposeError, ComposeOptions, Envelope, MailData};
 
-/// A JSON value with object key order kept. `Bytes` only appears while normalising (a resolved
-/// Buffer); it is written as `JSON.stringify` writes a Buffer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-    Bytes(Vec<u8>),
-}
+mod value;
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Json;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-            fn visit_none<E>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Json, D2::Error> {
-                Json::deserialize(d)
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
-                Ok(Json::Bool(b))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
-                Ok(Json::Num(n as f64))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
-                Ok(Json::Num(n as f64))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Json, E> {
-                Ok(Json::Num(n))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Json, E> {
-                Ok(Json::Str(s.to_string()))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Json, E> {
-                Ok(Json::Str(s))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-                let mut out = Vec::new();
-                while let Some(v) = seq.next_element::<Json>()? {
-                    out.push(v);
-                }
-                Ok(Json::Arr(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-                let mut out: Vec<(String, Json)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Json>()? {
-                    // a repeated key keeps its first position, as in a JS object
-                    match out.iter_mut().find(|(ok, _)| *ok == k) {
-                        Some(e) => e.1 = v,
-                        None => out.push((k, v)),
-                    }
-                }
-                Ok(Json::Obj(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Json {
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// `obj[key] = v`: in place when the key exists, else appended.
-    fn set(&mut self, key: &str, v: Json) {
-        if let Json::Obj(m) = self {
-            match m.iter_mut().find(|(k, _)| k == key) {
-                Some(e) => e.1 = v,
-                None => m.push((key.to_string(), v)),
-            }
-        }
-    }
-
-    fn remove(&mut self, key: &str) {
-        if let Json::Obj(m) = self {
-            m.retain(|(k, _)| k != key);
-        }
-    }
-
-    fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        match self {
-            Json::Obj(m) => m.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn truthy(&self) -> bool {
-        match self {
-            Json::Null | Json::Bool(false) => false,
-            Json::Num(n) => *n != 0.0 && !n.is_nan(),
-            Json::Str(s) => !s.is_empty(),
-            _ => true,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// A string field that is set (truthy).
-    fn str_of(&self, key: &str) -> Option<&str> {
-        self.get(key)
-            .and_then(Json::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// `{"$bufferIndex": n}`: a Buffer passed out of band.
-    fn buffer_index(&self) -> Option<usize> {
-        match self {
-            Json::Obj(m) if m.len() == 1 && m[0].0 == "$bufferIndex" => match m[0].1 {
-                Json::Num(n) if n >= 0.0 && n.fract() == 0.0 => Some(n as usize),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// A plain object: not a Buffer, not an array.
-    fn is_plain_obj(&self) -> bool {
-        matches!(self, Json::Obj(_)) && self.buffer_index().is_none()
-    }
-
-    /// `JSON.stringify`.
-    pub fn stringify(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        out
-    }
-
-    fn write(&self, out: &mut String) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) => out.push_str(&js_number(*n)),
-            Json::Str(s) => out.push_str(&enc::json_quote(s)),
-            Json::Arr(a) => {
-                out.push('[');
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write(out);
-                }
-                out.push(']');
-            }
-            Json::Obj(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&enc::json_quote(k));
-                    out.push(':');
-                    v.write(out);
-                }
-                out.push('}');
-            }
-            Json::Bytes(b) => {
-                // Buffer#toJSON
-                out.push_str("{\"type\":\"Buffer\",\"data\":[");
-                for (i, x) in b.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&x.to_string());
-                }
-                out.push_str("]}");
-            }
-        }
-    }
-}
-
-/// JS number to string, as `JSON.stringify` writes it (non-finite: `null`).
-fn js_number(n: f64) -> String {
-    if n.is_finite() {
-        js_number_string(n)
-    } else {
-        "null".into()
-    }
-}
-
-/// `String(n)` in JS (Number::toString: `-0` is "0", exponent from 1e21 and below 1e-6,
-/// `NaN`, `Infinity`); the one place the crate turns a JS number into text.
-pub(crate) fn js_number_string(n: f64) -> String {
-    ryu_js::Buffer::new().format(n).to_owned()
-}
+use value::js_number;
+pub use value::Json;
 
 /// The JSON transport's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,25 +31,11 @@ pub struct JsonMessage {
     pub json: String,
 }
 
-struct Ctx<'a> {
-    buffers: &'a [bytes::Bytes],
-    disable_file: bool,
-    disable_url: bool,
-}
-
 /// Content resolved as nodemailer's `resolveContent` resolves it.
-async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
+async fn resolve(ctx: &Resolver<'_>, v: &Json) -> Result<Json, ComposeError> {
     let content = match v.get("content") {
         Some(c) if v.is_plain_obj() && c.truthy() => c,
         _ => v,
-    };
-    let encoding = match v.get("encoding") {
-        Some(Json::Str(e)) if v.is_plain_obj() && !e.is_empty() => e
-            .to_lowercase()
-            .chars()
-            .filter(|c| !matches!(c, '-' | '_') && !c.is_whitespace())
-            .collect::<String>(),
-        _ => "utf8".into(),
     };
     if !content.truthy() {
         return Ok(content.clone());
@@ -264,10 +44,7 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
         return match ctx.buffers.get(i) {
             // a copy, but short-lived: the JSON text is built at once from it
             Some(b) => Ok(Json::Bytes(b.to_vec())),
-            None => Err(ComposeError::new(
-                "EMESSAGE",
-                format!("Buffer {i} was not passed to the composer"),
-            )),
+            None => Err(ComposeError::missing_buffer(i)),
         };
     }
     if content.is_plain_obj() {
@@ -275,22 +52,17 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
         let lower = url.map(str::to_ascii_lowercase).unwrap_or_default();
         if lower.starts_with("data:") {
             let data = url
-                .and_then(crate::compose::parse_data_url)
+                .and_then(parse_data_url)
                 .map(|(b, _)| b)
                 .unwrap_or_default();
             return Ok(Json::Bytes(data));
         }
-        let href = content.str_of("href").or_else(|| {
-            content
-                .str_of("path")
-                .filter(|_| lower.starts_with("http://") || lower.starts_with("https://"))
-        });
+        let href = content
+            .str_of("href")
+            .or_else(|| content.str_of("path").filter(|p| is_http(p)));
         if let Some(h) = href {
             if ctx.disable_url {
-                return Err(ComposeError::new(
-                    "EURLACCESS",
-                    format!("Url access rejected for {}", redact_url(h)),
-                ));
+                return Err(ComposeError::url_access_rejected(h));
             }
             let req = UrlRequest {
                 url: h.to_string(),
@@ -325,10 +97,7 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
         }
         if let Some(p) = content.str_of("path") {
             if ctx.disable_file {
-                return Err(ComposeError::new(
-                    "EFILEACCESS",
-                    format!("File access rejected for {p}"),
-                ));
+                return Err(ComposeError::file_access_rejected(p));
             }
             return tokio::fs::read(p).await.map(Json::Bytes).map_err(|e| {
                 ComposeError::new(
@@ -338,9 +107,9 @@ async fn resolve(ctx: &Ctx<'_>, v: &Json) -> Result<Json, ComposeError> {
             });
         }
     }
-    if let Some(Json::Str(s)) = v.get("content").filter(|_| v.is_plain_obj()) {
-        if !["utf8", "usascii", "ascii"].contains(&encoding.as_str()) {
-            return Ok(Json::Bytes(enc::decode_string(s, &encoding)));
+    if let (Some(Json::Str(s)), Some(e)) = (v.get("content"), v.str_of("encoding")) {
+        if let Some(bytes) = decode_text(s, e) {
+            return Ok(Json::Bytes(bytes));
         }
     }
     Ok(content.clone())
@@ -404,15 +173,7 @@ fn parse_addresses(v: &Json, out: &mut Vec<Json>) {
 
 /// `_processDataUrl`: a `data:` path/href becomes content.
 fn process_data_url(el: &mut Json) {
-    let url = el
-        .str_of("path")
-        .or(el.str_of("href"))
-        .map(str::to_string)
-        .unwrap_or_default();
-    if !url.starts_with("data:") {
-        return;
-    }
-    let Some((bytes, ct)) = crate::compose::parse_data_url(&url) else {
+    let Some((bytes, ct)) = data_url_of(el.str_of("path"), el.str_of("href")) else {
         return;
     };
     el.set("content", Json::Bytes(bytes));
@@ -439,16 +200,19 @@ pub async fn normalize_json(
             "The message is not an object",
         ));
     }
-    let mail: MailData = serde_json::from_str(&data.stringify())
+    let mail: MailData = data
+        .read()
         .map_err(|e| ComposeError::new("EMESSAGE", format!("Invalid message: {e}")))?;
-    let ctx = Ctx {
+    let ctx = Resolver {
         buffers: &buffers,
         disable_file: opts.disable_file_access || mail.disable_file_access.unwrap_or(false),
         disable_url: opts.disable_url_access || mail.disable_url_access.unwrap_or(false),
     };
-    let compiled = compile(
+    // The composer works out the envelope and the Message-ID (and makes its checks: file and
+    // URL access, maxRecipients); the MIME body itself is never written.
+    let composed = compose_checked(
         mail,
-        buffers.clone(),
+        &buffers,
         &ComposeOptions {
             keep_bcc: true,
             ..opts.clone()
@@ -469,21 +233,12 @@ pub async fn normalize_json(
             _ => String::new(),
         };
         let mut added = Vec::new();
-        let replaced = crate::compose::replace_data_images(&text, |uri, mime| {
-            let cid = format!("{}@localhost", random_hex(10));
+        let replaced = replace_data_images(&text, |img| {
             added.push(Json::Obj(vec![
-                ("path".into(), Json::Str(uri.to_string())),
-                ("cid".into(), Json::Str(cid.clone())),
-                (
-                    "filename".into(),
-                    Json::Str(format!(
-                        "image-{}.{}",
-                        added.len() + 1,
-                        detect_extension(mime)
-                    )),
-                ),
+                ("path".into(), Json::Str(img.uri.to_string())),
+                ("cid".into(), Json::Str(img.cid)),
+                ("filename".into(), Json::Str(img.filename)),
             ]));
-            cid
         });
         if !added.is_empty() {
             let mut list = match d.get("attachments") {
@@ -587,7 +342,7 @@ pub async fn normalize_json(
 
     // normalize
     d.remove("envelope");
-    d.set("messageId", Json::Str(compiled.message_id.clone()));
+    d.set("messageId", Json::Str(composed.message_id.clone()));
     for key in ["html", "text", "watchHtml", "amp"] {
         let text = match d.get(key).and_then(|v| v.get("content")) {
             Some(Json::Str(s)) if !s.is_empty() => Some(s.clone()),
@@ -621,8 +376,8 @@ pub async fn normalize_json(
     }
     let d = buffers_to_bytes(d, &buffers);
     Ok(JsonMessage {
-        envelope: compiled.envelope,
-        message_id: compiled.message_id,
+        envelope: composed.envelope,
+        message_id: composed.message_id,
         json: d.stringify(),
     })
 }
@@ -650,38 +405,7 @@ fn buffers_to_bytes(v: Json, buffers: &[bytes::Bytes]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn js_number_string_matches_node() {
-        // expected strings printed by `node -p "String(n)"`
-        let cases: [(f64, &str); 18] = [
-            (0.0, "0"),
-            (-0.0, "0"),
-            (1e21, "1e+21"),
-            (1e-7, "1e-7"),
-            (1e-6, "0.000001"),
-            (123456789012345680000.0, "123456789012345680000"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "Infinity"),
-            (f64::NEG_INFINITY, "-Infinity"),
-            (9.3e18, "9300000000000000000"),
-            (-9.3e18, "-9300000000000000000"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (1.5, "1.5"),
-            (100.0, "100"),
-            (-42.0, "-42"),
-            (5e-324, "5e-324"),
-            (f64::MAX, "1.7976931348623157e+308"),
-            (9007199254740994.0, "9007199254740994"),
-        ];
-        for (n, expected) in cases {
-            assert_eq!(js_number_string(n), expected, "{n:?}");
-        }
-        // JSON.stringify writes non-finite numbers as null
-        assert_eq!(js_number(f64::NAN), "null");
-        assert_eq!(js_number(f64::NEG_INFINITY), "null");
-        assert_eq!(js_number(-0.0), "0");
-    }
+    use serde::Deserialize as _;
 
     fn run(input: &str, buffers: Vec<Vec<u8>>) -> JsonMessage {
         let data: Json = serde_json::from_str(input).unwrap();
@@ -800,20 +524,5 @@ mod tests {
         let mut de = serde_json::Deserializer::from_str(&rest[p..]);
         let v: Json = Json::deserialize(&mut de).unwrap();
         v.stringify()
-    }
-
-    #[test]
-    fn key_order_and_buffers() {
-        let v: Json =
-            serde_json::from_str(r#"{"b":1,"a":[true,null,2.5],"c":{"z":"\u0001\"","y":{}}}"#)
-                .unwrap();
-        assert_eq!(
-            v.stringify(),
-            r#"{"b":1,"a":[true,null,2.5],"c":{"z":"\u0001\"","y":{}}}"#
-        );
-        assert_eq!(
-            Json::Bytes(vec![1, 255]).stringify(),
-            r#"{"type":"Buffer","data":[1,255]}"#
-        );
     }
 }

@@ -1,22 +1,96 @@
-//! rustls client configuration for [`TlsOptions`] (built and cached by `mailer-tls`) and the
-//! server name to verify. Here `ca` adds to webpki-roots; it does not replace them.
+//! TLS on a [`Stream`]: the rustls client configuration for [`TlsOptions`] (built and cached
+//! by `mailer-tls`; here `ca` adds to webpki-roots, it does not replace them), the server name
+//! to verify, the handshake, Node's `checkServerIdentity`, and the error codes nodemailer gives
+//! a failed handshake. Used for implicit TLS, STARTTLS and `https:` proxies.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use mailer_tls::{ClientCert, MinVersion, TlsSettings};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 
+use super::stream::Stream;
 use crate::error::{ErrorCode, SmtpError};
 use crate::options::TlsOptions;
 
-fn tls_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
+/// ETLS "Error initiating TLS - reason" (lib/smtp-connection's TLS setup failures).
+pub(crate) fn tls_error(reason: impl std::fmt::Display, command: &str) -> SmtpError {
     SmtpError::format(
         ErrorCode::ETls,
         format!("Error initiating TLS - {reason}"),
         None,
         Some(command),
     )
+}
+
+/// A failed TLS handshake on the SMTP socket, coded as nodemailer's (lib/smtp-connection): the
+/// peer closing the socket during the upgrade is ETLS "Error initiating TLS"; anything else
+/// (a certificate not trusted or not for this host, a protocol error) surfaces there as the TLS
+/// socket's own error, ESOCKET with command CONN.
+pub(crate) fn handshake_error(e: std::io::Error, command: &str) -> SmtpError {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if matches!(
+        e.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    ) {
+        tls_error(e, command)
+    } else {
+        SmtpError::new(ErrorCode::ESocket, e.to_string()).with_command("CONN")
+    }
+}
+
+/// The client handshake on `stream`, for `name`. The error is the handshake's own, for the
+/// caller to code (see [`handshake_error`]): nodemailer codes it by where the TLS runs.
+pub(crate) async fn connect(
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+    stream: Stream,
+) -> std::io::Result<Stream> {
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await?;
+    Ok(Stream::Tls(Box::new(tls)))
+}
+
+/// Node's `checkServerIdentity` (when given and certificates are verified): called with the
+/// server name and the peer's chain once the handshake is done, before any SMTP byte goes over
+/// TLS; a reason it returns fails the connection as Node's socket error does (ESOCKET).
+pub(crate) async fn check_identity(
+    opts: &TlsOptions,
+    name: &ServerName<'static>,
+    stream: &Stream,
+) -> Result<(), SmtpError> {
+    let Some(check) = &opts.check_server_identity else {
+        return Ok(());
+    };
+    // Node ignores the answer without rejectUnauthorized
+    if !opts.reject_unauthorized {
+        return Ok(());
+    }
+    let chain: Vec<Vec<u8>> = match stream {
+        Stream::Tls(tls) => tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|certs| certs.iter().map(|c| c.to_vec()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let host = match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    };
+    match (check.0)(host, chain).await {
+        None => Ok(()),
+        Some(reason) => Err(SmtpError::format(
+            ErrorCode::ESocket,
+            reason,
+            None,
+            Some("CONN"),
+        )),
+    }
 }
 
 /// The shared settings for `opts`.
