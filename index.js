@@ -1,54 +1,28 @@
 'use strict';
 // mailer-rs: nodemailer's API over a Rust SMTP engine. Change `require('nodemailer')` to
 // `require('mailer-rs')` and keep the rest of the code.
-const native = require('./binding.js');
 const { Mail } = require('./lib/mailer');
 const { TransportOptionsHolder } = require('./lib/deep-imports');
 const ethereal = require('./lib/ethereal');
-const { adopt } = require('./lib/realm');
 
 const URL_RE = /^(smtps?|direct):/i;
 
 /**
- * Creates a transporter, as nodemailer's `createTransport(options | url, defaults)`.
+ * Creates a transporter, as nodemailer's `createTransport(options | url, defaults)`. The
+ * options are resolved (URL, well-known service, merge) by the Mail constructor, in one call
+ * into Rust (lib/options.js).
  */
 function createTransport(transporter, defaults) {
-  let options;
   // `createTransport(new SMTPPool(options))` with a class from `mailer-rs/lib/smtp-pool` etc.
   if (transporter instanceof TransportOptionsHolder) transporter = transporter.toTransportOptions();
-  if (typeof transporter === 'string' && URL_RE.test(transporter)) {
-    options = parseUrl(transporter);
-  } else if (transporter && typeof transporter === 'object' && typeof transporter.send === 'function') {
+  if (transporter && typeof transporter === 'object' && typeof transporter.send === 'function') {
     throw Object.assign(new Error('Custom transport objects are not supported by mailer-rs yet'), { code: 'ECONFIG' });
-  } else if (transporter && typeof transporter === 'object' && transporter.url) {
-    // As nodemailer 10: the other keys are kept and the URL's values win.
-    options = Object.assign({}, transporter, parseUrl(String(transporter.url)));
-    delete options.url;
-  } else if (transporter === undefined || transporter === null || typeof transporter === 'object') {
-    options = transporter || {};
-  } else {
+  }
+  const url = typeof transporter === 'string' && URL_RE.test(transporter);
+  if (!url && transporter !== undefined && transporter !== null && typeof transporter !== 'object') {
     throw Object.assign(new TypeError('createTransport expects an options object or an smtp(s):// URL'), { code: 'ECONFIG' });
   }
-  // nodemailer looks the name up with `service.toLowerCase()`: anything but a string throws
-  if (options.service && typeof options.service !== 'string') {
-    throw new TypeError('The "service" option must be a string');
-  }
-  return new Mail(options, defaults);
-}
-
-/**
- * The URL's options. A URL nodemailer cannot parse throws a TypeError as WHATWG's does
- * (`ERR_INVALID_URL`; the URL, which may hold a password, is not echoed).
- */
-function parseUrl(url) {
-  try {
-    return adopt(native.parseConnectionUrl(url));
-  } catch (err) {
-    const message = String((err && err.message) || '').replace(/^[A-Z_]+: /, '');
-    const e = new TypeError(message || 'Invalid URL');
-    if (message === 'Invalid URL') e.code = 'ERR_INVALID_URL';
-    throw e;
-  }
+  return new Mail(transporter, defaults);
 }
 
 /**

@@ -49,9 +49,9 @@ function shape(r) {
   };
 }
 
-async function run(name, options, sends) {
+async function run(name, options, sends, logging = { debug: true }) {
   const { logger, records } = recorder();
-  const t = require(name).createTransport({ ...options, logger, debug: true });
+  const t = require(name).createTransport({ ...options, logger, ...logging });
   for (const m of sends) await t.sendMail(m);
   if (options.pool) t.close();
   // Records reach the logger after the send settles (mailer-rs: through their own queue), up
@@ -89,6 +89,26 @@ test('single connection: the records nodemailer writes, in its order, with its f
     assert.notEqual([...sids][0], '1');
     // secrets stay masked
     assert.ok(ours.every((r) => !r.msg.includes(Buffer.from('\0alice\0secret').toString('base64')) && !JSON.stringify(r.fields).includes('secret')));
+  } finally {
+    await srv.close();
+  }
+});
+
+test('transactionLog without debug: the transcript without the message body, as nodemailer', async () => {
+  const srv = await startSmtpServer({ users: { alice: 'secret' }, allowInsecureAuth: true });
+  try {
+    const options = { host: '127.0.0.1', port: srv.port, ignoreTLS: true, auth: { user: 'alice', pass: 'secret' } };
+    const theirs = await run('nodemailer', options, [MESSAGE], { transactionLog: true });
+    const ours = await run('mailer-rs', options, [MESSAGE], { transactionLog: true });
+    assert.deepEqual(ours.map(shape), theirs.map(shape));
+    // the SMTP dialogue is there, the message (headers, body, the final dot) is not
+    assert.ok(ours.some((r) => r.fields.tnx === 'client' && /^MAIL FROM:/.test(r.msg)));
+    const body = (r) => r.fields.tnx === 'message' && (r.msg.includes('hello') || r.msg === '.');
+    assert.ok(!ours.some(body));
+    // with debug, the message is logged too
+    const debugged = await run('mailer-rs', options, [MESSAGE]);
+    assert.ok(debugged.some((r) => r.fields.tnx === 'message' && r.msg.includes('hello')));
+    assert.ok(debugged.some((r) => r.fields.tnx === 'message' && r.msg === '.'));
   } finally {
     await srv.close();
   }

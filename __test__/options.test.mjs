@@ -6,6 +6,7 @@ import util from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTransport } from '../index.mjs';
+import nodemailer from 'nodemailer';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { startMockOAuth } from './helpers/oauth.mjs';
@@ -126,6 +127,55 @@ describe('TLS options', () => {
     } finally {
       await srv.close();
     }
+  });
+});
+
+describe('options resolution', () => {
+  // createTransport's input is resolved once, in Rust (URL, `url` key, service, nodemailer's
+  // shared.assign): the Mail's options and the transport's options must be the objects
+  // nodemailer 10.6.1 builds, with the user's own Buffers and functions in them.
+  test('transporter.options and transporter.transporter.options as nodemailer builds them', () => {
+    const ca = Buffer.from('CA');
+    const fn = () => {};
+    const inputs = [
+      'smtp://h.example.com',
+      'smtps://us%40er:p%3Ass@smtp.example.com:2525/?maxConnections=3&tls.rejectUnauthorized=false&name=foo',
+      // the URL wins over the object's keys; its credentials merge into `auth`; its query names the service
+      { url: 'smtp://u:p@h.example.com:25?service=gmail', logger: false, port: 99, auth: { type: 'login' }, tls: { ca } },
+      { url: 'smtps://u:p@h.example.com', auth: { user: 'x', clientId: 'c' }, tls: false },
+      // the service's host, port and secure win over the user's
+      { service: 'Gmail', port: 587, secure: false, tls: { servername: 'x', ca: [ca] }, auth: { user: 'u', pass: 'p', provisionCallback: fn } },
+      { service: 'gmail.com', auth: 'x' },
+      { service: 'nope', host: 'h', tls: false, auth: null, getSocket: fn },
+    ];
+    for (const input of inputs) {
+      const ours = createTransport(input);
+      const theirs = nodemailer.createTransport(input);
+      try {
+        assert.deepStrictEqual(ours.options, theirs.options, `options of ${util.inspect(input)}`);
+        assert.deepStrictEqual(ours.transporter.options, theirs.transporter.options, `transporter.options of ${util.inspect(input)}`);
+      } finally {
+        ours.close();
+        theirs.close();
+      }
+    }
+    // the user's values themselves, not copies
+    const t = createTransport({ url: 'smtp://h.example.com', tls: { ca }, getSocket: fn, auth: { provisionCallback: fn } });
+    assert.equal(t.options.tls.ca, ca);
+    assert.equal(t.transporter.options.getSocket, fn);
+    assert.equal(t.transporter.options.auth.provisionCallback, fn);
+    t.close();
+    // without a URL the Mail's options are the input object itself, as in nodemailer
+    const input = { host: 'h' };
+    const same = createTransport(input);
+    assert.equal(same.options, input);
+    same.close();
+  });
+
+  test('a URL or service nodemailer refuses throws the TypeError it throws', () => {
+    assert.throws(() => createTransport('smtp://exa mple.com'), (err) => err instanceof TypeError && err.code === 'ERR_INVALID_URL' && err.message === 'Invalid URL');
+    assert.throws(() => createTransport({ url: 'smtp://u:secret@exa mple.com' }), (err) => err instanceof TypeError && !err.message.includes('secret'));
+    assert.throws(() => createTransport({ service: 5 }), (err) => err instanceof TypeError && err.message === 'The "service" option must be a string');
   });
 });
 

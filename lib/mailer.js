@@ -7,10 +7,11 @@ const { Readable, pipeline } = require('node:stream');
 const native = require('../binding.js');
 const { getLogger, engineLogSink } = require('./logger');
 const { prepareMailSync, applyDefaults, hasStreams, resolveStreams, headerKeyMap, composeOptions } = require('./message');
-const { sanitizeTransportOptions, sanitizeAuth, assign, customProxyScheme, ignoredTlsKeys, identityChecker } = require('./options');
+const { resolveTransport, identityChecker } = require('./options');
 const { customAuthRunner } = require('./custom-auth');
 const { installSocketBridge } = require('./socket-bridge');
 const others = require('./transports');
+const { checkSesOptions } = require('./ses');
 const plugins = require('./plugins');
 const { adopt, settled } = require('./realm');
 
@@ -417,27 +418,30 @@ const WINDOW_PER_CONNECTION = 20;
 const MIN_WINDOW = 100;
 
 class Mail extends EventEmitter {
-  constructor(options, defaults) {
+  // `input`: what createTransport was given (an options object or a connection URL)
+  constructor(input, defaults) {
     super();
+    const resolved = resolveTransport(input);
+    const options = resolved.options;
     this.options = options;
     this._defaults = defaults || {};
     this._userPlugins = { compile: [], stream: [] };
     this.meta = new Map();
 
-    const merged = assign({}, options);
-    if (options.service) {
-      const wk = adopt(native.wellKnown(String(options.service)));
-      if (wk) assign(merged, wk); // the well-known entry wins over user values, as in nodemailer
-    }
+    // the user's options with the URL's and the well-known service's merged in
+    const merged = resolved.transportOptions;
+    if (resolved.mode === 'ses') checkSesOptions(merged);
     // 'sendmail' | 'ses' | null
-    const other = others.otherTransport(merged);
-    this.logger = getLogger(merged, { component: merged.component || others.COMPONENTS[other] || (merged.pool ? 'smtp-pool' : 'smtp-transport') });
+    const other = resolved.mode === 'sendmail' || resolved.mode === 'ses' ? resolved.mode : null;
+    this.logger = getLogger(merged, { component: merged.component || others.COMPONENTS[other] || (resolved.pool ? 'smtp-pool' : 'smtp-transport') });
 
-    this._streamMode = other || (merged.streamTransport ? 'stream' : merged.jsonTransport ? 'json' : null);
+    // 'sendmail' | 'ses' | 'stream' | 'json' | null (SMTP)
+    this._streamMode = resolved.mode;
+    this._customProxy = resolved.customProxy;
     // No defaults and no transport option forced onto messages: messages go as given.
     this._noMerge =
       Object.keys(this._defaults).length === 0 && !FORCED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(options, k));
-    this._policy = { pooled: !!merged.pool, logger: this.logger };
+    this._policy = { pooled: resolved.pool, logger: this.logger };
     // Contexts of calls in flight, kept only when a logger or OAuth2 callbacks need them (the
     // send and verify callbacks carry their own): a pooled send costs nothing more without.
     const auth = merged.auth;
@@ -447,21 +451,19 @@ class Mail extends EventEmitter {
     // native callback, see nativeCallbacks).
     this._logWrite = this.logger ? engineLogSink(this.logger, merged) : null;
     // Outcomes of sends arrive by id (one native callback for the whole transport).
-    const maxConnections = Number(merged.maxConnections) > 0 ? Number(merged.maxConnections) : 5;
-    const pending = new InFlight(merged.pool ? Math.max(MIN_WINDOW, Math.min(maxConnections, 10000) * WINDOW_PER_CONNECTION) : 0);
+    const pending = new InFlight(resolved.pool ? Math.max(MIN_WINDOW, resolved.maxConnections * WINDOW_PER_CONNECTION) : 0);
     this._pending = pending;
     pending.ops = this._ops;
     this._nextId = 1;
     this._provision = null;
-    const cb = nativeCallbacks(this, pending, !!this.logger, !!merged.pool);
+    const cb = nativeCallbacks(this, pending, !!this.logger, resolved.pool);
     this._onProvision = cb.onProvision;
-    const ignoredTls = ignoredTlsKeys(merged.tls);
-    if (this.logger && ignoredTls.length) {
-      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', ignoredTls.join(', '));
+    if (this.logger && resolved.ignoredTls.length) {
+      this.logger.debug({ tnx: 'tls' }, 'tls options without effect (rustls chooses its own): %s', resolved.ignoredTls.join(', '));
     }
-    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls) : null;
+    const checkIdentity = merged.tls && typeof merged.tls.checkServerIdentity === 'function' ? identityChecker(merged.tls.checkServerIdentity, resolved.tlsCa) : null;
     try {
-      this._native = new native.NativeTransport(sanitizeTransportOptions(merged), cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
+      this._native = new native.NativeTransport(resolved.settings, cb.onToken, cb.onLog, cb.onIdle, cb.onComplete, checkIdentity);
     } catch (err) {
       throw adopt(err);
     }
@@ -475,10 +477,9 @@ class Mail extends EventEmitter {
       this._native.setCustomAuth(Object.keys(merged.customAuth), cb.onCustomAuth);
     }
     // sockets made in JS (a proxy handler may also come later, through set())
-    const customProxy = typeof merged.proxy === 'string' && customProxyScheme(merged.proxy);
-    if (typeof merged.getSocket === 'function' || merged.connection || merged.socket || customProxy) installSocketBridge(this);
+    if (typeof merged.getSocket === 'function' || merged.connection || merged.socket || resolved.customProxy) installSocketBridge(this);
     this.transporter = {
-      name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : merged.pool ? 'SMTP (pool)' : 'SMTP',
+      name: other ? others.NAMES[other] : this._streamMode === 'json' ? 'JSONTransport' : this._streamMode ? 'StreamTransport' : resolved.pool ? 'SMTP (pool)' : 'SMTP',
       // nodemailer's sendmail and SES transports have no separate client version
       version: other ? VERSION : `${VERSION}[client:${VERSION}]`,
       options: merged,
@@ -756,7 +757,7 @@ class Mail extends EventEmitter {
       if (Object.hasOwn(mailData.auth, key)) auth[key] = mailData.auth[key];
     }
     if (!this._ops) this._ops = this._pending.ops = new OpContexts(this._closed);
-    return sanitizeAuth(auth);
+    return auth;
   }
 
   _send(mail, buffers, auth, extras, target) {

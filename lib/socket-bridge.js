@@ -6,7 +6,6 @@
 // end and destroy come back through `ops`.
 const urllib = require('node:url');
 const native = require('../binding.js');
-const { customProxyScheme } = require('./options');
 
 const OP_WRITE = 0;
 const OP_END = 1;
@@ -126,7 +125,7 @@ function socketOpener(ref) {
       const proxy = urllib.parse(o.proxy);
       const handler = mail.get('proxy_handler_' + String(proxy.protocol || '').replace(/:$/, '').toLowerCase());
       if (typeof handler === 'function') getSocket = (opts, cb) => handler(proxy, opts, cb);
-      else if (customProxyScheme(o.proxy)) {
+      else if (mail._customProxy) {
         return fail(id, Object.assign(new Error('Unknown proxy configuration'), { code: 'EPROXY' }));
       }
       // no handler: the built-in proxy client (Rust)

@@ -1,27 +1,12 @@
 'use strict';
-// The sendmail and SES transports next to the SMTP, stream and JSON ones: which one an options
-// object selects, their names, and the calls that differ.
+// The sendmail and SES transports next to the SMTP, stream and JSON ones (which one an options
+// object selects is resolved with the options, crates/config): their names, and the calls that
+// differ.
 const { sendmailSend } = require('./sendmail');
-const { checkSesOptions, sesSend, sesVerify } = require('./ses');
+const { sesSend, sesVerify } = require('./ses');
 
 const NAMES = { sendmail: 'Sendmail', ses: 'SESTransport' };
 const COMPONENTS = { sendmail: 'sendmail', ses: 'ses-transport' };
-
-/**
- * 'sendmail', 'ses' or null (another transport), in nodemailer's order of precedence
- * (lib/nodemailer.js): pool, sendmail, streamTransport, jsonTransport, SES, SMTP. Throws
- * nodemailer's ECONFIG for an SES configuration it would refuse.
- */
-function otherTransport(options) {
-  if (options.pool) return null;
-  if (options.sendmail) return 'sendmail';
-  if (options.streamTransport || options.jsonTransport) return null;
-  if (options.SES) {
-    checkSesOptions(options);
-    return 'ses';
-  }
-  return null;
-}
 
 /** Sends one prepared message through `kind`; resolves with nodemailer's info. */
 function sendOther(kind, mailer, mail, buffers, dkim) {
@@ -46,4 +31,4 @@ function verifyOther(kind, mailer, callback) {
   return false;
 }
 
-module.exports = { otherTransport, sendOther, verifyOther, NAMES, COMPONENTS };
+module.exports = { sendOther, verifyOther, NAMES, COMPONENTS };

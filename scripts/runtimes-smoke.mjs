@@ -1,6 +1,7 @@
 // The program scripts/test-runtimes.mjs runs under each runtime (Node, Bun, Deno): loads the addon,
 // sends through a pooled SMTP transport with OAuth2 (provisioning callback) to a local smtp-server,
-// composes one message with jsonTransport, closes everything, prints one `SMOKE {json}` line and
+// composes one message with jsonTransport, resolves options from a URL, a service and a user
+// object with a Buffer and a function, closes everything, prints one `SMOKE {json}` line and
 // must then exit by itself (nothing left holding the event loop). Each send starts in its own
 // AsyncLocalStorage context, which its callback or promise must see.
 import { createRequire } from 'node:module';
@@ -84,9 +85,33 @@ const json = createTransport({ jsonTransport: true });
 const composed = await json.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'json smoke', text: 'hi' });
 const parsed = JSON.parse(composed.message);
 
+// The options cross the napi boundary once (native.resolveTransport): a URL, a service, and a
+// user object holding a Buffer and a function, which transporter.options must keep as they are.
+const ca = Buffer.from('not a certificate');
+const getSocket = (opts, cb) => cb(null, false);
+const viaUrl = createTransport({ url: 'smtps://u%40x:p@mail.example.com:2525/?pool=true&tls.servername=s.example.com', tls: { ca }, getSocket });
+const viaService = createTransport({ service: 'gmail', auth: { user: 'a', pass: 'b' } });
+const urlOptions = viaUrl.transporter.options;
+const serviceOptions = viaService.transporter.options;
+viaUrl.close();
+viaService.close();
+
 await new Promise((resolve) => server.close(resolve));
 
 const problems = [];
+if (
+  urlOptions.host !== 'mail.example.com' ||
+  urlOptions.port !== 2525 ||
+  urlOptions.secure !== true ||
+  urlOptions.pool !== true ||
+  urlOptions.auth.user !== 'u@x' ||
+  urlOptions.tls.servername !== 's.example.com' ||
+  urlOptions.tls.ca !== ca ||
+  urlOptions.getSocket !== getSocket
+) {
+  problems.push('options from a URL and a user object were not resolved as nodemailer resolves them');
+}
+if (serviceOptions.host !== 'smtp.gmail.com' || serviceOptions.port !== 465 || serviceOptions.secure !== true) problems.push('the well-known service was not applied');
 if (infos.length !== N || infos.some((i) => !i.accepted || i.accepted.length !== 1)) problems.push('not every send was accepted');
 if (received.length !== N) problems.push(`server received ${received.length} of ${N}`);
 if (!received.every((m) => /^Subject: smoke \d$/m.test(m))) problems.push('a received message has no subject');

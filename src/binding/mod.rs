@@ -6,7 +6,7 @@ mod callbacks;
 pub mod compose;
 pub mod custom_auth;
 mod errors;
-mod options;
+pub mod options;
 pub mod pipe;
 pub mod runtime;
 pub mod socket;
@@ -32,14 +32,6 @@ fn init() {
 pub fn on_load(_exports: Object) -> Result<()> {
     napi::bindgen_prelude::retain_current_module_for_unload_safety();
     Ok(())
-}
-
-/// nodemailer's `parseConnectionUrl`: `smtp(s)://user:pass@host:port?opt=val` into options.
-#[napi(ts_return_type = "Record<string, any>")]
-pub fn parse_connection_url(url: String) -> Result<serde_json::Value> {
-    mailer_config::parse_connection_url(&url)
-        .map(serde_json::Value::Object)
-        .map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))
 }
 
 /// The well-known service entry for a name, alias or domain (`'Gmail'`, `'gmail.com'`), or null.

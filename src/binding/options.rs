@@ -1,325 +1,319 @@
-//! Transport and auth options as the JS layer hands them over (`lib/options.js` sanitises them:
-//! PEM text only, no functions), and their conversion into the crates' types with nodemailer's
-//! defaults.
+//! The options path at the napi boundary: `createTransport`'s input read once.
+//!
+//! - [`resolve_transport`] (`native.resolveTransport`): reads the user's input (a URL or an
+//!   options object, as JS values) through [`JsSource`], lets `mailer_config::resolve` parse,
+//!   merge and read it, and answers with what JS needs: the Mail's and the transport's option
+//!   objects (built here from the merge plan, so they hold the user's own functions and
+//!   Buffers), a few resolved values for JS's own set-up, and the typed configuration
+//!   ([`TransportSettings`]) that `NativeTransport` takes.
+//! - The typed configuration turned into the engine's types ([`connect_options`],
+//!   [`pool_options`], [`oauth2_config`]): field copies, no option read a second time.
+//! - [`read_auth`]: a message's `auth` (merged over the transport's in lib/mailer.js), read the
+//!   same way as the transport's.
 
-use std::net::IpAddr;
-use std::time::Duration;
+use std::cell::OnceCell;
+use std::rc::Rc;
 
+use mailer_config::{
+    AuthConfig, Input, Layer, Pick, Plan, PoolConfig, Resolved, Source, TransportConfig, Val,
+};
 use mailer_oauth2::OAuth2Config;
 use mailer_smtp::options::{ConnectOptions, TlsOptions};
+use mailer_smtp::pool::PoolOptions;
 use mailer_smtp::ProxyConfig;
-use serde::Deserialize;
+use napi::bindgen_prelude::*;
+use napi::{Env, JsValue, ValueType};
+use napi_derive::napi;
 
 use super::errors::BindError;
 
-#[derive(Deserialize, Default, Clone, Debug)]
-#[serde(rename_all = "camelCase", default)]
-pub struct JsTls {
-    pub reject_unauthorized: Option<bool>,
-    pub ca: Option<Vec<String>>,
-    pub servername: Option<String>,
-    pub min_version: Option<String>,
-    pub cert: Option<String>,
-    pub key: Option<String>,
-    pub passphrase: Option<String>,
+/// A JS object read key by key (own enumerable string keys, as `Object.keys`). The key list is
+/// read once: an option is looked up in it before its value is read.
+pub(super) struct JsSource<'env> {
+    obj: Object<'env>,
+    keys: OnceCell<Vec<String>>,
 }
 
-#[derive(Deserialize, Default, Clone, Debug)]
-#[serde(rename_all = "camelCase", default)]
-pub struct JsAuth {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub user: Option<String>,
-    pub pass: Option<String>,
-    pub method: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub refresh_token: Option<String>,
-    pub access_token: Option<String>,
-    pub access_url: Option<String>,
-    pub service_client: Option<String>,
-    pub scope: Option<String>,
-    pub expires: Option<f64>,
-    pub timeout: Option<f64>,
-    pub service_request_timeout: Option<f64>,
-    pub request_timeout: Option<f64>,
-    pub private_key: Option<String>,
-    pub private_key_passphrase: Option<String>,
-    pub custom_headers: Option<Vec<(String, String)>>,
-    pub custom_params: Option<Vec<(String, String)>>,
-    pub has_provision_callback: Option<bool>,
-    pub tls: Option<JsTls>,
-}
+impl<'env> JsSource<'env> {
+    pub(super) fn new(obj: Object<'env>) -> Self {
+        JsSource {
+            obj,
+            keys: OnceCell::new(),
+        }
+    }
 
-#[derive(Deserialize, Default, Clone, Debug)]
-#[serde(rename_all = "camelCase", default)]
-pub struct JsTransportOptions {
-    pub host: Option<String>,
-    pub port: Option<f64>,
-    pub secure: Option<bool>,
-    pub name: Option<String>,
-    pub local_address: Option<String>,
-    #[serde(rename = "ignoreTLS")]
-    pub ignore_tls: bool,
-    #[serde(rename = "requireTLS")]
-    pub require_tls: bool,
-    #[serde(rename = "opportunisticTLS")]
-    pub opportunistic_tls: bool,
-    pub lmtp: bool,
-    pub force_auth: bool,
-    pub auth_method: Option<String>,
-    pub debug: bool,
-    pub log_body: bool,
-    pub logger: bool,
-    pub pool: bool,
-    pub max_connections: Option<f64>,
-    pub max_messages: Option<f64>,
-    pub rate_delta: Option<f64>,
-    pub rate_limit: Option<f64>,
-    pub max_requeues: Option<f64>,
-    pub hostname: Option<String>,
-    pub tls: Option<JsTls>,
-    pub connection_timeout: Option<f64>,
-    pub greeting_timeout: Option<f64>,
-    pub socket_timeout: Option<f64>,
-    pub dns_timeout: Option<f64>,
-    pub auth: Option<JsAuth>,
-    pub proxy: Option<String>,
-}
-
-/// A positive, finite number of milliseconds, else the default (nodemailer: `value || DEFAULT`).
-fn millis(v: Option<f64>, default_ms: u64) -> Duration {
-    match v {
-        Some(ms) if ms.is_finite() && ms > 0.0 => Duration::from_millis(ms as u64),
-        // Infinity: effectively no limit, but still a finite timer so arithmetic never overflows.
-        Some(ms) if ms.is_infinite() && ms > 0.0 => Duration::from_secs(100 * 365 * 24 * 3600),
-        _ => Duration::from_millis(default_ms),
+    fn own_keys(&self) -> &[String] {
+        self.keys.get_or_init(|| {
+            let names = match self.obj.get_all_property_names(
+                KeyCollectionMode::OwnOnly,
+                // symbol keys come back as symbols and are dropped below
+                KeyFilter::Enumerable,
+                KeyConversion::NumbersToStrings,
+            ) {
+                Ok(n) => n,
+                Err(_) => return Vec::new(),
+            };
+            let len = names.get_array_length().unwrap_or(0);
+            (0..len)
+                .filter_map(|i| names.get_element::<String>(i).ok())
+                .collect()
+        })
     }
 }
 
-pub fn tls_options(js: Option<&JsTls>, host: &str) -> TlsOptions {
-    let js = js.cloned().unwrap_or_default();
-    let _ = host;
+impl<'env> Source<'env> for JsSource<'env> {
+    fn keys(&self) -> Vec<String> {
+        self.own_keys().to_vec()
+    }
+
+    fn get(&self, key: &str) -> Option<Val<'env>> {
+        if !self.own_keys().iter().any(|k| k == key) {
+            return None;
+        }
+        let v = self.obj.get_named_property_unchecked::<Unknown>(key).ok()?;
+        Some(classify(v))
+    }
+}
+
+/// A JS value by its type; objects stay JS objects, read when a key is asked for.
+fn classify(v: Unknown<'_>) -> Val<'_> {
+    let raw = v.value();
+    let read = || -> Result<Val<'_>> {
+        // SAFETY (each `cast`): the value's type was checked just before
+        Ok(match v.get_type()? {
+            ValueType::Undefined => Val::Undefined,
+            ValueType::Null => Val::Null,
+            ValueType::Boolean => Val::Bool(unsafe { v.cast::<bool>() }?),
+            ValueType::Number => Val::Number(unsafe { v.cast::<f64>() }?),
+            ValueType::String => Val::Str(unsafe { v.cast::<String>() }?),
+            ValueType::Function => Val::Function,
+            ValueType::Object => {
+                let obj = Object::from_raw(raw.env, raw.value);
+                if obj.is_array()? {
+                    let len = obj.get_array_length()?;
+                    let items = (0..len)
+                        .map(|i| obj.get_element::<Unknown>(i).map(classify))
+                        .collect::<Result<Vec<_>>>()?;
+                    Val::List(items)
+                } else if obj.is_buffer()? {
+                    Val::Bytes(unsafe { v.cast::<BufferSlice>() }?.to_vec())
+                } else if obj.is_typedarray()? {
+                    match unsafe { v.cast::<Uint8ArraySlice>() } {
+                        Ok(bytes) => Val::Bytes(bytes.to_vec()),
+                        Err(_) => Val::Other,
+                    }
+                } else {
+                    Val::Object(Rc::new(JsSource::new(obj)))
+                }
+            }
+            _ => Val::Other,
+        })
+    };
+    read().unwrap_or(Val::Other)
+}
+
+/// The typed transport configuration, resolved by `resolveTransport` for `NativeTransport`.
+#[napi]
+pub struct TransportSettings {
+    pub(super) config: TransportConfig,
+    /// `NODE_TLS_REJECT_UNAUTHORIZED=0` when it was resolved.
+    pub(super) insecure_env: bool,
+}
+
+/// nodemailer's `createTransport(input)` options, resolved once (see the module doc). Throws
+/// an Error whose message is `ECONFIG: <reason>` for a URL or service nodemailer refuses.
+#[napi(
+    ts_args_type = "input: string | Record<string, any> | null | undefined, insecureEnv: boolean",
+    ts_return_type = "{ options?: Record<string, any>, transportOptions: Record<string, any>, mode: 'sendmail' | 'ses' | 'stream' | 'json' | null, pool: boolean, maxConnections: number, ignoredTls: string[], tlsCa: string[], insecureEnv: boolean, customProxy: boolean, settings: TransportSettings }"
+)]
+pub fn resolve_transport<'env>(
+    env: &'env Env,
+    input: Unknown<'env>,
+    insecure_env: bool,
+) -> Result<Object<'env>> {
+    let object = match input.get_type()? {
+        ValueType::String => None,
+        ValueType::Object => Some(Object::from_raw(input.value().env, input.value().value)),
+        _ => None,
+    };
+    let source = match (&object, input.get_type()?) {
+        (Some(o), _) => Input::Object(Rc::new(JsSource::new(*o))),
+        (None, ValueType::String) => Input::Url(unsafe { input.cast::<String>() }?),
+        _ => Input::None,
+    };
+    let resolved = mailer_config::resolve(source, insecure_env)
+        .map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
+    let c = &resolved.config;
+    let mut out = Object::new(env)?;
+    if let Some(plan) = &resolved.mail_options {
+        out.set("options", build(env, object.as_ref(), &resolved, plan)?)?;
+    }
+    out.set(
+        "transportOptions",
+        build(env, object.as_ref(), &resolved, &resolved.transport_options)?,
+    )?;
+    match c.mode {
+        Some(m) => out.set("mode", m.as_str())?,
+        None => out.set("mode", Null)?,
+    }
+    out.set("pool", c.pool.is_some())?;
+    out.set("maxConnections", c.max_connections as u32)?;
+    out.set("ignoredTls", c.ignored_tls.clone())?;
+    out.set("tlsCa", c.tls.ca.clone())?;
+    out.set("insecureEnv", c.insecure_env_applied)?;
+    out.set("customProxy", c.custom_proxy)?;
+    let settings = TransportSettings {
+        config: resolved.config.clone(),
+        insecure_env,
+    };
+    out.set("settings", settings)?;
+    Ok(out)
+}
+
+/// A merged options object, built in JS from the layers as `plan` says (`assign`'s result).
+fn build<'env>(
+    env: &'env Env,
+    input: Option<&Object<'env>>,
+    resolved: &Resolved,
+    Plan {
+        layers: ids,
+        picks: plan,
+    }: &Plan,
+) -> Result<Object<'env>> {
+    // one layer's value of `key` (`sub`: of its `key` object's `sub`)
+    let value = |layer: Layer, key: &str, sub: Option<&str>| -> Result<Unknown<'env>> {
+        let json = match layer {
+            Layer::Input | Layer::InputWithoutUrl => {
+                let Some(obj) = input else {
+                    return ().into_unknown(env);
+                };
+                let v: Unknown = obj.get_named_property_unchecked(key)?;
+                return match sub {
+                    None => Ok(v),
+                    Some(sub) => {
+                        let o = Object::from_raw(v.value().env, v.value().value);
+                        o.get_named_property_unchecked(sub)
+                    }
+                };
+            }
+            Layer::Url => resolved.url.as_deref(),
+            Layer::Service => resolved.service.as_deref(),
+        };
+        let v = json.and_then(|m| m.get(key));
+        let v = match sub {
+            None => v,
+            Some(sub) => v.and_then(|v| v.get(sub)),
+        };
+        match v {
+            Some(v) => env.to_js_value(v),
+            None => ().into_unknown(env),
+        }
+    };
+    let mut out = Object::new(env)?;
+    for (key, pick) in plan {
+        let v = match pick {
+            Pick::Layer(i) => value(ids[*i], key, None)?,
+            Pick::Merged(fields) => {
+                let mut nested = Object::new(env)?;
+                for (sub, i) in fields {
+                    nested
+                        .set_property(env.create_string(sub)?, value(ids[*i], key, Some(sub))?)?;
+                }
+                nested.to_unknown()
+            }
+        };
+        out.set_property(env.create_string(key)?, v)?;
+    }
+    Ok(out)
+}
+
+/// A message's `auth` object, read as the transport's is.
+pub(super) fn read_auth(auth: Object<'_>, insecure_env: bool) -> Option<AuthConfig> {
+    let val = Val::Object(Rc::new(JsSource::new(auth)));
+    AuthConfig::read(Some(&val), insecure_env, &mut false)
+}
+
+pub(super) fn tls_options(tls: &mailer_config::TlsConfig) -> TlsOptions {
     TlsOptions {
-        reject_unauthorized: js.reject_unauthorized.unwrap_or(true),
-        ca: js.ca.unwrap_or_default(),
-        servername: js.servername,
-        min_version: js.min_version,
-        cert: js.cert,
-        key: js.key,
-        passphrase: js.passphrase,
+        reject_unauthorized: tls.reject_unauthorized,
+        ca: tls.ca.clone(),
+        servername: tls.servername.clone(),
+        min_version: tls.min_version.clone(),
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+        passphrase: tls.passphrase.clone(),
         // set by the transport from the JS function, when there is one
         check_server_identity: None,
     }
 }
 
-/// nodemailer's connection defaults: port 587, or 465 when `secure`; port 465 implies `secure`.
-pub fn connect_options(o: &JsTransportOptions) -> Result<ConnectOptions, BindError> {
-    let host = o
-        .host
-        .clone()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    // nodemailer: `Number(port) || default`; any other number reaches net.connect, which
-    // refuses it, so the send fails with ECONNECTION (never createTransport)
-    let port_given = o.port.filter(|p| !p.is_nan() && *p != 0.0);
-    if let Some(p) = port_given {
-        if !(0.0..65536.0).contains(&p) || p.fract() != 0.0 {
-            return Err(BindError::new(
-                "ECONNECTION",
-                format!("Port should be >= 0 and < 65536. Received type number ({p})."),
-            ));
-        }
+/// The engine's connection options. A proxy URL the engine cannot read fails the sends (as the
+/// invalid port or local address the configuration found).
+pub(super) fn connect_options(
+    c: &TransportConfig,
+) -> std::result::Result<ConnectOptions, BindError> {
+    if let Some(e) = &c.connect_error {
+        return Err(BindError::new(e.code, e.message.clone()));
     }
-    let secure = match (o.secure, port_given) {
-        (Some(s), _) => s,
-        (None, Some(p)) => p as u16 == 465,
-        (None, None) => false,
-    };
-    let port = port_given
-        .map(|p| p as u16)
-        .unwrap_or(if secure { 465 } else { 587 });
-    let local_address = match &o.local_address {
-        Some(a) if !a.is_empty() => Some(
-            a.parse::<IpAddr>()
-                // as net.connect's ERR_INVALID_IP_ADDRESS in nodemailer: the send fails
-                .map_err(|_| {
-                    BindError::new("ECONNECTION", format!("Invalid localAddress {a:?}"))
-                })?,
-        ),
-        _ => None,
-    };
-    let defaults = ConnectOptions::default();
     Ok(ConnectOptions {
-        tls: tls_options(o.tls.as_ref(), &host),
-        host,
-        port,
-        secure,
-        ignore_tls: o.ignore_tls,
-        require_tls: o.require_tls,
-        opportunistic_tls: o.opportunistic_tls,
-        name: o.name.clone(),
-        local_address,
-        connection_timeout: millis(
-            o.connection_timeout,
-            defaults.connection_timeout.as_millis() as u64,
-        ),
-        greeting_timeout: millis(
-            o.greeting_timeout,
-            defaults.greeting_timeout.as_millis() as u64,
-        ),
-        socket_timeout: millis(o.socket_timeout, defaults.socket_timeout.as_millis() as u64),
-        dns_timeout: millis(o.dns_timeout, defaults.dns_timeout.as_millis() as u64),
-        lmtp: o.lmtp,
-        debug: o.debug && o.logger,
+        host: c.host.clone(),
+        port: c.port,
+        secure: c.secure,
+        tls: tls_options(&c.tls),
+        ignore_tls: c.ignore_tls,
+        require_tls: c.require_tls,
+        opportunistic_tls: c.opportunistic_tls,
+        name: c.name.clone(),
+        local_address: c.local_address,
+        connection_timeout: c.connection_timeout,
+        greeting_timeout: c.greeting_timeout,
+        socket_timeout: c.socket_timeout,
+        dns_timeout: c.dns_timeout,
+        lmtp: c.lmtp,
+        debug: c.transcript,
+        log_body: c.log_body,
         logger: None,
         socket_provider: None,
-        proxy: match o.proxy.as_deref().filter(|p| !p.is_empty()) {
+        proxy: match &c.proxy {
             Some(url) => Some(ProxyConfig::parse(url)?),
             None => None,
         },
     })
 }
 
-/// What an auth object asks for.
-#[derive(Clone, Debug)]
-pub enum AuthSpec {
-    None,
-    Login {
-        user: String,
-        pass: String,
-        method: Option<String>,
-    },
-    OAuth2 {
-        config: Box<OAuth2Config>,
-        method: Option<String>,
-    },
-}
-
-pub fn is_oauth2(auth: &JsAuth) -> bool {
-    auth.kind
-        .as_deref()
-        .map(|t| t.eq_ignore_ascii_case("oauth2"))
-        .unwrap_or(false)
-}
-
-/// nodemailer's `getAuth`: OAuth2 without a user is no auth; an empty login is no auth.
-pub fn auth_spec(auth: Option<&JsAuth>, has_provisioner: bool) -> AuthSpec {
-    let Some(a) = auth else { return AuthSpec::None };
-    if is_oauth2(a) {
-        let Some(user) = a.user.clone().filter(|u| !u.is_empty()) else {
-            return AuthSpec::None;
-        };
-        let tls = a.tls.clone().unwrap_or_default();
-        let secs = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
-        let config = OAuth2Config {
-            user,
-            client_id: a.client_id.clone(),
-            client_secret: a.client_secret.clone(),
-            refresh_token: a.refresh_token.clone(),
-            access_token: a.access_token.clone(),
-            expires: secs(a.expires),
-            timeout: secs(a.timeout),
-            access_url: a.access_url.clone(),
-            service_client: a.service_client.clone(),
-            private_key: a.private_key.clone(),
-            private_key_passphrase: a.private_key_passphrase.clone(),
-            scope: a.scope.clone(),
-            service_request_timeout: secs(a.service_request_timeout),
-            custom_headers: a.custom_headers.clone().unwrap_or_default(),
-            custom_params: a.custom_params.clone().unwrap_or_default(),
-            request_timeout: a
-                .request_timeout
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .map(|ms| Duration::from_millis(ms as u64)),
-            tls_reject_unauthorized: tls.reject_unauthorized.unwrap_or(true),
-            tls_ca: tls.ca.unwrap_or_default(),
-            has_provisioner: has_provisioner || a.has_provision_callback.unwrap_or(false),
-            // the transport fills in the callback it will use
-            provisioner_id: 0,
-        };
-        return AuthSpec::OAuth2 {
-            config: Box::new(config),
-            method: a.method.clone(),
-        };
-    }
-    let user = a.user.clone().unwrap_or_default();
-    let pass = a.pass.clone().unwrap_or_default();
-    if user.is_empty() && pass.is_empty() && a.method.is_none() {
-        return AuthSpec::None;
-    }
-    AuthSpec::Login {
-        user,
-        pass,
-        method: a.method.clone(),
+pub(super) fn pool_options(p: &PoolConfig) -> PoolOptions {
+    PoolOptions {
+        max_connections: p.max_connections,
+        max_messages: p.max_messages,
+        rate_delta: p.rate_delta,
+        rate_limit: p.rate_limit,
+        max_requeues: p.max_requeues,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opts(port: Option<f64>, secure: Option<bool>) -> JsTransportOptions {
-        JsTransportOptions {
-            port,
-            secure,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn port_and_secure_defaults_follow_nodemailer() {
-        let c = connect_options(&opts(None, None)).unwrap();
-        assert_eq!(
-            (c.port, c.secure, c.host.as_str()),
-            (587, false, "localhost")
-        );
-        let c = connect_options(&opts(None, Some(true))).unwrap();
-        assert_eq!((c.port, c.secure), (465, true));
-        let c = connect_options(&opts(Some(465.0), None)).unwrap();
-        assert_eq!((c.port, c.secure), (465, true));
-        let c = connect_options(&opts(Some(465.0), Some(false))).unwrap();
-        assert_eq!((c.port, c.secure), (465, false));
-        let c = connect_options(&opts(Some(25.0), None)).unwrap();
-        assert_eq!((c.port, c.secure), (25, false));
-        for bad in [
-            70000.0,
-            65536.0,
-            -1.0,
-            25.5,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ] {
-            let e = connect_options(&opts(Some(bad), None)).unwrap_err();
-            assert_eq!(e.code, "ECONNECTION", "{bad}");
-        }
-        // NaN and 0 mean the default, as `Number(port) || 587`
-        assert_eq!(
-            connect_options(&opts(Some(f64::NAN), None)).unwrap().port,
-            587
-        );
-        assert_eq!(connect_options(&opts(Some(0.0), None)).unwrap().port, 587);
-    }
-
-    #[test]
-    fn oauth2_without_user_is_no_auth() {
-        let a = JsAuth {
-            kind: Some("OAuth2".into()),
-            client_id: Some("id".into()),
-            ..Default::default()
-        };
-        assert!(matches!(auth_spec(Some(&a), false), AuthSpec::None));
-        let a = JsAuth {
-            kind: Some("oauth2".into()),
-            user: Some("u@example.com".into()),
-            ..Default::default()
-        };
-        match auth_spec(Some(&a), false) {
-            AuthSpec::OAuth2 { config, .. } => {
-                assert_eq!(config.user, "u@example.com");
-                assert!(config.tls_reject_unauthorized);
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+/// The token manager's settings for an OAuth2 login (`a.login()` is `Login::OAuth2`).
+pub(super) fn oauth2_config(a: &AuthConfig, has_provisioner: bool) -> OAuth2Config {
+    OAuth2Config {
+        user: a.user.clone().unwrap_or_default(),
+        client_id: a.client_id.clone(),
+        client_secret: a.client_secret.clone(),
+        refresh_token: a.refresh_token.clone(),
+        access_token: a.access_token.clone(),
+        expires: a.expires,
+        timeout: a.timeout,
+        access_url: a.access_url.clone(),
+        service_client: a.service_client.clone(),
+        private_key: a.private_key.clone(),
+        private_key_passphrase: a.private_key_passphrase.clone(),
+        scope: a.scope.clone(),
+        service_request_timeout: a.service_request_timeout,
+        custom_headers: a.custom_headers.clone(),
+        custom_params: a.custom_params.clone(),
+        request_timeout: a.request_timeout,
+        tls_reject_unauthorized: a.tls.reject_unauthorized,
+        tls_ca: a.tls.ca.clone(),
+        has_provisioner: has_provisioner || a.has_provision_callback,
+        // the transport fills in the callback it will use
+        provisioner_id: 0,
     }
 }

@@ -23,7 +23,7 @@ use super::compose::is_large;
 use super::compose::{dkim_sign, envelope_to_js, off_thread, read_request, shared};
 use super::errors::{reject, to_js_error, BindError};
 use super::runtime;
-use super::transport::{send_options, NativeTransport};
+use super::transport::NativeTransport;
 
 /// What one `read()` hands JS at most when more is ready at once: small pieces (header blocks,
 /// boundaries, short parts) travel together instead of one promise each.
@@ -450,7 +450,7 @@ impl NativeTransport {
         id: u32,
     ) -> Result<Option<Object<'env>>> {
         let parsed = (|| {
-            let (extras, auth) = send_options(env, extras, auth)?;
+            let (extras, auth) = self.core.send_options(env, extras, auth)?;
             let body = match sink {
                 Some(s) => {
                     let eight_bit = message.fix_seven_bit()?;

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use mailer_config::{AuthConfig, Login, TransportConfig};
 use mailer_message::{ComposeOptions, MailData};
 use mailer_oauth2::{EventSink, Provisioner, TokenManager, TokenRegistry};
 use mailer_smtp::auth::{AuthOptions, Credentials};
@@ -11,7 +12,7 @@ use mailer_smtp::connection::SendInfo;
 use mailer_smtp::envelope::{Dsn, Envelope};
 use mailer_smtp::log::{Field, Level, LogEntry, LogFn, Source};
 use mailer_smtp::options::ConnectOptions;
-use mailer_smtp::pool::{Pool, PoolOptions};
+use mailer_smtp::pool::Pool;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -23,7 +24,7 @@ use super::callbacks::{
 };
 use super::custom_auth::RunnerArgs;
 use super::errors::{reject, to_js_error_array, BindError};
-use super::options::{auth_spec, connect_options, AuthSpec, JsAuth, JsTransportOptions};
+use super::options::{connect_options, oauth2_config, pool_options, read_auth, TransportSettings};
 use super::runtime;
 use super::socket::{JsSocketProvider, OpenArgs, OpsArgs};
 use super::tokens::{
@@ -31,7 +32,7 @@ use super::tokens::{
 };
 
 type ProvisionArg = Function<'static, ProvisionArgs, Promise<ProvisionResult>>;
-type ParsedSend = (MailData, EnvelopeExtras, Option<JsAuth>);
+type ParsedSend = (MailData, EnvelopeExtras, Option<AuthConfig>);
 
 type IdentityArgs = FnArgs<(String, Vec<Buffer>)>;
 /// `(servername, chain) => reason | null`: lib/mailer.js calls the user's `checkServerIdentity`
@@ -52,35 +53,6 @@ fn identity_check(tsfn: Arc<IdentityFn>) -> mailer_smtp::options::IdentityCheck 
             }
         })
     }))
-}
-
-/// nodemailer's pool options: `maxConnections` 5, `maxMessages` 100 (`Infinity` allowed),
-/// `rateDelta` 1000 ms, `rateLimit` off.
-fn pool_options(o: &JsTransportOptions) -> PoolOptions {
-    let d = PoolOptions::default();
-    let positive = |v: Option<f64>| v.filter(|x| !x.is_nan() && *x > 0.0);
-    PoolOptions {
-        max_connections: positive(o.max_connections)
-            .map(|v| v.min(10_000.0) as usize)
-            .unwrap_or(d.max_connections),
-        max_messages: match positive(o.max_messages) {
-            Some(v) if v.is_infinite() => None,
-            Some(v) => Some(v as u64),
-            None => d.max_messages,
-        },
-        rate_delta: positive(o.rate_delta)
-            .filter(|v| v.is_finite())
-            .map(|ms| std::time::Duration::from_millis(ms as u64))
-            .unwrap_or(d.rate_delta),
-        rate_limit: positive(o.rate_limit)
-            .filter(|v| v.is_finite())
-            .map(|v| v as u64)
-            .unwrap_or(0),
-        max_requeues: o
-            .max_requeues
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|v| v as u32),
-    }
 }
 
 /// The SMTP engine's log sink for the connections of call `op` (0: shared connections): the
@@ -144,7 +116,10 @@ pub(super) struct Core {
     /// Set with `pool: true`: messages queue for shared connections.
     pool: Option<Arc<Pool>>,
     config_error: Option<BindError>,
-    options: JsTransportOptions,
+    config: TransportConfig,
+    /// `NODE_TLS_REJECT_UNAUTHORIZED=0` when the transport was made (a message's `auth.tls`
+    /// reads it as the transport's did).
+    insecure_env: bool,
     compose: ComposeOptions,
     /// One token manager per user + credentials: the transport-level auth and every per-message
     /// auth presenting the same credentials share a cache; other credentials never reach it.
@@ -174,33 +149,6 @@ pub(super) struct Prepared {
     message_id: String,
 }
 
-/// A send's envelope options (`dsn`, …) and per-message auth, as the binding reads them for
-/// `send` and `sendComposed`.
-pub(super) fn send_options(
-    env: &Env,
-    extras: Option<Object>,
-    auth: Option<Object>,
-) -> std::result::Result<(EnvelopeExtras, Option<JsAuth>), BindError> {
-    let extras: EnvelopeExtras = match extras {
-        Some(x) => env.from_js_value(x).map_err(|e| {
-            BindError::new(
-                "EENVELOPE",
-                format!("Invalid message options: {}", e.reason),
-            )
-            .with_command("API")
-        })?,
-        None => EnvelopeExtras::default(),
-    };
-    let auth: Option<JsAuth> = match auth {
-        Some(a) => Some(env.from_js_value(a).map_err(|e| {
-            BindError::new("EAUTH", format!("Invalid auth options: {}", e.reason))
-                .with_command("API")
-        })?),
-        None => None,
-    };
-    Ok((extras, auth))
-}
-
 pub struct Outcome {
     info: SendInfo,
     ehlo: Arc<[String]>,
@@ -210,6 +158,27 @@ pub struct Outcome {
 }
 
 impl Core {
+    /// A send's envelope options (`dsn`, …) and per-message auth, as the binding reads them for
+    /// `send` and `sendComposed`.
+    pub(super) fn send_options(
+        &self,
+        env: &Env,
+        extras: Option<Object>,
+        auth: Option<Object>,
+    ) -> std::result::Result<(EnvelopeExtras, Option<AuthConfig>), BindError> {
+        let extras: EnvelopeExtras = match extras {
+            Some(x) => env.from_js_value(x).map_err(|e| {
+                BindError::new(
+                    "EENVELOPE",
+                    format!("Invalid message options: {}", e.reason),
+                )
+                .with_command("API")
+            })?,
+            None => EnvelopeExtras::default(),
+        };
+        Ok((extras, auth.and_then(|a| read_auth(a, self.insecure_env))))
+    }
+
     /// Drops the transport's auth settings built so far: the next send builds them again with
     /// the provisioner and `customAuth` handlers now set.
     fn forget_transport_auth(&self) {
@@ -242,38 +211,40 @@ impl Core {
     /// Builds the AUTH settings for one send: the transport's auth, or per-message auth merged over it.
     fn auth_options(
         &self,
-        per_message: Option<JsAuth>,
+        per_message: Option<AuthConfig>,
     ) -> std::result::Result<AuthOptions, BindError> {
-        let js = per_message.or_else(|| self.options.auth.clone());
+        let auth = per_message.or_else(|| self.config.auth.clone());
         let provisioner = self.provisioner.read().ok().and_then(|p| p.clone());
-        let method = self.options.auth_method.clone();
-        let (credentials, method) = match auth_spec(js.as_ref(), provisioner.is_some()) {
-            AuthSpec::None => (None, method),
-            AuthSpec::Login {
-                user,
-                pass,
-                method: m,
-            } => (Some(Credentials::Login { user, pass }), m.or(method)),
-            AuthSpec::OAuth2 {
-                mut config,
-                method: m,
-            } => {
-                let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
-                // A token a callback produced is cached under that callback only.
-                config.provisioner_id = provisioner.as_ref().map_or(0, |(id, _)| *id);
-                let manager = self.manager_for(*config)?;
-                let provider = ManagedToken {
-                    manager,
-                    provisioner: provisioner.map(|(_, p)| p),
-                    provision_timeout,
-                };
-                (Some(Credentials::XOAuth2(Arc::new(provider))), m.or(method))
-            }
+        let method = self.config.auth_method.clone();
+        let (credentials, method) = match auth {
+            None => (None, method),
+            Some(a) => match a.login() {
+                Login::None => (None, method),
+                Login::Password { user, pass } => {
+                    (Some(Credentials::Login { user, pass }), a.method.or(method))
+                }
+                Login::OAuth2 => {
+                    let mut config = oauth2_config(&a, provisioner.is_some());
+                    let provision_timeout = config.request_timeout.unwrap_or(PROVISION_TIMEOUT);
+                    // A token a callback produced is cached under that callback only.
+                    config.provisioner_id = provisioner.as_ref().map_or(0, |(id, _)| *id);
+                    let manager = self.manager_for(config)?;
+                    let provider = ManagedToken {
+                        manager,
+                        provisioner: provisioner.map(|(_, p)| p),
+                        provision_timeout,
+                    };
+                    (
+                        Some(Credentials::XOAuth2(Arc::new(provider))),
+                        a.method.or(method),
+                    )
+                }
+            },
         };
         Ok(AuthOptions {
             credentials,
             method,
-            force_auth: self.options.force_auth,
+            force_auth: self.config.force_auth,
             custom: self.custom_auth.read().ok().and_then(|c| c.clone()),
         })
     }
@@ -282,7 +253,7 @@ impl Core {
     /// per-message auth is built per message.
     fn auth_for(
         &self,
-        per_message: Option<JsAuth>,
+        per_message: Option<AuthConfig>,
     ) -> std::result::Result<Arc<AuthOptions>, BindError> {
         if per_message.is_some() {
             return Ok(Arc::new(self.auth_options(per_message)?));
@@ -320,7 +291,7 @@ impl Core {
         &self,
         compiled: mailer_message::Compiled,
         extras: EnvelopeExtras,
-        auth: Option<JsAuth>,
+        auth: Option<AuthConfig>,
     ) -> std::result::Result<Prepared, BindError> {
         let mailer_message::Compiled {
             envelope: composed,
@@ -752,12 +723,12 @@ pub type CompletionFn = super::callbacks::WeakFn<Batch>;
 
 #[napi]
 impl NativeTransport {
-    /// `options`: sanitised transport options (lib/options.js); `token_listener` receives `token`
+    /// `settings`: the typed configuration `resolveTransport` made; `token_listener` receives `token`
     /// events; `logger(level, tnx, id, message)` is set only when logging is on.
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        options: Object,
+        settings: &TransportSettings,
         #[napi(
             ts_arg_type = "(ev: { user: string, accessToken: string, expires: number }) => void"
         )]
@@ -771,7 +742,7 @@ impl NativeTransport {
         #[napi(ts_arg_type = "((servername: string, chain: Buffer[]) => string | null) | null")]
         check_server_identity: Option<Function<IdentityArgs, Option<String>>>,
     ) -> Result<Self> {
-        let options: JsTransportOptions = env.from_js_value(options)?;
+        let config = settings.config.clone();
         let hub = Arc::new(Hub::default());
         let fns = JsFns {
             token: token_listener.map(|f| f.create_ref()).transpose()?,
@@ -783,7 +754,7 @@ impl NativeTransport {
             sockets: None,
         };
         let events: Option<EventSink> = fns.token.as_ref().map(|_| event_sink(hub.clone()));
-        let (mut connect, config_error) = match connect_options(&options) {
+        let (mut connect, config_error) = match connect_options(&config) {
             Ok(c) => (c, None),
             Err(e) => (ConnectOptions::default(), Some(e)),
         };
@@ -797,7 +768,7 @@ impl NativeTransport {
                 .build()?;
             connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
         }
-        let oauth_log: Option<mailer_oauth2::LogFn> = if options.debug && fns.log.is_some() {
+        let oauth_log: Option<mailer_oauth2::LogFn> = if config.transcript && fns.log.is_some() {
             let hub = hub.clone();
             let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
                 if let Some(c) = hub.get() {
@@ -820,7 +791,7 @@ impl NativeTransport {
             None
         };
         let compose = ComposeOptions {
-            hostname: options.hostname.clone(),
+            hostname: config.hostname.clone(),
             ..Default::default()
         };
         let logging = connect.logger.is_some();
@@ -828,7 +799,7 @@ impl NativeTransport {
         // A pool says it is idle right after it is made (nodemailer's first 'idle'): its
         // callbacks are opened now rather than on the first send.
         let mut opened = None;
-        let pool = if options.pool {
+        let pool = if let Some(pool_config) = &config.pool {
             let on_idle: Option<Arc<dyn Fn() + Send + Sync>> = if fns.idle.is_some() {
                 let callbacks = Arc::new(fns.open(&env)?);
                 hub.set(&callbacks);
@@ -842,7 +813,11 @@ impl NativeTransport {
             } else {
                 None
             };
-            Some(Pool::new(connect.clone(), pool_options(&options), on_idle))
+            Some(Pool::new(
+                connect.clone(),
+                pool_options(pool_config),
+                on_idle,
+            ))
         } else {
             None
         };
@@ -850,7 +825,8 @@ impl NativeTransport {
             connect,
             pool,
             config_error,
-            options,
+            insecure_env: settings.insecure_env,
+            config,
             compose,
             registry: TokenRegistry::new(),
             transport_auth: RwLock::new(None),
@@ -866,13 +842,9 @@ impl NativeTransport {
         // A supplied access token's `timeout` runs from createTransport, as in nodemailer
         // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
         // the first send. An error here is reported by that send.
-        if let AuthSpec::OAuth2 { config, .. } = auth_spec(core.options.auth.as_ref(), false) {
-            if config
-                .access_token
-                .as_deref()
-                .is_some_and(|t| !t.is_empty())
-            {
-                let _ = core.manager_for(*config);
+        if let Some(auth) = &core.config.auth {
+            if auth.login() == Login::OAuth2 && auth.access_token.is_some() {
+                let _ = core.manager_for(oauth2_config(auth, false));
             }
         }
         let open = opened.map(|callbacks| Arc::new(Completions::new(&core, callbacks)));
@@ -1026,7 +998,7 @@ impl NativeTransport {
             let data: MailData = env
                 .from_js_value(mail)
                 .map_err(BindError::invalid_message)?;
-            let (extras, auth) = send_options(env, extras, auth)?;
+            let (extras, auth) = self.core.send_options(env, extras, auth)?;
             Ok((data, extras, auth))
         })();
         let parsed = match parsed {

@@ -319,7 +319,7 @@ fn is_js_whitespace(c: char) -> bool {
 /// JS `Number(string)` (ECMAScript StringToNumber); `None` where JS gives `NaN`.
 /// Written here because Rust's float parser accepts a different grammar (`inf`, `nan`,
 /// no `0x`), and no small crate implements exactly this.
-fn js_string_to_number(s: &str) -> Option<f64> {
+pub(crate) fn js_string_to_number(s: &str) -> Option<f64> {
     let s = s.trim_matches(is_js_whitespace);
     if s.is_empty() {
         return Some(0.0);

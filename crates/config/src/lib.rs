@@ -4,19 +4,27 @@
 //!   (nodemailer's `shared.parseConnectionUrl`).
 //! - [`well_known`]: the well-known services table (`service: 'gmail'`), shipped as
 //!   `src/services.json`, copied unchanged from nodemailer 10.6.1 (MIT-0 data).
-//! - [`assign`], [`create_transport_options`], [`transport_options`]: how `createTransport`
-//!   and the SMTP transports merge user options, URL options and the service entry.
+//! - [`resolve`]: `createTransport(input)` resolved once: URL, service and the user's options
+//!   merged in nodemailer's order ([`Layers`], nodemailer's `shared.assign`) and read into one
+//!   typed [`TransportConfig`] (with [`TlsConfig`], [`AuthConfig`], [`PoolConfig`]).
+//! - [`Source`] / [`Val`]: how an options object is read (a JS object through the binding, or
+//!   JSON), key by key, with JS's coercions.
 //!
-//! Options are `serde_json` objects because they arrive from JS as plain objects and the
-//! binding converts them field by field afterwards; keeping them untyped here keeps every
-//! unknown key (nodemailer passes them through).
+//! Where to add a transport option: [`TransportConfig::read`] reads it (nodemailer's coercion
+//! and default), the binding (`src/binding/options.rs`) copies it into the engine's type.
 
 mod conn_url;
-mod merge;
+mod resolve;
+mod source;
+mod transport;
 mod well_known;
 
 pub use conn_url::{is_connection_url, parse_connection_url};
-pub use merge::{assign, create_transport_options, transport_options};
+pub use resolve::{resolve, Input, Layer, Plan, Resolved};
+pub use source::{json_val, JsonSource, Layers, Pick, Source, Val, Without};
+pub use transport::{
+    AuthConfig, ConnectError, Login, Mode, PoolConfig, TlsConfig, TransportConfig,
+};
 pub use well_known::well_known;
 
 /// A configuration error. `message` never contains the URL or any credential.

@@ -117,6 +117,9 @@ pub struct ConnectOptions {
     pub lmtp: bool,
     /// Log the transcript (client/server lines).
     pub debug: bool,
+    /// Log the message body too (nodemailer's `debug`; `transactionLog` logs the transcript
+    /// without it, lib/smtp-connection).
+    pub log_body: bool,
     pub logger: Option<LogFn>,
     /// Connect through this proxy (nodemailer's `proxy` URL); `None`: directly.
     pub proxy: Option<ProxyConfig>,
@@ -143,6 +146,7 @@ impl Default for ConnectOptions {
             dns_timeout: Duration::from_millis(30_000),
             lmtp: false,
             debug: false,
+            log_body: false,
             logger: None,
             proxy: None,
             socket_provider: None,
@@ -168,6 +172,7 @@ impl fmt::Debug for ConnectOptions {
             .field("dns_timeout", &self.dns_timeout)
             .field("lmtp", &self.lmtp)
             .field("debug", &self.debug)
+            .field("log_body", &self.log_body)
             .field("logger", &self.logger.as_ref().map(|_| "<fn>"))
             .field("proxy", &self.proxy)
             .field("socket_provider", &self.socket_provider)

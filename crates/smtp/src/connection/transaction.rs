@@ -267,7 +267,7 @@ impl SmtpConnection {
         }
         let body_end = pending.len();
         stuffer.finish(&mut pending);
-        if self.logger.debug {
+        if self.logger.debug && self.opts.log_body {
             // nodemailer's transcript has the message, then the terminating dot on its own
             if body_end > 0 {
                 self.log_body(&pending[..body_end]);
@@ -296,7 +296,7 @@ impl SmtpConnection {
     }
 
     async fn write_body_piece(&mut self, piece: &[u8]) -> Result<(), SmtpError> {
-        if self.logger.debug {
+        if self.logger.debug && self.opts.log_body {
             self.log_body(piece);
         }
         self.write_bytes(piece).await
