@@ -5,27 +5,21 @@
 //!   merge and read it, and answers with what JS needs: the Mail's and the transport's option
 //!   objects (built here from the merge plan, so they hold the user's own functions and
 //!   Buffers), a few resolved values for JS's own set-up, and the typed configuration
-//!   ([`TransportSettings`]) that `NativeTransport` takes.
-//! - The typed configuration turned into the engine's types ([`connect_options`],
-//!   [`pool_options`], [`oauth2_config`]): field copies, no option read a second time.
+//!   ([`TransportSettings`]) that `NativeTransport` takes. That configuration is already the
+//!   engine's types (`ConnectOptions`, `PoolOptions`, `OAuth2Config`): `NativeTransport` only
+//!   adds the run-time parts (logger, socket provider, callbacks).
 //! - [`read_auth`]: a message's `auth` (merged over the transport's in lib/mailer.js), read the
-//!   same way as the transport's.
+//!   same way as the transport's; [`oauth2_config`] adds the provisioning callback to its
+//!   OAuth2 settings.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use mailer_config::{
-    AuthConfig, Input, Layer, Pick, Plan, PoolConfig, Resolved, Source, TransportConfig, Val,
-};
+use mailer_config::{AuthConfig, Input, Layer, Pick, Plan, Resolved, Source, TransportConfig, Val};
 use mailer_oauth2::OAuth2Config;
-use mailer_smtp::options::{ConnectOptions, TlsOptions};
-use mailer_smtp::pool::PoolOptions;
-use mailer_smtp::ProxyConfig;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
-
-use super::errors::BindError;
 
 /// A JS object read key by key (own enumerable string keys, as `Object.keys`). The key list is
 /// read once: an option is looked up in it before its value is read.
@@ -159,7 +153,7 @@ pub fn resolve_transport<'env>(
     out.set("pool", c.pool.is_some())?;
     out.set("maxConnections", c.max_connections as u32)?;
     out.set("ignoredTls", c.ignored_tls.clone())?;
-    out.set("tlsCa", c.tls.ca.clone())?;
+    out.set("tlsCa", c.connect.tls.ca.clone())?;
     out.set("insecureEnv", c.insecure_env_applied)?;
     out.set("customProxy", c.custom_proxy)?;
     let settings = TransportSettings {
@@ -233,87 +227,11 @@ pub(super) fn read_auth(auth: Object<'_>, insecure_env: bool) -> Option<AuthConf
     AuthConfig::read(Some(&val), insecure_env, &mut false)
 }
 
-pub(super) fn tls_options(tls: &mailer_config::TlsConfig) -> TlsOptions {
-    TlsOptions {
-        reject_unauthorized: tls.reject_unauthorized,
-        ca: tls.ca.clone(),
-        servername: tls.servername.clone(),
-        min_version: tls.min_version.clone(),
-        cert: tls.cert.clone(),
-        key: tls.key.clone(),
-        passphrase: tls.passphrase.clone(),
-        // set by the transport from the JS function, when there is one
-        check_server_identity: None,
-    }
-}
-
-/// The engine's connection options. A proxy URL the engine cannot read fails the sends (as the
-/// invalid port or local address the configuration found).
-pub(super) fn connect_options(
-    c: &TransportConfig,
-) -> std::result::Result<ConnectOptions, BindError> {
-    if let Some(e) = &c.connect_error {
-        return Err(BindError::new(e.code, e.message.clone()));
-    }
-    Ok(ConnectOptions {
-        host: c.host.clone(),
-        port: c.port,
-        secure: c.secure,
-        tls: tls_options(&c.tls),
-        ignore_tls: c.ignore_tls,
-        require_tls: c.require_tls,
-        opportunistic_tls: c.opportunistic_tls,
-        name: c.name.clone(),
-        local_address: c.local_address,
-        connection_timeout: c.connection_timeout,
-        greeting_timeout: c.greeting_timeout,
-        socket_timeout: c.socket_timeout,
-        dns_timeout: c.dns_timeout,
-        lmtp: c.lmtp,
-        debug: c.transcript,
-        log_body: c.log_body,
-        logger: None,
-        socket_provider: None,
-        proxy: match &c.proxy {
-            Some(url) => Some(ProxyConfig::parse(url)?),
-            None => None,
-        },
-    })
-}
-
-pub(super) fn pool_options(p: &PoolConfig) -> PoolOptions {
-    PoolOptions {
-        max_connections: p.max_connections,
-        max_messages: p.max_messages,
-        rate_delta: p.rate_delta,
-        rate_limit: p.rate_limit,
-        max_requeues: p.max_requeues,
-    }
-}
-
-/// The token manager's settings for an OAuth2 login (`a.login()` is `Login::OAuth2`).
+/// The token manager's settings for an OAuth2 login (`a.login()` is `Login::OAuth2`);
+/// `has_provisioner`: the transport has a provisioning callback (`oauth2_provision_cb`).
 pub(super) fn oauth2_config(a: &AuthConfig, has_provisioner: bool) -> OAuth2Config {
     OAuth2Config {
-        user: a.user.clone().unwrap_or_default(),
-        client_id: a.client_id.clone(),
-        client_secret: a.client_secret.clone(),
-        refresh_token: a.refresh_token.clone(),
-        access_token: a.access_token.clone(),
-        expires: a.expires,
-        timeout: a.timeout,
-        access_url: a.access_url.clone(),
-        service_client: a.service_client.clone(),
-        private_key: a.private_key.clone(),
-        private_key_passphrase: a.private_key_passphrase.clone(),
-        scope: a.scope.clone(),
-        service_request_timeout: a.service_request_timeout,
-        custom_headers: a.custom_headers.clone(),
-        custom_params: a.custom_params.clone(),
-        request_timeout: a.request_timeout,
-        tls_reject_unauthorized: a.tls.reject_unauthorized,
-        tls_ca: a.tls.ca.clone(),
-        has_provisioner: has_provisioner || a.has_provision_callback,
-        // the transport fills in the callback it will use
-        provisioner_id: 0,
+        has_provisioner: has_provisioner || a.oauth2.has_provisioner,
+        ..a.oauth2.clone()
     }
 }

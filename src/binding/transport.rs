@@ -24,7 +24,7 @@ use super::callbacks::{
 };
 use super::custom_auth::RunnerArgs;
 use super::errors::{reject, to_js_error_array, BindError};
-use super::options::{connect_options, oauth2_config, pool_options, read_auth, TransportSettings};
+use super::options::{oauth2_config, read_auth, TransportSettings};
 use super::runtime;
 use super::socket::{JsSocketProvider, OpenArgs, OpsArgs};
 use super::tokens::{
@@ -754,10 +754,10 @@ impl NativeTransport {
             sockets: None,
         };
         let events: Option<EventSink> = fns.token.as_ref().map(|_| event_sink(hub.clone()));
-        let (mut connect, config_error) = match connect_options(&config) {
-            Ok(c) => (c, None),
-            Err(e) => (ConnectOptions::default(), Some(e)),
-        };
+        // an invalid port, local address or proxy URL fails every send (nodemailer's net.connect
+        // refuses it when the connection is made)
+        let config_error = config.connect_error.clone().map(BindError);
+        let mut connect = config.connect.clone();
         connect.logger = fns.log.as_ref().map(|_| smtp_log_fn(hub.clone(), 0));
         let sockets = Arc::new(JsSocketProvider::new(hub.clone()));
         connect.socket_provider = Some(mailer_smtp::SocketProviderHandle(sockets.clone()));
@@ -768,7 +768,7 @@ impl NativeTransport {
                 .build()?;
             connect.tls.check_server_identity = Some(identity_check(Arc::new(tsfn)));
         }
-        let oauth_log: Option<mailer_oauth2::LogFn> = if config.transcript && fns.log.is_some() {
+        let oauth_log: Option<mailer_oauth2::LogFn> = if config.connect.debug && fns.log.is_some() {
             let hub = hub.clone();
             let f: mailer_oauth2::LogFn = Arc::new(move |line: String| {
                 if let Some(c) = hub.get() {
@@ -813,11 +813,7 @@ impl NativeTransport {
             } else {
                 None
             };
-            Some(Pool::new(
-                connect.clone(),
-                pool_options(pool_config),
-                on_idle,
-            ))
+            Some(Pool::new(connect.clone(), pool_config.clone(), on_idle))
         } else {
             None
         };
@@ -843,7 +839,7 @@ impl NativeTransport {
         // (lib/xoauth2 sets `expires` in its constructor): the manager is made now, not at
         // the first send. An error here is reported by that send.
         if let Some(auth) = &core.config.auth {
-            if auth.login() == Login::OAuth2 && auth.access_token.is_some() {
+            if auth.login() == Login::OAuth2 && auth.oauth2.access_token.is_some() {
                 let _ = core.manager_for(oauth2_config(auth, false));
             }
         }

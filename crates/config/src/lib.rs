@@ -6,12 +6,17 @@
 //!   `src/services.json`, copied unchanged from nodemailer 10.6.1 (MIT-0 data).
 //! - [`resolve`]: `createTransport(input)` resolved once: URL, service and the user's options
 //!   merged in nodemailer's order ([`Layers`], nodemailer's `shared.assign`) and read into one
-//!   typed [`TransportConfig`] (with [`TlsConfig`], [`AuthConfig`], [`PoolConfig`]).
+//!   typed [`TransportConfig`].
+//! - [`TransportConfig`]: the engine's own option types, filled in (mailer-smtp's
+//!   `ConnectOptions` with its `TlsOptions` and `ProxyConfig`, `PoolOptions`; an [`AuthConfig`]
+//!   holding mailer-oauth2's `OAuth2Config`), plus what no engine type takes ([`Mode`], the
+//!   facts JS needs). The defaults are the engine types' own.
 //! - [`Source`] / [`Val`]: how an options object is read (a JS object through the binding, or
 //!   JSON), key by key, with JS's coercions.
 //!
-//! Where to add a transport option: [`TransportConfig::read`] reads it (nodemailer's coercion
-//! and default), the binding (`src/binding/options.rs`) copies it into the engine's type.
+//! Where to add a transport option: the engine's type gets the field and its default;
+//! [`TransportConfig::read`] reads it with nodemailer's coercion. The binding copies nothing:
+//! it only adds the run-time parts (logger, socket provider, callbacks).
 
 mod conn_url;
 mod resolve;
@@ -22,9 +27,7 @@ mod well_known;
 pub use conn_url::{is_connection_url, parse_connection_url};
 pub use resolve::{resolve, Input, Layer, Plan, Resolved};
 pub use source::{json_val, JsonSource, Layers, Pick, Source, Val, Without};
-pub use transport::{
-    AuthConfig, ConnectError, Login, Mode, PoolConfig, TlsConfig, TransportConfig,
-};
+pub use transport::{AuthConfig, Login, Mode, TransportConfig};
 pub use well_known::well_known;
 
 /// A configuration error. `message` never contains the URL or any credential.

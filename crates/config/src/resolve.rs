@@ -227,7 +227,11 @@ mod tests {
                    "host": "smtp.gmail.com"})
         );
         assert_eq!(
-            (config.host.as_str(), config.port, config.secure),
+            (
+                config.connect.host.as_str(),
+                config.connect.port,
+                config.connect.secure
+            ),
             ("smtp.gmail.com", 465, true)
         );
     }
@@ -267,7 +271,10 @@ mod tests {
             r.mail_options.as_ref().map(|m| m.layers.clone()),
             Some(vec![Layer::Url])
         );
-        assert_eq!((r.config.host.as_str(), r.config.port), ("h", 2525));
+        assert_eq!(
+            (r.config.connect.host.as_str(), r.config.connect.port),
+            ("h", 2525)
+        );
         let bad = json!({"service": true});
         let map = bad.as_object().cloned().unwrap_or_default();
         let err = resolve(Input::Object(Rc::new(JsonSource(Rc::new(map)))), false)
@@ -276,6 +283,6 @@ mod tests {
         assert_eq!(err.message, "The \"service\" option must be a string");
         assert!(resolve(Input::Url("smtp://exa mple.com".into()), false).is_err());
         let r = resolve(Input::None, false).unwrap();
-        assert_eq!(r.config.port, 587);
+        assert_eq!(r.config.connect.port, 587);
     }
 }

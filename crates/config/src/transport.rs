@@ -1,27 +1,35 @@
 //! The typed transport configuration: the merged options read once, with nodemailer's
-//! coercions and defaults (lib/smtp-transport, lib/smtp-pool, lib/smtp-connection), into the
-//! values the engine takes. The binding copies these fields into the engine's types
-//! (`mailer_smtp::options::ConnectOptions`, `PoolOptions`, `mailer_oauth2::OAuth2Config`)
-//! without reading an option again.
+//! coercions (lib/smtp-transport, lib/smtp-pool, lib/smtp-connection), into the engine's own
+//! option types: [`ConnectOptions`] (with its [`TlsOptions`] and [`ProxyConfig`]),
+//! [`PoolOptions`] and, for an OAuth2 login, [`OAuth2Config`]. The defaults are those types'
+//! `Default` (nodemailer's values, written once, in the engine); this module only says how an
+//! option is read. What exists only at run time (the logger, the socket provider, the
+//! `checkServerIdentity` callback, the provisioning callback) is added by the binding.
 //!
-//! To add a transport option: read it in [`TransportConfig::read`] (or [`TlsConfig::read`],
-//! [`AuthConfig::read`]) with the coercion nodemailer applies, add the field, and copy it in
-//! the binding (`src/binding/options.rs`).
+//! [`TransportConfig`] holds those values plus what no engine type takes: the transport
+//! [`Mode`], the JS-side facts (`maxConnections` without `pool`, a custom proxy scheme, the
+//! ignored `tls` keys) and a configuration error the sends report.
+//!
+//! To add a transport option: give the engine's type the field and its default, then read it
+//! in [`TransportConfig::read`] (or [`read_tls`], [`AuthConfig::read`]) with the coercion
+//! nodemailer applies.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use mailer_oauth2::OAuth2Config;
+use mailer_smtp::options::SECURE_PORT;
+use mailer_smtp::{ConnectOptions, ErrorCode, PoolOptions, ProxyConfig, SmtpError, TlsOptions};
+
 use crate::source::{Source, Val};
 
-/// nodemailer's connection defaults (lib/smtp-connection).
-const CONNECTION_TIMEOUT_MS: u64 = 2 * 60 * 1000;
-const GREETING_TIMEOUT_MS: u64 = 30 * 1000;
-const SOCKET_TIMEOUT_MS: u64 = 10 * 60 * 1000;
-const DNS_TIMEOUT_MS: u64 = 30 * 1000;
 /// `Infinity` as a timeout: effectively no limit, but still a finite timer so arithmetic
 /// never overflows.
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `maxConnections` is capped here: more would only exhaust file descriptors.
+const MAX_CONNECTIONS_CAP: f64 = 10_000.0;
 
 /// `tls` keys mailer-rs honours; the rest (ciphers, ecdhCurve, secureContext, ...) have no
 /// effect: rustls chooses its own suites and curves.
@@ -61,108 +69,53 @@ impl Mode {
     }
 }
 
-/// TLS settings (the SMTP `tls` option, or `auth.tls` for token requests). Its `Debug` never
-/// prints the key or its passphrase.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// As Node's `tls.connect`: only `false` turns verification off (`0` or `'false'` do not).
-    pub reject_unauthorized: bool,
-    /// PEM text, one entry per string or Buffer given (each may hold several certificates).
-    pub ca: Vec<String>,
-    pub servername: Option<String>,
-    pub min_version: Option<String>,
-    pub cert: Option<String>,
-    pub key: Option<String>,
-    pub passphrase: Option<String>,
-}
-
-impl TlsConfig {
-    /// Reads a `tls` value (anything that is not an object reads as `{}`). `insecure_env`:
-    /// `NODE_TLS_REJECT_UNAUTHORIZED=0`, which applies, as in Node, when `rejectUnauthorized`
-    /// is not set; `applied_env` is set when it did.
-    pub fn read<'a>(
-        tls: Option<&Val<'a>>,
-        servername: Option<&Val<'a>>,
-        insecure_env: bool,
-        applied_env: &mut bool,
-    ) -> TlsConfig {
-        let obj = tls.and_then(Val::as_object);
-        let get = |k: &str| obj.and_then(|o| o.get(k));
-        let reject = match get("rejectUnauthorized") {
-            None | Some(Val::Undefined) if insecure_env => {
-                *applied_env = true;
-                false
-            }
-            Some(Val::Bool(false)) => false,
-            _ => true,
-        };
-        // Node also takes `key: [{ pem, passphrase }]`; one client key is used (the first)
-        let key = match get("key") {
-            Some(Val::List(items)) => items.first().cloned(),
-            other => other,
-        };
-        let key_obj = key.as_ref().and_then(Val::as_object);
-        let key_pem = key_obj.and_then(|k| k.get("pem")).filter(Val::truthy);
-        // Node: a `{ pem, passphrase }` key's own passphrase wins over `tls.passphrase`
-        let passphrase = match (&key_pem, key_obj.and_then(|k| k.get("passphrase"))) {
-            (Some(_), Some(p)) if p.truthy() => Some(p),
-            _ => get("passphrase"),
-        };
-        let servername = get("servername")
-            .filter(Val::truthy)
-            .or_else(|| servername.cloned());
-        TlsConfig {
-            reject_unauthorized: reject,
-            ca: text_list(get("ca").as_ref()),
-            servername: text(servername.as_ref()),
-            min_version: text(get("minVersion").as_ref()),
-            cert: text(get("cert").as_ref()),
-            key: text(key_pem.as_ref().or(key.as_ref())),
-            passphrase: text(passphrase.as_ref()),
+/// Reads a `tls` value (the SMTP `tls` option, or `auth.tls` for token requests; anything
+/// that is not an object reads as `{}`) into the engine's TLS options. `servername`: the
+/// top-level `servername` option, used when `tls.servername` is not set. `insecure_env`:
+/// `NODE_TLS_REJECT_UNAUTHORIZED=0`, which applies, as in Node, when `rejectUnauthorized` is
+/// not set; `applied_env` is set when it did.
+fn read_tls<'a>(
+    tls: Option<&Val<'a>>,
+    servername: Option<&Val<'a>>,
+    insecure_env: bool,
+    applied_env: &mut bool,
+) -> TlsOptions {
+    let obj = tls.and_then(Val::as_object);
+    let get = |k: &str| obj.and_then(|o| o.get(k));
+    // as Node's `tls.connect`: only `false` turns verification off (`0` or `'false'` do not)
+    let reject = match get("rejectUnauthorized") {
+        None | Some(Val::Undefined) if insecure_env => {
+            *applied_env = true;
+            false
         }
-    }
-}
-
-/// `Some("<redacted>")` for a secret that is set.
-fn redacted(v: &Option<String>) -> Option<&'static str> {
-    v.as_ref().map(|_| "<redacted>")
-}
-
-impl fmt::Debug for TlsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsConfig")
-            .field("reject_unauthorized", &self.reject_unauthorized)
-            .field("ca", &format_args!("[{} PEM]", self.ca.len()))
-            .field("servername", &self.servername)
-            .field("min_version", &self.min_version)
-            .field("cert", &self.cert.as_ref().map(|_| "<PEM>"))
-            .field("key", &redacted(&self.key))
-            .field("passphrase", &redacted(&self.passphrase))
-            .finish()
-    }
-}
-
-impl fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("kind", &self.kind)
-            .field("user", &self.user)
-            .field("pass", &redacted(&self.pass))
-            .field("method", &self.method)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &redacted(&self.client_secret))
-            .field("refresh_token", &redacted(&self.refresh_token))
-            .field("access_token", &redacted(&self.access_token))
-            .field("access_url", &self.access_url)
-            .field("service_client", &self.service_client)
-            .field("private_key", &redacted(&self.private_key))
-            .field(
-                "private_key_passphrase",
-                &redacted(&self.private_key_passphrase),
-            )
-            .field("has_provision_callback", &self.has_provision_callback)
-            .field("tls", &self.tls)
-            .finish_non_exhaustive()
+        Some(Val::Bool(false)) => false,
+        _ => true,
+    };
+    // Node also takes `key: [{ pem, passphrase }]`; one client key is used (the first)
+    let key = match get("key") {
+        Some(Val::List(items)) => items.first().cloned(),
+        other => other,
+    };
+    let key_obj = key.as_ref().and_then(Val::as_object);
+    let key_pem = key_obj.and_then(|k| k.get("pem")).filter(Val::truthy);
+    // Node: a `{ pem, passphrase }` key's own passphrase wins over `tls.passphrase`
+    let passphrase = match (&key_pem, key_obj.and_then(|k| k.get("passphrase"))) {
+        (Some(_), Some(p)) if p.truthy() => Some(p),
+        _ => get("passphrase"),
+    };
+    let servername = get("servername")
+        .filter(Val::truthy)
+        .or_else(|| servername.cloned());
+    TlsOptions {
+        reject_unauthorized: reject,
+        // PEM text, one entry per string or Buffer given (each may hold several certificates)
+        ca: text_list(get("ca").as_ref()),
+        servername: text(servername.as_ref()),
+        min_version: text(get("minVersion").as_ref()),
+        cert: text(get("cert").as_ref()),
+        key: text(key_pem.as_ref().or(key.as_ref())),
+        passphrase: text(passphrase.as_ref()),
+        ..TlsOptions::default()
     }
 }
 
@@ -207,12 +160,12 @@ fn non_empty_text(v: Option<Val>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// A positive, finite number of milliseconds, else the default (nodemailer: `value || DEFAULT`).
-fn millis(v: Option<f64>, default_ms: u64) -> Duration {
+/// A positive number of milliseconds, else the default (nodemailer: `value || DEFAULT`).
+fn millis(v: Option<f64>, default: Duration) -> Duration {
     match v {
         Some(ms) if ms.is_finite() && ms > 0.0 => Duration::from_millis(ms as u64),
         Some(ms) if ms.is_infinite() && ms > 0.0 => FOREVER,
-        _ => Duration::from_millis(default_ms),
+        _ => default,
     }
 }
 
@@ -228,34 +181,33 @@ pub enum Login {
     OAuth2,
 }
 
-/// The `auth` option (or a message's `auth`) with the values the engine uses; functions stay
-/// in JS (`provisionCallback` is only noted). Its `Debug` never prints a secret.
-#[derive(Clone, Default, PartialEq)]
+/// The `auth` option (or a message's `auth`) as read: one object that is either a password
+/// login or an OAuth2 one ([`AuthConfig::login`]). Functions stay in JS (`provisionCallback`
+/// is only noted, as `oauth2.has_provisioner`). Its `Debug` never prints a secret.
+#[derive(Clone, Default)]
 pub struct AuthConfig {
+    /// `type` (`'login'`, `'OAuth2'`, a custom method's name ...).
     pub kind: Option<String>,
     pub user: Option<String>,
     pub pass: Option<String>,
     pub method: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub refresh_token: Option<String>,
-    pub access_token: Option<String>,
-    pub access_url: Option<String>,
-    pub service_client: Option<String>,
-    pub scope: Option<String>,
-    /// Seconds (or ms since the epoch for `expires`), as nodemailer's XOAuth2 reads them.
-    pub expires: Option<u64>,
-    pub timeout: Option<u64>,
-    pub service_request_timeout: Option<u64>,
-    pub request_timeout: Option<Duration>,
-    pub private_key: Option<String>,
-    pub private_key_passphrase: Option<String>,
-    pub custom_headers: Vec<(String, String)>,
-    pub custom_params: Vec<(String, String)>,
-    pub has_provision_callback: bool,
+    /// The token manager's settings from the same object: used when the login is OAuth2.
     /// Token requests verify certificates unless `auth.tls` says otherwise (the SMTP `tls`
     /// does not apply to them).
-    pub tls: TlsConfig,
+    pub oauth2: OAuth2Config,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("kind", &self.kind)
+            .field("user", &self.user)
+            .field("pass", &self.pass.as_ref().map(|_| "<redacted>"))
+            .field("method", &self.method)
+            // OAuth2Config's own Debug hides its secrets
+            .field("oauth2", &self.oauth2)
+            .finish()
+    }
 }
 
 impl AuthConfig {
@@ -280,30 +232,38 @@ impl AuthConfig {
             Some(pk) if pk.truthy() => (text(Some(&pk)), None),
             _ => (None, None),
         };
+        let user = s("user");
+        let tls = read_tls(a.get("tls").as_ref(), None, insecure_env, applied_env);
         Some(AuthConfig {
             kind: s("type"),
-            user: s("user"),
             pass: s("pass"),
             method: s("method"),
-            client_id: s("clientId"),
-            client_secret: s("clientSecret"),
-            refresh_token: s("refreshToken"),
-            access_token: s("accessToken"),
-            access_url: s("accessUrl"),
-            service_client: s("serviceClient"),
-            scope: s("scope"),
-            expires: secs("expires"),
-            timeout: secs("timeout"),
-            service_request_timeout: secs("serviceRequestTimeout"),
-            request_timeout: number(a.get("requestTimeout").as_ref())
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .map(|ms| Duration::from_millis(ms as u64)),
-            private_key,
-            private_key_passphrase,
-            custom_headers: pairs(a.get("customHeaders")),
-            custom_params: pairs(a.get("customParams")),
-            has_provision_callback: matches!(a.get("provisionCallback"), Some(Val::Function)),
-            tls: TlsConfig::read(a.get("tls").as_ref(), None, insecure_env, applied_env),
+            oauth2: OAuth2Config {
+                user: user.clone().unwrap_or_default(),
+                client_id: s("clientId"),
+                client_secret: s("clientSecret"),
+                refresh_token: s("refreshToken"),
+                access_token: s("accessToken"),
+                // seconds (or ms since the epoch for `expires`), as nodemailer's XOAuth2 reads them
+                expires: secs("expires"),
+                timeout: secs("timeout"),
+                access_url: s("accessUrl"),
+                service_client: s("serviceClient"),
+                private_key,
+                private_key_passphrase,
+                scope: s("scope"),
+                service_request_timeout: secs("serviceRequestTimeout"),
+                custom_headers: pairs(a.get("customHeaders")),
+                custom_params: pairs(a.get("customParams")),
+                request_timeout: number(a.get("requestTimeout").as_ref())
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .map(|ms| Duration::from_millis(ms as u64)),
+                tls_reject_unauthorized: tls.reject_unauthorized,
+                tls_ca: tls.ca,
+                has_provisioner: matches!(a.get("provisionCallback"), Some(Val::Function)),
+                ..OAuth2Config::default()
+            },
+            user,
         })
     }
 
@@ -349,60 +309,24 @@ fn pairs(v: Option<Val>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// nodemailer's pool options (lib/smtp-pool).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolConfig {
-    /// `maxConnections`, default 5 (capped at 10,000).
-    pub max_connections: usize,
-    /// `maxMessages` per connection, default 100; `Infinity`: no limit.
-    pub max_messages: Option<u64>,
-    pub rate_delta: Duration,
-    /// `rateLimit` messages per `rateDelta`; 0: no limit.
-    pub rate_limit: u64,
-    pub max_requeues: Option<u32>,
-}
-
-/// A configuration error a send reports rather than `createTransport` (nodemailer passes the
-/// value on to `net.connect`, which refuses it when the connection is made).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectError {
-    pub code: &'static str,
-    pub message: String,
-}
-
 /// The transport configuration, resolved.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
-    pub host: String,
-    pub port: u16,
-    /// Implicit TLS: `secure`, or port 465 when `secure` is not set.
-    pub secure: bool,
-    pub tls: TlsConfig,
-    pub ignore_tls: bool,
-    pub require_tls: bool,
-    pub opportunistic_tls: bool,
-    pub name: Option<String>,
-    pub local_address: Option<IpAddr>,
-    pub connection_timeout: Duration,
-    pub greeting_timeout: Duration,
-    pub socket_timeout: Duration,
-    pub dns_timeout: Duration,
-    pub lmtp: bool,
-    /// The SMTP transcript is logged (`debug` or `transactionLog`, with a logger).
-    pub transcript: bool,
-    /// The message body is logged too (`debug` only, as nodemailer's lib/smtp-connection).
-    pub log_body: bool,
-    /// A proxy URL of a scheme the engine speaks.
-    pub proxy: Option<String>,
-    /// A proxy URL of another scheme: a proxy handler set in JS connects it.
-    pub custom_proxy: bool,
+    /// The engine's connection options (`debug` is the transcript: `debug` or `transactionLog`
+    /// with a logger; `log_body`: `debug` with a logger). The logger, the socket provider and
+    /// the identity check are unset: the binding adds them.
+    pub connect: ConnectOptions,
     pub auth: Option<AuthConfig>,
+    /// `authMethod`: the SASL mechanism when the auth object names none.
     pub auth_method: Option<String>,
     pub force_auth: bool,
     /// `pool: true`: messages share pooled connections.
-    pub pool: Option<PoolConfig>,
+    pub pool: Option<PoolOptions>,
     /// `maxConnections` as the pool reads it (also without `pool`, for JS's send window).
     pub max_connections: usize,
+    /// A proxy URL of a scheme the engine has no client for: a proxy handler set in JS
+    /// connects it (`connect.proxy` is then unset).
+    pub custom_proxy: bool,
     /// The name composed messages use in Message-IDs.
     pub hostname: Option<String>,
     pub mode: Option<Mode>,
@@ -410,8 +334,10 @@ pub struct TransportConfig {
     pub ignored_tls: Vec<String>,
     /// `NODE_TLS_REJECT_UNAUTHORIZED=0` turned verification off somewhere (Node warns once).
     pub insecure_env_applied: bool,
-    /// Set when a send must fail with this error (an invalid port or local address).
-    pub connect_error: Option<ConnectError>,
+    /// Set when every send must fail with this error (an invalid port, local address or proxy
+    /// URL): nodemailer passes such a value on to `net.connect`, which refuses it when the
+    /// connection is made, never in `createTransport`.
+    pub connect_error: Option<SmtpError>,
 }
 
 impl TransportConfig {
@@ -424,12 +350,14 @@ impl TransportConfig {
                 .filter(|v| !matches!(v, Val::Undefined))
                 .map(|v| v.js_string())
         };
+        let defaults = ConnectOptions::default();
         let mut applied_env = false;
         let mut connect_error = None;
+        let refused = |message: String| SmtpError::new(ErrorCode::EConnection, message);
 
         let host = string("host")
             .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".into());
+            .unwrap_or_else(|| defaults.host.clone());
         // nodemailer: `Number(port) || default`; any other number reaches net.connect, which
         // refuses it, so the send fails with ECONNECTION (never createTransport)
         let port_given = get("port")
@@ -437,13 +365,10 @@ impl TransportConfig {
             .filter(|p| !p.is_nan() && *p != 0.0);
         if let Some(p) = port_given {
             if !(0.0..65536.0).contains(&p) || p.fract() != 0.0 {
-                connect_error = Some(ConnectError {
-                    code: "ECONNECTION",
-                    message: format!(
-                        "Port should be >= 0 and < 65536. Received type number ({}).",
-                        Val::Number(p).js_string()
-                    ),
-                });
+                connect_error = Some(refused(format!(
+                    "Port should be >= 0 and < 65536. Received type number ({}).",
+                    Val::Number(p).js_string()
+                )));
             }
         }
         let secure = match (
@@ -451,28 +376,20 @@ impl TransportConfig {
             port_given,
         ) {
             (Some(s), _) => s.truthy(),
-            (None, Some(p)) => p == 465.0,
-            (None, None) => false,
+            (None, Some(p)) => p == f64::from(SECURE_PORT),
+            (None, None) => defaults.secure,
         };
         let port = match port_given {
             Some(p) if connect_error.is_none() => p as u16,
-            _ => {
-                if secure {
-                    465
-                } else {
-                    587
-                }
-            }
+            _ if secure => SECURE_PORT,
+            _ => defaults.port,
         };
         let local_address = match string("localAddress") {
             Some(a) if !a.is_empty() => match a.parse::<IpAddr>() {
                 Ok(ip) => Some(ip),
                 Err(_) => {
                     // as net.connect's ERR_INVALID_IP_ADDRESS in nodemailer: the send fails
-                    connect_error.get_or_insert(ConnectError {
-                        code: "ECONNECTION",
-                        message: format!("Invalid localAddress {a:?}"),
-                    });
+                    connect_error.get_or_insert(refused(format!("Invalid localAddress {a:?}")));
                     None
                 }
             },
@@ -480,7 +397,7 @@ impl TransportConfig {
         };
 
         let tls_val = get("tls").filter(Val::truthy);
-        let tls = TlsConfig::read(
+        let tls = read_tls(
             tls_val.as_ref(),
             get("servername").as_ref(),
             insecure_env,
@@ -497,36 +414,49 @@ impl TransportConfig {
         };
         let auth = AuthConfig::read(get("auth").as_ref(), insecure_env, &mut applied_env);
 
-        // nodemailer only honours a string proxy URL
+        // nodemailer only honours a string proxy URL; one the engine cannot read fails the
+        // sends (EPROXY), after an invalid port or local address
         let (proxy, custom_proxy) = match get("proxy") {
             Some(Val::Str(url)) if !url.is_empty() => match proxy_scheme(&url) {
                 Some(scheme) if !BUILTIN_PROXY_SCHEMES.contains(&scheme.as_str()) => (None, true),
-                _ => (Some(url), false),
+                _ => match ProxyConfig::parse(&url) {
+                    Ok(p) => (Some(p), false),
+                    Err(e) => {
+                        connect_error.get_or_insert(e);
+                        (None, false)
+                    }
+                },
             },
             _ => (None, false),
         };
 
         let logger = flag("logger");
         let positive = |k: &str| number(get(k).as_ref()).filter(|x| *x > 0.0);
-        let max_connections = positive("maxConnections").map_or(5, |v| v.min(10_000.0) as usize);
-        let pool = flag("pool").then(|| PoolConfig {
+        let pool_defaults = PoolOptions::default();
+        let max_connections = positive("maxConnections")
+            .map_or(pool_defaults.max_connections, |v| {
+                v.min(MAX_CONNECTIONS_CAP) as usize
+            });
+        let pool = flag("pool").then(|| PoolOptions {
             max_connections,
             max_messages: match positive("maxMessages") {
                 Some(v) if v.is_infinite() => None,
                 Some(v) => Some(v as u64),
-                None => Some(100),
+                None => pool_defaults.max_messages,
             },
             rate_delta: positive("rateDelta")
                 .filter(|v| v.is_finite())
-                .map_or(Duration::from_millis(1000), |ms| {
+                .map_or(pool_defaults.rate_delta, |ms| {
                     Duration::from_millis(ms as u64)
                 }),
+            // `rateLimit` messages per `rateDelta`
             rate_limit: positive("rateLimit")
                 .filter(|v| v.is_finite())
-                .map_or(0, |v| v as u64),
+                .map_or(pool_defaults.rate_limit, |v| v as u64),
             max_requeues: number(get("maxRequeues").as_ref())
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .map(|v| v as u32),
+                .map(|v| v as u32)
+                .or(pool_defaults.max_requeues),
         });
         // lib/nodemailer.js picks pool, sendmail, streamTransport, jsonTransport, SES in this
         // order; a stream or JSON transport with `pool` is kept a stream or JSON transport
@@ -541,9 +471,9 @@ impl TransportConfig {
         } else {
             None
         };
-        let timeout = |k: &str, default_ms| millis(number(get(k).as_ref()), default_ms);
+        let timeout = |k: &str, default| millis(number(get(k).as_ref()), default);
 
-        TransportConfig {
+        let connect = ConnectOptions {
             host,
             port,
             secure,
@@ -553,20 +483,25 @@ impl TransportConfig {
             opportunistic_tls: flag("opportunisticTLS"),
             name: string("name"),
             local_address,
-            connection_timeout: timeout("connectionTimeout", CONNECTION_TIMEOUT_MS),
-            greeting_timeout: timeout("greetingTimeout", GREETING_TIMEOUT_MS),
-            socket_timeout: timeout("socketTimeout", SOCKET_TIMEOUT_MS),
-            dns_timeout: timeout("dnsTimeout", DNS_TIMEOUT_MS),
+            connection_timeout: timeout("connectionTimeout", defaults.connection_timeout),
+            greeting_timeout: timeout("greetingTimeout", defaults.greeting_timeout),
+            socket_timeout: timeout("socketTimeout", defaults.socket_timeout),
+            dns_timeout: timeout("dnsTimeout", defaults.dns_timeout),
             lmtp: flag("lmtp"),
-            transcript: logger && (flag("debug") || flag("transactionLog")),
+            debug: logger && (flag("debug") || flag("transactionLog")),
             log_body: logger && flag("debug"),
             proxy,
-            custom_proxy,
+            // the logger and socket provider exist only at run time: the binding sets them
+            ..defaults
+        };
+        TransportConfig {
+            connect,
             auth,
             auth_method: string("authMethod"),
             force_auth: flag("forceAuth"),
             pool,
             max_connections,
+            custom_proxy,
             hostname: string("hostname"),
             mode,
             ignored_tls,
@@ -591,6 +526,7 @@ fn proxy_scheme(url: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::source::JsonSource;
+    use mailer_smtp::ProxyKind;
     use serde_json::{json, Value};
 
     fn read(v: Value) -> TransportConfig {
@@ -602,26 +538,26 @@ mod tests {
     fn port_and_secure_defaults_follow_nodemailer() {
         let c = read(json!({}));
         assert_eq!(
-            (c.port, c.secure, c.host.as_str()),
+            (c.connect.port, c.connect.secure, c.connect.host.as_str()),
             (587, false, "localhost")
         );
         let c = read(json!({"secure": true}));
-        assert_eq!((c.port, c.secure), (465, true));
+        assert_eq!((c.connect.port, c.connect.secure), (465, true));
         let c = read(json!({"port": 465}));
-        assert_eq!((c.port, c.secure), (465, true));
+        assert_eq!((c.connect.port, c.connect.secure), (465, true));
         let c = read(json!({"port": "465", "secure": false}));
-        assert_eq!((c.port, c.secure), (465, false));
+        assert_eq!((c.connect.port, c.connect.secure), (465, false));
         let c = read(json!({"port": 25}));
-        assert_eq!((c.port, c.secure), (25, false));
+        assert_eq!((c.connect.port, c.connect.secure), (25, false));
         for bad in [json!(70000), json!(65536), json!(-1), json!(25.5)] {
             let e = read(json!({ "port": bad })).connect_error.unwrap();
-            assert_eq!(e.code, "ECONNECTION", "{bad}");
+            assert_eq!(e.code.as_str(), "ECONNECTION", "{bad}");
         }
         // NaN and 0 mean the default, as `Number(port) || 587`
-        assert_eq!(read(json!({"port": "x"})).port, 587);
-        assert_eq!(read(json!({"port": 0})).port, 587);
+        assert_eq!(read(json!({"port": "x"})).connect.port, 587);
+        assert_eq!(read(json!({"port": 0})).connect.port, 587);
         let c = read(json!({"localAddress": "nope"}));
-        assert_eq!(c.connect_error.unwrap().code, "ECONNECTION");
+        assert_eq!(c.connect_error.unwrap().code.as_str(), "ECONNECTION");
     }
 
     #[test]
@@ -631,7 +567,7 @@ mod tests {
         let c = read(json!({"auth": {"type": "oauth2", "user": "u@example.com"}}));
         let auth = c.auth.unwrap();
         assert_eq!(auth.login(), Login::OAuth2);
-        assert!(auth.tls.reject_unauthorized);
+        assert!(auth.oauth2.tls_reject_unauthorized);
         let c = read(json!({"auth": {"user": "", "pass": ""}}));
         assert_eq!(c.auth.unwrap().login(), Login::None);
         assert!(read(json!({"auth": "u"})).auth.is_none());
@@ -644,23 +580,26 @@ mod tests {
                                     "key": [{"pem": "K", "passphrase": "kp"}], "passphrase": "p"},
                             "servername": "s"}),
         );
-        assert!(c.tls.reject_unauthorized);
-        assert_eq!(c.tls.ca, ["A"]);
+        assert!(c.connect.tls.reject_unauthorized);
+        assert_eq!(c.connect.tls.ca, ["A"]);
         assert_eq!(
-            (c.tls.key.as_deref(), c.tls.passphrase.as_deref()),
+            (
+                c.connect.tls.key.as_deref(),
+                c.connect.tls.passphrase.as_deref()
+            ),
             (Some("K"), Some("kp"))
         );
-        assert_eq!(c.tls.servername.as_deref(), Some("s"));
+        assert_eq!(c.connect.tls.servername.as_deref(), Some("s"));
         assert_eq!(c.ignored_tls, ["ciphers"]);
         let map = json!({"tls": {}}).as_object().cloned().unwrap_or_default();
         let c = TransportConfig::read(&JsonSource(std::rc::Rc::new(map)), true);
-        assert!(!c.tls.reject_unauthorized && c.insecure_env_applied);
+        assert!(!c.connect.tls.reject_unauthorized && c.insecure_env_applied);
         let map = json!({"tls": {"rejectUnauthorized": true}})
             .as_object()
             .cloned()
             .unwrap_or_default();
         let c = TransportConfig::read(&JsonSource(std::rc::Rc::new(map)), true);
-        assert!(c.tls.reject_unauthorized && !c.insecure_env_applied);
+        assert!(c.connect.tls.reject_unauthorized && !c.insecure_env_applied);
     }
 
     #[test]
@@ -683,11 +622,11 @@ mod tests {
     #[test]
     fn debug_logs_the_body_transaction_log_only_the_transcript() {
         let c = read(json!({"debug": true, "logger": true}));
-        assert!(c.transcript && c.log_body);
+        assert!(c.connect.debug && c.connect.log_body);
         let c = read(json!({"transactionLog": true, "logger": true}));
-        assert!(c.transcript && !c.log_body);
+        assert!(c.connect.debug && !c.connect.log_body);
         let c = read(json!({"debug": true}));
-        assert!(!c.transcript && !c.log_body);
+        assert!(!c.connect.debug && !c.connect.log_body);
     }
 
     #[test]
@@ -706,11 +645,22 @@ mod tests {
         );
         assert_eq!(read(json!({"jsonTransport": 1})).mode, Some(Mode::Json));
         let c = read(json!({"proxy": "SOCKS5://h:1"}));
+        let proxy = c.connect.proxy.unwrap();
         assert_eq!(
-            (c.proxy.as_deref(), c.custom_proxy),
-            (Some("SOCKS5://h:1"), false)
+            (proxy.kind, proxy.host.as_str(), proxy.port, c.custom_proxy),
+            (ProxyKind::Socks5, "h", 1, false)
         );
         let c = read(json!({"proxy": "custom://h:1"}));
-        assert_eq!((c.proxy, c.custom_proxy), (None, true));
+        assert_eq!((c.connect.proxy.is_none(), c.custom_proxy), (true, true));
+        // a built-in scheme the engine cannot read fails the sends, after a bad port
+        let e = read(json!({"proxy": "http://"})).connect_error.unwrap();
+        assert_eq!(
+            (e.code.as_str(), e.command.as_deref()),
+            ("EPROXY", Some("CONN"))
+        );
+        let e = read(json!({"proxy": "http://", "port": -1}))
+            .connect_error
+            .unwrap();
+        assert_eq!(e.code.as_str(), "ECONNECTION");
     }
 }

@@ -1,4 +1,9 @@
 //! Connection options with nodemailer's defaults (lib/smtp-connection and lib/smtp-transport).
+//!
+//! These types are the transport's typed configuration: mailer-config reads the user's options
+//! into them (starting from [`ConnectOptions::default`], the one place nodemailer's defaults
+//! are written), and the binding adds what exists only at run time (the logger, the socket
+//! provider, the `checkServerIdentity` callback).
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -10,6 +15,10 @@ use futures_util::future::BoxFuture;
 
 use crate::log::LogFn;
 use crate::proxy::ProxyConfig;
+
+/// The port of implicit TLS: the default with `secure`, and a port that makes `secure` the
+/// default (nodemailer's lib/smtp-connection).
+pub const SECURE_PORT: u16 = 465;
 
 /// The subset of Node's `tls` options the engine honours.
 #[derive(Clone, PartialEq, Eq, Hash)]

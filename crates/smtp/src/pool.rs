@@ -80,6 +80,8 @@ pub type SendResult = Result<(SendInfo, Arc<[String]>), SmtpError>;
 pub type Reply = Box<dyn FnOnce(SendResult, Envelope) + Send + Sync>;
 pub type IdleFn = Arc<dyn Fn() + Send + Sync>;
 
+/// nodemailer's pool options (lib/smtp-pool), as mailer-config reads them; `Default` holds
+/// nodemailer's defaults.
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
     /// `maxConnections`, default 5 (0 means the default, as nodemailer's `|| 5`).
@@ -98,8 +100,8 @@ pub struct PoolOptions {
 impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
-            max_connections: 5,
-            max_messages: Some(100),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_messages: Some(DEFAULT_MAX_MESSAGES),
             rate_delta: Duration::from_millis(1000),
             rate_limit: 0,
             max_requeues: None,
