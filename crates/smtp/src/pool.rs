@@ -908,7 +908,7 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
-    use crate::test_server::{client_options, within};
+    use crate::test_server::{client_options, until, within};
 
     /// What one server-side connection saw.
     #[derive(Default, Clone, Debug)]
@@ -1135,12 +1135,7 @@ mod tests {
 
     /// Waits until the server saw `f` hold (connections close asynchronously).
     async fn eventually(r: &Recs, f: impl Fn(&[ConnRec]) -> bool) {
-        within(async {
-            while !f(&r.lock().unwrap()) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
+        within(until(|| f(&r.lock().unwrap()))).await
     }
 
     #[tokio::test]

@@ -7,9 +7,7 @@ use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, ClientConnection, Error, ServerConfig, ServerConnection};
 
-const CA: &str = include_str!("../../../__test__/fixtures/ca.pem");
-const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
-const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
+use crate::test_util::{CA, SERVER_CERT, SERVER_KEY};
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
 const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
 /// `CLIENT_KEY` as encrypted PKCS#8, passphrase `client-pass`.

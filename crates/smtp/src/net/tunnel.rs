@@ -315,7 +315,7 @@ mod tests {
     use crate::connection::SmtpConnection;
     use crate::error::ErrorCode;
     use crate::script;
-    use crate::test_server::{fixture, serve, server_tls_config};
+    use crate::test_server::{serve, server_tls_config, CA};
 
     #[test]
     fn connect_request_bytes() {
@@ -654,7 +654,7 @@ mod tests {
             socket_timeout: Duration::from_secs(5),
             connection_timeout: Duration::from_secs(5),
             tls: TlsOptions {
-                ca: vec![fixture("ca.pem")],
+                ca: vec![CA.to_string()],
                 ..Default::default()
             },
             proxy: Some(cfg(&proxy_url)),
