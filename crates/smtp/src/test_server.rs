@@ -156,6 +156,64 @@ pub async fn until(cond: impl Fn() -> bool) {
     }
 }
 
+/// One step of a server's side of a session, for scripts written as data ([`steps`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Sends these bytes.
+    Send(&'static str),
+    /// Reads a line and asserts it.
+    Expect(&'static str),
+    /// Reads a line, whatever it is.
+    Line,
+    /// Reads and asserts a line, then answers ([`ServerConn::reply`]).
+    Reply(&'static str, &'static str),
+    /// The greeting, the client's EHLO and this answer to it ([`ServerConn::greet`]).
+    Greet(&'static str),
+    /// Reads DATA's bytes through the final dot.
+    Data,
+    /// The server side of the TLS handshake ([`ServerConn::accept_tls`]).
+    AcceptTls,
+    /// The client's QUIT, answered `221 bye`.
+    Quit,
+    /// Reads until the client closes.
+    UntilEof,
+}
+
+impl ServerConn {
+    /// Runs `steps` in order.
+    pub async fn run(&mut self, steps: &[Step]) {
+        for step in steps {
+            match *step {
+                Step::Send(s) => self.send(s).await,
+                Step::Expect(l) => self.expect(l).await,
+                Step::Line => {
+                    self.line().await;
+                }
+                Step::Reply(l, s) => self.reply(l, s).await,
+                Step::Greet(ehlo) => self.greet(ehlo).await,
+                Step::Data => {
+                    self.data().await;
+                }
+                Step::AcceptTls => self.accept_tls().await,
+                Step::Quit => self.quit().await,
+                Step::UntilEof => {
+                    self.until_eof().await;
+                }
+            }
+        }
+    }
+}
+
+/// A script that runs `steps`.
+pub fn steps(steps: &'static [Step]) -> Script {
+    Box::new(move |mut c: ServerConn| {
+        Box::pin(async move {
+            c.run(steps).await;
+            c.seen
+        })
+    })
+}
+
 /// A server's side of one connection; it returns the lines the client sent.
 pub type Script =
     Box<dyn FnOnce(ServerConn) -> Pin<Box<dyn Future<Output = Vec<String>> + Send>> + Send>;

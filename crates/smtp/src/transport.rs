@@ -82,7 +82,7 @@ mod tests {
     use crate::auth::{self, Credentials, TokenProvider};
     use crate::log::{Field, LogEntry, Source};
     use crate::script;
-    use crate::test_server::{client_options as opts, serve, within, Script, CA};
+    use crate::test_server::{client_options as opts, serve, steps, within, Script, Step as S, CA};
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
         futures_util::stream::iter(
@@ -200,9 +200,9 @@ mod tests {
         let cases = [
             Failure::verify(
                 "no greeting within greeting_timeout",
-                script!(|c| {
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::UntilEof,
+]),
                 (ErrorCode::ETimedOut, "Greeting never received", Some("CONN"), None),
             )
             .opts(|o| ConnectOptions {
@@ -211,11 +211,11 @@ mod tests {
             }),
             Failure::verify(
                 "silence mid-session past socket_timeout",
-                script!(|c| {
-                    c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Send("220 mx\r\n"),
+S::Expect("EHLO client.test"),
+S::UntilEof,
+]),
                 (ErrorCode::ETimedOut, "Timeout", Some("CONN"), None),
             )
             .opts(|o| ConnectOptions {
@@ -224,10 +224,10 @@ mod tests {
             }),
             Failure::verify(
                 "invalid greeting repeats the reply",
-                script!(|c| {
-                    c.send("554 5.7.1 no\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Send("554 5.7.1 no\r\n"),
+S::UntilEof,
+]),
                 (
                     ErrorCode::EProtocol,
                     "Invalid greeting. response=554 5.7.1 no: 554 5.7.1 no",
@@ -237,10 +237,10 @@ mod tests {
             ),
             Failure::verify(
                 "requireTLS forbids the HELO fallback",
-                script!(|c| {
-                    c.greet("502 no\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("502 no\r\n"),
+S::UntilEof,
+]),
                 (
                     ErrorCode::EConnection,
                     "EHLO failed but HELO does not support required STARTTLS. response=502 no: 502 no",
@@ -254,10 +254,10 @@ mod tests {
             }),
             Failure::verify(
                 "verify with forceAuth and no credentials is ENOAUTH",
-                script!(|c| {
-                    c.greet("250-mx\r\n250 AUTH PLAIN\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("250-mx\r\n250 AUTH PLAIN\r\n"),
+S::UntilEof,
+]),
                 (ErrorCode::ENoAuth, "Authentication info was not provided", None, None),
             )
             .auth(AuthOptions {
@@ -266,10 +266,10 @@ mod tests {
             }),
             Failure::verify(
                 "forceAuth without a password is missing credentials",
-                script!(|c| {
-                    c.greet("250 mx\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("250 mx\r\n"),
+S::UntilEof,
+]),
                 (ErrorCode::EAuth, "Missing credentials for \"PLAIN\"", Some("API"), None),
             )
             .auth(AuthOptions {
@@ -279,20 +279,12 @@ mod tests {
             .send(),
             Failure::verify(
                 "CRAM-MD5 rejected",
-                script!(|c| {
-                    c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
-                    c.reply(
-                        "AUTH CRAM-MD5",
-                        "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
-                    )
-                    .await;
-                    c.reply(
-                        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
-                        "535 5.7.8 bad\r\n",
-                    )
-                    .await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
+S::Reply("AUTH CRAM-MD5", "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+S::Reply("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw", "535 5.7.8 bad\r\n"),
+S::UntilEof,
+]),
                 (
                     ErrorCode::EAuth,
                     "Invalid login sequence while waiting for \"235\": 535 5.7.8 bad",
@@ -306,12 +298,12 @@ mod tests {
             }),
             Failure::verify(
                 "MAIL FROM rejected",
-                script!(|c| {
-                    c.greet("250 mx\r\n").await;
-                    c.line().await;
-                    c.send("550 5.7.1 sender denied\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("250 mx\r\n"),
+S::Line,
+S::Send("550 5.7.1 sender denied\r\n"),
+S::UntilEof,
+]),
                 (
                     ErrorCode::EEnvelope,
                     "Mail command failed: 550 5.7.1 sender denied",
@@ -322,17 +314,17 @@ mod tests {
             .send(),
             Failure::verify(
                 "message rejected after the final dot",
-                script!(|c| {
-                    c.greet("250 mx\r\n").await;
-                    c.line().await;
-                    c.send("250 ok\r\n").await;
-                    c.line().await;
-                    c.send("250 ok\r\n").await;
-                    c.reply("DATA", "354 go\r\n").await;
-                    c.data().await;
-                    c.send("552 5.3.4 too big\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+S::Greet("250 mx\r\n"),
+S::Line,
+S::Send("250 ok\r\n"),
+S::Line,
+S::Send("250 ok\r\n"),
+S::Reply("DATA", "354 go\r\n"),
+S::Data,
+S::Send("552 5.3.4 too big\r\n"),
+S::UntilEof,
+]),
                 (
                     ErrorCode::EMessage,
                     "Message failed: 552 5.3.4 too big",
@@ -343,11 +335,11 @@ mod tests {
             .send(),
             Failure::verify(
                 "closed mid-reply",
-                script!(|c| {
-                    c.greet("250 mx\r\n").await;
-                    c.line().await;
-                    c.send("250-partial\r\n").await;
-                }),
+                steps(&[
+S::Greet("250 mx\r\n"),
+S::Line,
+S::Send("250-partial\r\n"),
+]),
                 (
                     ErrorCode::EConnection,
                     "Connection closed unexpectedly: 250-partial",
@@ -426,16 +418,15 @@ mod tests {
     async fn no_pipelining_sends_rcpt_one_by_one_and_skips_auth_without_advert() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.reply("MAIL FROM:<sender@example.com>", "250 ok\r\n")
-                    .await;
-                c.reply("RCPT TO:<a@x>", "250 ok\r\n").await;
-                c.reply("RCPT TO:<b@x>", "250 ok\r\n").await;
-                c.reply("DATA", "354 go\r\n").await;
-                c.data().await;
-                c.send("250 done\r\n").await;
-            }),
+            steps(&[
+                S::Greet("250 mx\r\n"),
+                S::Reply("MAIL FROM:<sender@example.com>", "250 ok\r\n"),
+                S::Reply("RCPT TO:<a@x>", "250 ok\r\n"),
+                S::Reply("RCPT TO:<b@x>", "250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::Data,
+                S::Send("250 done\r\n"),
+            ]),
         )
         .await;
         let (info, ehlo) = within(send_once(
@@ -664,19 +655,16 @@ mod tests {
     async fn starttls_discards_injected_plaintext() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                    .await;
-                c.expect("STARTTLS").await;
+            steps(&[
+                S::Greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"),
+                S::Expect("STARTTLS"),
                 // a response-injection attempt riding on the plaintext 220
-                c.send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n")
-                    .await;
-                c.accept_tls().await;
-                c.reply("EHLO client.test", "250-mx.tls\r\n250 SIZE 1000\r\n")
-                    .await;
-                c.quit().await;
-                c.until_eof().await;
-            }),
+                S::Send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n"),
+                S::AcceptTls,
+                S::Reply("EHLO client.test", "250-mx.tls\r\n250 SIZE 1000\r\n"),
+                S::Quit,
+                S::UntilEof,
+            ]),
         )
         .await;
         let o = tls_opts(addr);
@@ -734,14 +722,14 @@ mod tests {
         // STARTTLS over the provided stream; no DNS for the (unresolvable) host
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 STARTTLS\r\n").await;
-                c.reply("STARTTLS", "220 go ahead\r\n").await;
-                c.accept_tls().await;
-                c.reply("EHLO client.test", "250 mx.tls\r\n").await;
-                c.quit().await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 STARTTLS\r\n"),
+                S::Reply("STARTTLS", "220 go ahead\r\n"),
+                S::AcceptTls,
+                S::Reply("EHLO client.test", "250 mx.tls\r\n"),
+                S::Quit,
+                S::UntilEof,
+            ]),
         )
         .await;
         let mut o = tls_opts(addr);
@@ -755,15 +743,8 @@ mod tests {
         server.await.unwrap();
 
         // `secure` from the provider: implicit TLS on top of its stream
-        let (addr, server) = serve(
-            true,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.quit().await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
+        let (addr, server) =
+            serve(true, steps(&[S::Greet("250 mx\r\n"), S::Quit, S::UntilEof])).await;
         o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
             addr,
             Some(true),
@@ -779,12 +760,11 @@ mod tests {
         for opportunistic in [false, true] {
             let (addr, _server) = serve(
                 false,
-                script!(|c| {
-                    c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                        .await;
-                    c.reply("STARTTLS", "454 4.7.0 TLS not available\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+                    S::Greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"),
+                    S::Reply("STARTTLS", "454 4.7.0 TLS not available\r\n"),
+                    S::UntilEof,
+                ]),
             )
             .await;
             let o = ConnectOptions {
@@ -813,10 +793,10 @@ mod tests {
     async fn implicit_tls_verify_and_untrusted_cert() {
         let (addr, server) = serve(
             true,
-            script!(|c| {
-                c.greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
-                c.quit().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         let o = ConnectOptions {
@@ -827,13 +807,7 @@ mod tests {
         server.await.unwrap();
 
         // without the test CA the certificate is rejected
-        let (addr, _server) = serve(
-            true,
-            script!(|c| {
-                c.until_eof().await;
-            }),
-        )
-        .await;
+        let (addr, _server) = serve(true, steps(&[S::UntilEof])).await;
         let o = ConnectOptions {
             secure: true,
             ..opts(addr)
@@ -849,14 +823,7 @@ mod tests {
 
     #[tokio::test]
     async fn reject_unauthorized_false_accepts_unknown_ca() {
-        let (addr, server) = serve(
-            true,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.quit().await;
-            }),
-        )
-        .await;
+        let (addr, server) = serve(true, steps(&[S::Greet("250 mx\r\n"), S::Quit])).await;
         let mut o = ConnectOptions {
             secure: true,
             host: "localhost".into(),
@@ -873,13 +840,13 @@ mod tests {
     async fn login_mechanism() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
-                c.reply("AUTH LOGIN", "334 VXNlcm5hbWU6\r\n").await;
-                c.reply("dQ==", "334 UGFzc3dvcmQ6\r\n").await;
-                c.reply("cA==", "235 ok\r\n").await;
-                c.quit().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
+                S::Reply("AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"),
+                S::Reply("dQ==", "334 UGFzc3dvcmQ6\r\n"),
+                S::Reply("cA==", "235 ok\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         within(verify(&opts(addr), &login("u", "p"))).await.unwrap();
@@ -986,15 +953,14 @@ mod tests {
     async fn all_recipients_rejected() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 PIPELINING\r\n").await;
-                c.reply("MAIL FROM:<sender@example.com>", "250 ok\r\n")
-                    .await;
-                c.line().await;
-                c.line().await;
-                c.send("550 no a\r\n551 no b\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 PIPELINING\r\n"),
+                S::Reply("MAIL FROM:<sender@example.com>", "250 ok\r\n"),
+                S::Line,
+                S::Line,
+                S::Send("550 no a\r\n551 no b\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let e = send_x(addr, &["a@x", "b@x"]).await.unwrap_err();
@@ -1012,20 +978,19 @@ mod tests {
     async fn lmtp_per_recipient_replies() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.send("220 lmtp\r\n").await;
-                c.reply("LHLO client.test", "250-lmtp\r\n250 PIPELINING\r\n")
-                    .await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.line().await;
-                c.send("250 ok\r\n250 ok\r\n").await;
-                c.reply("DATA", "354 go\r\n").await;
-                c.data().await;
-                c.send("250 a delivered\r\n452 b over quota\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Send("220 lmtp\r\n"),
+                S::Reply("LHLO client.test", "250-lmtp\r\n250 PIPELINING\r\n"),
+                S::Line,
+                S::Send("250 ok\r\n"),
+                S::Line,
+                S::Line,
+                S::Send("250 ok\r\n250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::Data,
+                S::Send("250 a delivered\r\n452 b over quota\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let o = ConnectOptions {
@@ -1053,15 +1018,15 @@ mod tests {
     async fn body_stream_error_is_estream() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.reply("DATA", "354 go\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250 mx\r\n"),
+                S::Line,
+                S::Send("250 ok\r\n"),
+                S::Line,
+                S::Send("250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let failing = futures_util::stream::iter(vec![
@@ -1086,12 +1051,12 @@ mod tests {
     async fn debug_log_hides_secrets() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
-                c.line().await;
-                c.send("235 ok\r\n").await;
-                c.quit().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n"),
+                S::Line,
+                S::Send("235 ok\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         let entries: Arc<Mutex<Vec<LogEntry>>> = Arc::default();
