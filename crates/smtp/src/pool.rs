@@ -1147,6 +1147,15 @@ mod tests {
         within(join_all(send_n(pool, n))).await
     }
 
+    /// [`send_each`]'s messages, all settled.
+    async fn send_all_each(
+        pool: &Pool,
+        n: usize,
+        send: impl Fn(usize) -> (AuthOptions, Envelope, String),
+    ) -> Vec<SendResult> {
+        within(join_all(send_each(pool, n, send))).await
+    }
+
     fn assert_all_ok(results: &[SendResult]) {
         assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
     }
@@ -1279,18 +1288,17 @@ mod tests {
         assert_all_ok(&results);
         assert!(took >= Duration::from_millis(400), "{took:?}");
         assert!(took < Duration::from_millis(2000), "{took:?}");
-        let total: usize = delivered(&recs(&r));
-        assert_eq!(total, 30);
+        assert_eq!(delivered(&recs(&r)), 30);
     }
 
     #[tokio::test]
     async fn rejected_recipients_fail_only_their_messages() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let results = within(join_all(send_each(&pool, 20, |i| {
+        let results = send_all_each(&pool, 20, |i| {
             let to = if i % 2 == 0 { "bad@x" } else { "good@x" };
             (AuthOptions::default(), env("s@x", to), format!("m{i}"))
-        })))
+        })
         .await;
         for (i, res) in results.iter().enumerate() {
             if i % 2 == 0 {
@@ -1362,14 +1370,14 @@ mod tests {
     async fn connection_dying_mid_message_fails_only_that_message() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let results = within(join_all(send_each(&pool, 10, |i| {
+        let results = send_all_each(&pool, 10, |i| {
             let subject = if i == 4 {
                 "m4 DIE".to_string()
             } else {
                 format!("m{i}")
             };
             (AuthOptions::default(), env("s@x", "r@x"), subject)
-        })))
+        })
         .await;
         for (i, res) in results.iter().enumerate() {
             if i == 4 {
@@ -1525,22 +1533,21 @@ mod tests {
         for h in handles {
             assert!(within(h).await.unwrap().is_ok());
         }
-        let total: usize = delivered(&recs(&r));
-        assert_eq!(total, 30);
+        assert_eq!(delivered(&recs(&r)), 30);
     }
 
     #[tokio::test]
     async fn per_message_auth_never_crosses_identities() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let results = within(join_all(send_each(&pool, 20, |i| {
+        let results = send_all_each(&pool, 20, |i| {
             let user = if i % 3 == 0 { "alice" } else { "bob" };
             (
                 login(user),
                 env(&format!("{user}@x"), "r@x"),
                 format!("m{i}"),
             )
-        })))
+        })
         .await;
         assert_all_ok(&results);
         let seen = recs(&r);
@@ -1618,9 +1625,9 @@ mod tests {
             credentials: Some(Credentials::XOAuth2(carol.clone())),
             ..Default::default()
         };
-        let results = within(join_all(send_each(&pool, 9, |i| {
+        let results = send_all_each(&pool, 9, |i| {
             (auth.clone(), env("carol@x", "r@x"), format!("m{i}"))
-        })))
+        })
         .await;
         assert_all_ok(&results);
         let seen = recs(&r);
@@ -1696,8 +1703,7 @@ mod tests {
         let results = join_all(send_n(&pool, n)).await;
         let took = start.elapsed();
         assert_all_ok(&results);
-        let total: usize = delivered(&recs(&r));
-        assert_eq!(total, n);
+        assert_eq!(delivered(&recs(&r)), n);
         println!(
             "{n} messages in {took:?}: {:.0} msg/s over {} connections",
             n as f64 / took.as_secs_f64(),

@@ -165,6 +165,8 @@ pub enum Step {
     Expect(&'static str),
     /// Reads a line, whatever it is.
     Line,
+    /// Reads a line, whatever it is, and answers this.
+    Answer(&'static str),
     /// Reads and asserts a line, then answers ([`ServerConn::reply`]).
     Reply(&'static str, &'static str),
     /// The greeting, the client's EHLO and this answer to it ([`ServerConn::greet`]).
@@ -188,6 +190,10 @@ impl ServerConn {
                 Step::Expect(l) => self.expect(l).await,
                 Step::Line => {
                     self.line().await;
+                }
+                Step::Answer(s) => {
+                    self.line().await;
+                    self.send(s).await;
                 }
                 Step::Reply(l, s) => self.reply(l, s).await,
                 Step::Greet(ehlo) => self.greet(ehlo).await,

@@ -82,7 +82,7 @@ mod tests {
     use crate::auth::{self, Credentials, TokenProvider};
     use crate::log::{Field, LogEntry, Source};
     use crate::script;
-    use crate::test_server::{client_options as opts, serve, steps, within, Script, Step as S, CA};
+    use crate::test_server::{client_options as opts, serve, steps, within, Step, Step as S, CA};
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
         futures_util::stream::iter(
@@ -129,7 +129,7 @@ mod tests {
     /// `a@x`) fail, and the error's code, message, command and response code.
     struct Failure {
         case: &'static str,
-        script: Script,
+        script: &'static [Step],
         opts: fn(ConnectOptions) -> ConnectOptions,
         auth: AuthOptions,
         send: bool,
@@ -139,7 +139,7 @@ mod tests {
     impl Failure {
         fn verify(
             case: &'static str,
-            script: Script,
+            script: &'static [Step],
             want: (ErrorCode, &'static str, Option<&'static str>, Option<u16>),
         ) -> Failure {
             Failure {
@@ -173,7 +173,7 @@ mod tests {
                 send,
                 want,
             } = self;
-            let (addr, server) = serve(false, script).await;
+            let (addr, server) = serve(false, steps(script)).await;
             let o = tweak(opts(addr));
             let res = if send {
                 within(send_once(&o, &auth, &env(&["a@x"]), body(&[b"x"])))
@@ -200,10 +200,13 @@ mod tests {
         let cases = [
             Failure::verify(
                 "no greeting within greeting_timeout",
-                steps(&[
-S::UntilEof,
-]),
-                (ErrorCode::ETimedOut, "Greeting never received", Some("CONN"), None),
+                &[S::UntilEof],
+                (
+                    ErrorCode::ETimedOut,
+                    "Greeting never received",
+                    Some("CONN"),
+                    None,
+                ),
             )
             .opts(|o| ConnectOptions {
                 greeting_timeout: Duration::from_millis(200),
@@ -211,11 +214,11 @@ S::UntilEof,
             }),
             Failure::verify(
                 "silence mid-session past socket_timeout",
-                steps(&[
-S::Send("220 mx\r\n"),
-S::Expect("EHLO client.test"),
-S::UntilEof,
-]),
+                &[
+                    S::Send("220 mx\r\n"),
+                    S::Expect("EHLO client.test"),
+                    S::UntilEof,
+                ],
                 (ErrorCode::ETimedOut, "Timeout", Some("CONN"), None),
             )
             .opts(|o| ConnectOptions {
@@ -224,10 +227,7 @@ S::UntilEof,
             }),
             Failure::verify(
                 "invalid greeting repeats the reply",
-                steps(&[
-S::Send("554 5.7.1 no\r\n"),
-S::UntilEof,
-]),
+                &[S::Send("554 5.7.1 no\r\n"), S::UntilEof],
                 (
                     ErrorCode::EProtocol,
                     "Invalid greeting. response=554 5.7.1 no: 554 5.7.1 no",
@@ -237,13 +237,13 @@ S::UntilEof,
             ),
             Failure::verify(
                 "requireTLS forbids the HELO fallback",
-                steps(&[
-S::Greet("502 no\r\n"),
-S::UntilEof,
-]),
+                &[S::Greet("502 no\r\n"), S::UntilEof],
                 (
                     ErrorCode::EConnection,
-                    "EHLO failed but HELO does not support required STARTTLS. response=502 no: 502 no",
+                    concat!(
+                        "EHLO failed but HELO does not support required STARTTLS. ",
+                        "response=502 no: 502 no"
+                    ),
                     Some("EHLO"),
                     Some(502),
                 ),
@@ -254,11 +254,13 @@ S::UntilEof,
             }),
             Failure::verify(
                 "verify with forceAuth and no credentials is ENOAUTH",
-                steps(&[
-S::Greet("250-mx\r\n250 AUTH PLAIN\r\n"),
-S::UntilEof,
-]),
-                (ErrorCode::ENoAuth, "Authentication info was not provided", None, None),
+                &[S::Greet("250-mx\r\n250 AUTH PLAIN\r\n"), S::UntilEof],
+                (
+                    ErrorCode::ENoAuth,
+                    "Authentication info was not provided",
+                    None,
+                    None,
+                ),
             )
             .auth(AuthOptions {
                 force_auth: true,
@@ -266,11 +268,13 @@ S::UntilEof,
             }),
             Failure::verify(
                 "forceAuth without a password is missing credentials",
-                steps(&[
-S::Greet("250 mx\r\n"),
-S::UntilEof,
-]),
-                (ErrorCode::EAuth, "Missing credentials for \"PLAIN\"", Some("API"), None),
+                &[S::Greet("250 mx\r\n"), S::UntilEof],
+                (
+                    ErrorCode::EAuth,
+                    "Missing credentials for \"PLAIN\"",
+                    Some("API"),
+                    None,
+                ),
             )
             .auth(AuthOptions {
                 force_auth: true,
@@ -279,12 +283,18 @@ S::UntilEof,
             .send(),
             Failure::verify(
                 "CRAM-MD5 rejected",
-                steps(&[
-S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
-S::Reply("AUTH CRAM-MD5", "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
-S::Reply("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw", "535 5.7.8 bad\r\n"),
-S::UntilEof,
-]),
+                &[
+                    S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
+                    S::Reply(
+                        "AUTH CRAM-MD5",
+                        "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
+                    ),
+                    S::Reply(
+                        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+                        "535 5.7.8 bad\r\n",
+                    ),
+                    S::UntilEof,
+                ],
                 (
                     ErrorCode::EAuth,
                     "Invalid login sequence while waiting for \"235\": 535 5.7.8 bad",
@@ -298,12 +308,11 @@ S::UntilEof,
             }),
             Failure::verify(
                 "MAIL FROM rejected",
-                steps(&[
-S::Greet("250 mx\r\n"),
-S::Line,
-S::Send("550 5.7.1 sender denied\r\n"),
-S::UntilEof,
-]),
+                &[
+                    S::Greet("250 mx\r\n"),
+                    S::Answer("550 5.7.1 sender denied\r\n"),
+                    S::UntilEof,
+                ],
                 (
                     ErrorCode::EEnvelope,
                     "Mail command failed: 550 5.7.1 sender denied",
@@ -314,17 +323,15 @@ S::UntilEof,
             .send(),
             Failure::verify(
                 "message rejected after the final dot",
-                steps(&[
-S::Greet("250 mx\r\n"),
-S::Line,
-S::Send("250 ok\r\n"),
-S::Line,
-S::Send("250 ok\r\n"),
-S::Reply("DATA", "354 go\r\n"),
-S::Data,
-S::Send("552 5.3.4 too big\r\n"),
-S::UntilEof,
-]),
+                &[
+                    S::Greet("250 mx\r\n"),
+                    S::Answer("250 ok\r\n"),
+                    S::Answer("250 ok\r\n"),
+                    S::Reply("DATA", "354 go\r\n"),
+                    S::Data,
+                    S::Send("552 5.3.4 too big\r\n"),
+                    S::UntilEof,
+                ],
                 (
                     ErrorCode::EMessage,
                     "Message failed: 552 5.3.4 too big",
@@ -335,11 +342,7 @@ S::UntilEof,
             .send(),
             Failure::verify(
                 "closed mid-reply",
-                steps(&[
-S::Greet("250 mx\r\n"),
-S::Line,
-S::Send("250-partial\r\n"),
-]),
+                &[S::Greet("250 mx\r\n"), S::Answer("250-partial\r\n")],
                 (
                     ErrorCode::EConnection,
                     "Connection closed unexpectedly: 250-partial",
@@ -957,8 +960,7 @@ S::Send("250-partial\r\n"),
                 S::Greet("250-mx\r\n250 PIPELINING\r\n"),
                 S::Reply("MAIL FROM:<sender@example.com>", "250 ok\r\n"),
                 S::Line,
-                S::Line,
-                S::Send("550 no a\r\n551 no b\r\n"),
+                S::Answer("550 no a\r\n551 no b\r\n"),
                 S::UntilEof,
             ]),
         )
@@ -981,11 +983,9 @@ S::Send("250-partial\r\n"),
             steps(&[
                 S::Send("220 lmtp\r\n"),
                 S::Reply("LHLO client.test", "250-lmtp\r\n250 PIPELINING\r\n"),
+                S::Answer("250 ok\r\n"),
                 S::Line,
-                S::Send("250 ok\r\n"),
-                S::Line,
-                S::Line,
-                S::Send("250 ok\r\n250 ok\r\n"),
+                S::Answer("250 ok\r\n250 ok\r\n"),
                 S::Reply("DATA", "354 go\r\n"),
                 S::Data,
                 S::Send("250 a delivered\r\n452 b over quota\r\n"),
@@ -1020,10 +1020,8 @@ S::Send("250-partial\r\n"),
             false,
             steps(&[
                 S::Greet("250 mx\r\n"),
-                S::Line,
-                S::Send("250 ok\r\n"),
-                S::Line,
-                S::Send("250 ok\r\n"),
+                S::Answer("250 ok\r\n"),
+                S::Answer("250 ok\r\n"),
                 S::Reply("DATA", "354 go\r\n"),
                 S::UntilEof,
             ]),
@@ -1053,8 +1051,7 @@ S::Send("250-partial\r\n"),
             false,
             steps(&[
                 S::Greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n"),
-                S::Line,
-                S::Send("235 ok\r\n"),
+                S::Answer("235 ok\r\n"),
                 S::Quit,
             ]),
         )
