@@ -1086,13 +1086,27 @@ mod tests {
 
     /// A pool of at most `max_connections` connections to `addr`, no idle callback.
     fn pool_of(addr: SocketAddr, max_connections: usize) -> Arc<Pool> {
-        pool_with(
-            addr,
-            PoolOptions {
-                max_connections,
-                ..Default::default()
-            },
+        pool_with(addr, max_conns(max_connections))
+    }
+
+    /// A pool of at most `max_connections` connections to `addr` that calls `on_idle`.
+    fn pool_calling(
+        addr: SocketAddr,
+        max_connections: usize,
+        on_idle: impl Fn() + Send + Sync + 'static,
+    ) -> Arc<Pool> {
+        Pool::new(
+            connect_opts(addr),
+            max_conns(max_connections),
+            Some(Arc::new(on_idle)),
         )
+    }
+
+    fn max_conns(max_connections: usize) -> PoolOptions {
+        PoolOptions {
+            max_connections,
+            ..Default::default()
+        }
     }
 
     fn env(from: &str, to: &str) -> Envelope {
@@ -1473,16 +1487,9 @@ mod tests {
         .await;
         let calls = Arc::new(AtomicUsize::new(0));
         let c2 = calls.clone();
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            Some(Arc::new(move || {
-                c2.fetch_add(1, Ordering::SeqCst);
-            })),
-        );
+        let pool = pool_calling(addr, 2, move || {
+            c2.fetch_add(1, Ordering::SeqCst);
+        });
         assert!(pool.is_idle());
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "once after creation");
@@ -1503,16 +1510,9 @@ mod tests {
     async fn feeding_the_queue_on_idle_delivers_everything() {
         let (addr, r) = mock(Behaviour::default()).await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            Some(Arc::new(move || {
-                let _ = tx.send(());
-            })),
-        );
+        let pool = pool_calling(addr, 2, move || {
+            let _ = tx.send(());
+        });
         let mut queue: VecDeque<usize> = (0..30).collect();
         let mut handles = Vec::new();
         within(async {
