@@ -1,4 +1,15 @@
-//! A scripted SMTP server on 127.0.0.1:0 for the async tests (test builds only).
+//! A scripted SMTP server on 127.0.0.1:0 for the async tests of this crate (test builds
+//! only), and the helpers those tests share.
+//!
+//! - [`serve`] accepts one connection and runs a [`Script`] on it: a list of [`Step`]s as data
+//!   ([`steps`]: send, expect, reply, greet, DATA, TLS, QUIT, EOF) or, where the server must
+//!   decide or assert something itself, a closure ([`script!`] over [`ServerConn`]).
+//! - [`client_options`] names the client `client.test` as the scripts expect; TLS uses the
+//!   committed fixtures through `mailer_tls::test_util` ([`server_tls_config`], [`CA`]).
+//! - [`within`] bounds a wait, [`until`] polls for what changes on other tasks.
+//!
+//! A test that differs from its neighbours only in data (a server reply, an option, the
+//! expected error) is a row of a table in its module's tests, not a copy of them.
 
 use std::future::Future;
 use std::net::SocketAddr;
