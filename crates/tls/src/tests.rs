@@ -5,7 +5,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{CertificateError, ClientConnection, Error, ServerConfig, ServerConnection};
+use rustls::{
+    CertificateError, ClientConnection, Connection, Error, ServerConfig, ServerConnection,
+};
 
 use crate::test_util::{CA, SERVER_CERT, SERVER_KEY};
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
@@ -103,32 +105,30 @@ fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
 
 fn handshake_as(client: ClientConfig, server: &Server<'_>, name: &str) -> Result<(), Error> {
     let name = ServerName::try_from(name.to_string()).unwrap();
-    let mut c = ClientConnection::new(Arc::new(client), name).unwrap();
-    let mut s = ServerConnection::new(server_config(server)).unwrap();
+    let mut c = Connection::from(ClientConnection::new(Arc::new(client), name).unwrap());
+    let mut s = Connection::from(ServerConnection::new(server_config(server)).unwrap());
     for _ in 0..20 {
-        let mut buf = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            s.read_tls(&mut rd).unwrap();
-            s.process_new_packets()?;
-        }
-        let mut buf = Vec::new();
-        while s.wants_write() {
-            s.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            c.read_tls(&mut rd).unwrap();
-            c.process_new_packets()?;
-        }
+        pump(&mut c, &mut s)?;
+        pump(&mut s, &mut c)?;
         if !c.is_handshaking() && !s.is_handshaking() {
             return Ok(());
         }
     }
     panic!("handshake did not finish");
+}
+
+/// Hands everything `from` has to send to `to`; the first error `to` raises reading it.
+fn pump(from: &mut Connection, to: &mut Connection) -> Result<(), Error> {
+    let mut buf = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut buf).unwrap();
+    }
+    let mut rd = &buf[..];
+    while !rd.is_empty() {
+        to.read_tls(&mut rd).unwrap();
+        to.process_new_packets()?;
+    }
+    Ok(())
 }
 
 fn settings() -> TlsSettings {
