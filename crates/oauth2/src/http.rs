@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(e.message, "Invalid custom header name \"bad name\"");
     }
 
-    const CA: &str = include_str!("../../../__test__/fixtures/ca.pem");
+    use mailer_tls::test_util::CA;
 
     #[test]
     fn root_store_rules() {

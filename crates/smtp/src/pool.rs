@@ -908,7 +908,7 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
-    use crate::test_server::{client_options, within};
+    use crate::test_server::{client_options, until, within};
 
     /// What one server-side connection saw.
     #[derive(Default, Clone, Debug)]
@@ -1079,16 +1079,34 @@ mod tests {
         Arc::new(client_options(addr))
     }
 
+    /// A pool to `addr` with `opts`, no idle callback.
+    fn pool_with(addr: SocketAddr, opts: PoolOptions) -> Arc<Pool> {
+        Pool::new(connect_opts(addr), opts, None)
+    }
+
     /// A pool of at most `max_connections` connections to `addr`, no idle callback.
     fn pool_of(addr: SocketAddr, max_connections: usize) -> Arc<Pool> {
+        pool_with(addr, max_conns(max_connections))
+    }
+
+    /// A pool of at most `max_connections` connections to `addr` that calls `on_idle`.
+    fn pool_calling(
+        addr: SocketAddr,
+        max_connections: usize,
+        on_idle: impl Fn() + Send + Sync + 'static,
+    ) -> Arc<Pool> {
         Pool::new(
             connect_opts(addr),
-            PoolOptions {
-                max_connections,
-                ..Default::default()
-            },
-            None,
+            max_conns(max_connections),
+            Some(Arc::new(on_idle)),
         )
+    }
+
+    fn max_conns(max_connections: usize) -> PoolOptions {
+        PoolOptions {
+            max_connections,
+            ..Default::default()
+        }
     }
 
     fn env(from: &str, to: &str) -> Envelope {
@@ -1117,16 +1135,48 @@ mod tests {
         }
     }
 
-    fn send_n(pool: &Pool, n: usize) -> Vec<impl Future<Output = SendResult>> {
+    /// Message `i` of `n`: `send(i)` gives its auth, envelope and subject.
+    fn send_each(
+        pool: &Pool,
+        n: usize,
+        send: impl Fn(usize) -> (AuthOptions, Envelope, String),
+    ) -> Vec<impl Future<Output = SendResult>> {
         (0..n)
             .map(|i| {
-                pool.send(
-                    AuthOptions::default(),
-                    env("s@x", "r@x"),
-                    body(&format!("m{i}")),
-                )
+                let (auth, env, subject) = send(i);
+                pool.send(auth, env, body(&subject))
             })
             .collect()
+    }
+
+    /// `n` messages without auth from `s@x` to `r@x`, subjects `m0`, `m1`, ...
+    fn send_n(pool: &Pool, n: usize) -> Vec<impl Future<Output = SendResult>> {
+        send_each(pool, n, |i| {
+            (AuthOptions::default(), env("s@x", "r@x"), format!("m{i}"))
+        })
+    }
+
+    /// [`send_n`]'s messages, all settled.
+    async fn send_all(pool: &Pool, n: usize) -> Vec<SendResult> {
+        within(join_all(send_n(pool, n))).await
+    }
+
+    /// [`send_each`]'s messages, all settled.
+    async fn send_all_each(
+        pool: &Pool,
+        n: usize,
+        send: impl Fn(usize) -> (AuthOptions, Envelope, String),
+    ) -> Vec<SendResult> {
+        within(join_all(send_each(pool, n, send))).await
+    }
+
+    fn assert_all_ok(results: &[SendResult]) {
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    }
+
+    /// How many messages the server accepted over all its connections.
+    fn delivered(seen: &[ConnRec]) -> usize {
+        seen.iter().map(|c| c.delivered.len()).sum()
     }
 
     fn recs(r: &Recs) -> Vec<ConnRec> {
@@ -1135,27 +1185,21 @@ mod tests {
 
     /// Waits until the server saw `f` hold (connections close asynchronously).
     async fn eventually(r: &Recs, f: impl Fn(&[ConnRec]) -> bool) {
-        within(async {
-            while !f(&r.lock().unwrap()) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
+        within(until(|| f(&r.lock().unwrap()))).await
     }
 
     #[tokio::test]
     async fn hundred_messages_over_three_connections() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
+        let pool = pool_with(
+            addr,
             PoolOptions {
                 max_connections: 3,
                 max_messages: None,
                 ..Default::default()
             },
-            None,
         );
-        let results = within(join_all(send_n(&pool, 100))).await;
+        let results = send_all(&pool, 100).await;
         for (i, res) in results.iter().enumerate() {
             let (info, ehlo) = res.as_ref().unwrap();
             assert_eq!(info.accepted, vec!["r@x"]);
@@ -1221,17 +1265,16 @@ mod tests {
     #[tokio::test]
     async fn max_messages_recycles_connections() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
+        let pool = pool_with(
+            addr,
             PoolOptions {
                 max_connections: 1,
                 max_messages: Some(5),
                 ..Default::default()
             },
-            None,
         );
-        let results = within(join_all(send_n(&pool, 12))).await;
-        assert!(results.iter().all(|r| r.is_ok()));
+        let results = send_all(&pool, 12).await;
+        assert_all_ok(&results);
         eventually(&r, |c| c.len() == 3 && c[1].quit).await;
         let seen = recs(&r);
         let per_conn: Vec<Vec<String>> = seen.iter().map(|c| c.delivered.clone()).collect();
@@ -1244,41 +1287,33 @@ mod tests {
     #[tokio::test]
     async fn rate_limit_spans_the_whole_pool() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(
-            connect_opts(addr),
+        let pool = pool_with(
+            addr,
             PoolOptions {
                 max_connections: 3,
                 rate_limit: 10,
                 rate_delta: Duration::from_millis(200),
                 ..Default::default()
             },
-            None,
         );
         let start = Instant::now();
-        let results = within(join_all(send_n(&pool, 30))).await;
+        let results = send_all(&pool, 30).await;
         let took = start.elapsed();
-        assert!(results.iter().all(|r| r.is_ok()));
+        assert_all_ok(&results);
         assert!(took >= Duration::from_millis(400), "{took:?}");
         assert!(took < Duration::from_millis(2000), "{took:?}");
-        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
-        assert_eq!(total, 30);
+        assert_eq!(delivered(&recs(&r)), 30);
     }
 
     #[tokio::test]
     async fn rejected_recipients_fail_only_their_messages() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let futs: Vec<_> = (0..20)
-            .map(|i| {
-                let to = if i % 2 == 0 { "bad@x" } else { "good@x" };
-                pool.send(
-                    AuthOptions::default(),
-                    env("s@x", to),
-                    body(&format!("m{i}")),
-                )
-            })
-            .collect();
-        let results = within(join_all(futs)).await;
+        let results = send_all_each(&pool, 20, |i| {
+            let to = if i % 2 == 0 { "bad@x" } else { "good@x" };
+            (AuthOptions::default(), env("s@x", to), format!("m{i}"))
+        })
+        .await;
         for (i, res) in results.iter().enumerate() {
             if i % 2 == 0 {
                 let e = res.as_ref().unwrap_err();
@@ -1312,18 +1347,18 @@ mod tests {
             })
             .await;
             let pool = pool_of(addr, 2);
-            let first = within(join_all(send_n(&pool, 10))).await;
-            assert!(first.iter().all(|r| r.is_ok()));
+            let first = send_all(&pool, 10).await;
+            assert_all_ok(&first);
             let before = recs(&r).len();
             assert_eq!(before, 2);
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let second = within(join_all(send_n(&pool, 10))).await;
+            let second = send_all(&pool, 10).await;
             for res in &second {
                 assert!(res.is_ok(), "{res:?}");
             }
             let seen = recs(&r);
             assert_eq!(seen.len(), 4, "new connections replace the closed ones");
-            let total: usize = seen.iter().map(|c| c.delivered.len()).sum();
+            let total: usize = delivered(&seen);
             assert_eq!(total, 20);
         }
     }
@@ -1337,8 +1372,8 @@ mod tests {
         })
         .await;
         let pool = pool_of(addr, 1);
-        let results = within(join_all(send_n(&pool, 6))).await;
-        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        let results = send_all(&pool, 6).await;
+        assert_all_ok(&results);
         let seen = recs(&r);
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0].delivered, vec!["m0", "m1"]);
@@ -1349,17 +1384,15 @@ mod tests {
     async fn connection_dying_mid_message_fails_only_that_message() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let futs: Vec<_> = (0..10)
-            .map(|i| {
-                let subject = if i == 4 {
-                    "m4 DIE".to_string()
-                } else {
-                    format!("m{i}")
-                };
-                pool.send(AuthOptions::default(), env("s@x", "r@x"), body(&subject))
-            })
-            .collect();
-        let results = within(join_all(futs)).await;
+        let results = send_all_each(&pool, 10, |i| {
+            let subject = if i == 4 {
+                "m4 DIE".to_string()
+            } else {
+                format!("m{i}")
+            };
+            (AuthOptions::default(), env("s@x", "r@x"), subject)
+        })
+        .await;
         for (i, res) in results.iter().enumerate() {
             if i == 4 {
                 let e = res.as_ref().unwrap_err();
@@ -1377,7 +1410,7 @@ mod tests {
             .filter(|s| s.contains("DIE"))
             .count();
         assert_eq!(die_seen, 1);
-        let total: usize = seen.iter().map(|c| c.delivered.len()).sum();
+        let total: usize = delivered(&seen);
         assert_eq!(total, 9);
     }
 
@@ -1454,16 +1487,9 @@ mod tests {
         .await;
         let calls = Arc::new(AtomicUsize::new(0));
         let c2 = calls.clone();
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            Some(Arc::new(move || {
-                c2.fetch_add(1, Ordering::SeqCst);
-            })),
-        );
+        let pool = pool_calling(addr, 2, move || {
+            c2.fetch_add(1, Ordering::SeqCst);
+        });
         assert!(pool.is_idle());
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "once after creation");
@@ -1473,7 +1499,7 @@ mod tests {
         assert!(!pool.is_idle());
         assert_eq!(pool.pending_count(), 4);
         let results = within(join_all(futs)).await;
-        assert!(results.iter().all(|r| r.is_ok()));
+        assert_all_ok(&results);
         assert!(pool.is_idle());
         // exactly one transition back to idle: when the queue fell below 2
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -1484,16 +1510,9 @@ mod tests {
     async fn feeding_the_queue_on_idle_delivers_everything() {
         let (addr, r) = mock(Behaviour::default()).await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let pool = Pool::new(
-            connect_opts(addr),
-            PoolOptions {
-                max_connections: 2,
-                ..Default::default()
-            },
-            Some(Arc::new(move || {
-                let _ = tx.send(());
-            })),
-        );
+        let pool = pool_calling(addr, 2, move || {
+            let _ = tx.send(());
+        });
         let mut queue: VecDeque<usize> = (0..30).collect();
         let mut handles = Vec::new();
         within(async {
@@ -1514,26 +1533,23 @@ mod tests {
         for h in handles {
             assert!(within(h).await.unwrap().is_ok());
         }
-        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
-        assert_eq!(total, 30);
+        assert_eq!(delivered(&recs(&r)), 30);
     }
 
     #[tokio::test]
     async fn per_message_auth_never_crosses_identities() {
         let (addr, r) = mock(Behaviour::default()).await;
         let pool = pool_of(addr, 2);
-        let futs: Vec<_> = (0..20)
-            .map(|i| {
-                let user = if i % 3 == 0 { "alice" } else { "bob" };
-                pool.send(
-                    login(user),
-                    env(&format!("{user}@x"), "r@x"),
-                    body(&format!("m{i}")),
-                )
-            })
-            .collect();
-        let results = within(join_all(futs)).await;
-        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        let results = send_all_each(&pool, 20, |i| {
+            let user = if i % 3 == 0 { "alice" } else { "bob" };
+            (
+                login(user),
+                env(&format!("{user}@x"), "r@x"),
+                format!("m{i}"),
+            )
+        })
+        .await;
+        assert_all_ok(&results);
         let seen = recs(&r);
         let mut total = 0;
         for c in &seen {
@@ -1609,11 +1625,11 @@ mod tests {
             credentials: Some(Credentials::XOAuth2(carol.clone())),
             ..Default::default()
         };
-        let futs: Vec<_> = (0..9)
-            .map(|i| pool.send(auth.clone(), env("carol@x", "r@x"), body(&format!("m{i}"))))
-            .collect();
-        let results = within(join_all(futs)).await;
-        assert!(results.iter().all(|r| r.is_ok()));
+        let results = send_all_each(&pool, 9, |i| {
+            (auth.clone(), env("carol@x", "r@x"), format!("m{i}"))
+        })
+        .await;
+        assert_all_ok(&results);
         let seen = recs(&r);
         assert_eq!(seen.len(), 3);
         assert!(seen.iter().all(|c| c.user.as_deref() == Some("carol")));
@@ -1629,14 +1645,13 @@ mod tests {
                 ..Default::default()
             })
             .await;
-            let pool = Pool::new(
-                connect_opts(addr),
+            let pool = pool_with(
+                addr,
                 PoolOptions {
                     max_connections: 1,
                     max_requeues: max,
                     ..Default::default()
                 },
-                None,
             );
             let e = within(pool.send(AuthOptions::default(), env("s@x", "r@x"), body("m0")))
                 .await
@@ -1655,8 +1670,8 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         drop(l);
-        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
-        let results = within(join_all(send_n(&pool, 3))).await;
+        let pool = pool_with(addr, PoolOptions::default());
+        let results = send_all(&pool, 3).await;
         for res in results {
             let e = res.unwrap_err();
             assert_eq!(e.code, ErrorCode::ESocket);
@@ -1670,7 +1685,7 @@ mod tests {
     #[tokio::test]
     async fn verify_uses_a_temporary_connection() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
+        let pool = pool_with(addr, PoolOptions::default());
         within(pool.verify(&login("alice"))).await.unwrap();
         eventually(&r, |c| c.len() == 1 && c[0].quit).await;
         assert_eq!(recs(&r)[0].user.as_deref(), Some("alice"));
@@ -1682,14 +1697,13 @@ mod tests {
     #[ignore]
     async fn pool_throughput() {
         let (addr, r) = mock(Behaviour::default()).await;
-        let pool = Pool::new(connect_opts(addr), PoolOptions::default(), None);
+        let pool = pool_with(addr, PoolOptions::default());
         let n = 10_000;
         let start = Instant::now();
         let results = join_all(send_n(&pool, n)).await;
         let took = start.elapsed();
-        assert!(results.iter().all(|r| r.is_ok()));
-        let total: usize = recs(&r).iter().map(|c| c.delivered.len()).sum();
-        assert_eq!(total, n);
+        assert_all_ok(&results);
+        assert_eq!(delivered(&recs(&r)), n);
         println!(
             "{n} messages in {took:?}: {:.0} msg/s over {} connections",
             n as f64 / took.as_secs_f64(),

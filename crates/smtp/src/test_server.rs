@@ -1,22 +1,27 @@
-//! A scripted SMTP server on 127.0.0.1:0 for the async tests (test builds only).
+//! A scripted SMTP server on 127.0.0.1:0 for the async tests of this crate (test builds
+//! only), and the helpers those tests share.
+//!
+//! - [`serve`] accepts one connection and runs a [`Script`] on it: a list of [`Step`]s as data
+//!   ([`steps`]: send, expect, reply, greet, DATA, TLS, QUIT, EOF) or, where the server must
+//!   decide or assert something itself, a closure ([`script!`] over [`ServerConn`]).
+//! - [`client_options`] names the client `client.test` as the scripts expect; TLS uses the
+//!   committed fixtures through `mailer_tls::test_util` ([`server_tls_config`], [`CA`]).
+//! - [`within`] bounds a wait, [`until`] polls for what changes on other tasks.
+//!
+//! A test that differs from its neighbours only in data (a server reply, an option, the
+//! expected error) is a row of a table in its module's tests, not a copy of them.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../__test__/fixtures");
-
-pub fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
-}
+/// The loopback TLS server of the tests and the CA a client passes to trust it: one
+/// definition for every crate (mailer-tls, its `test-util` feature).
+pub use mailer_tls::test_util::{server_config as server_tls_config, CA};
 
 trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
@@ -73,6 +78,17 @@ impl ServerConn {
     pub async fn expect(&mut self, want: &str) {
         let got = self.line().await;
         assert_eq!(got.as_deref(), Some(want));
+    }
+
+    /// One exchange: reads and asserts the client's line `want`, then answers `reply`.
+    pub async fn reply(&mut self, want: &str, reply: &str) {
+        self.expect(want).await;
+        self.send(reply).await;
+    }
+
+    /// The client's `QUIT`, answered `221 bye`.
+    pub async fn quit(&mut self) {
+        self.reply("QUIT", "221 bye\r\n").await;
     }
 
     /// Raw DATA bytes up to and including the terminating "\r\n.\r\n".
@@ -133,28 +149,90 @@ pub fn client_options(addr: SocketAddr) -> crate::options::ConnectOptions {
 
 /// `f`, or a panic after 10 s: a test that hangs fails instead.
 pub async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(10), f)
+    within_secs(10, f).await
+}
+
+/// `f`, or a panic after `secs` seconds.
+pub async fn within_secs<T>(secs: u64, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), f)
         .await
         .expect("test timed out")
 }
 
-pub fn server_tls_config() -> Arc<rustls::ServerConfig> {
-    let certs = CertificateDer::pem_slice_iter(fixture("server.pem").as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(fixture("server.key").as_bytes()).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    Arc::new(cfg)
+/// Returns once `cond` holds, checking every 5 ms: for what changes on other tasks (what a
+/// server saw, a counter). Wrap it in [`within`] to bound the wait.
+pub async fn until(cond: impl Fn() -> bool) {
+    while !cond() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
-type Script =
+/// One step of a server's side of a session, for scripts written as data ([`steps`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Sends these bytes.
+    Send(&'static str),
+    /// Reads a line and asserts it.
+    Expect(&'static str),
+    /// Reads a line, whatever it is.
+    Line,
+    /// Reads a line, whatever it is, and answers this.
+    Answer(&'static str),
+    /// Reads and asserts a line, then answers ([`ServerConn::reply`]).
+    Reply(&'static str, &'static str),
+    /// The greeting, the client's EHLO and this answer to it ([`ServerConn::greet`]).
+    Greet(&'static str),
+    /// Reads DATA's bytes through the final dot.
+    Data,
+    /// The server side of the TLS handshake ([`ServerConn::accept_tls`]).
+    AcceptTls,
+    /// The client's QUIT, answered `221 bye`.
+    Quit,
+    /// Reads until the client closes.
+    UntilEof,
+}
+
+impl ServerConn {
+    /// Runs `steps` in order.
+    pub async fn run(&mut self, steps: &[Step]) {
+        for step in steps {
+            match *step {
+                Step::Send(s) => self.send(s).await,
+                Step::Expect(l) => self.expect(l).await,
+                Step::Line => {
+                    self.line().await;
+                }
+                Step::Answer(s) => {
+                    self.line().await;
+                    self.send(s).await;
+                }
+                Step::Reply(l, s) => self.reply(l, s).await,
+                Step::Greet(ehlo) => self.greet(ehlo).await,
+                Step::Data => {
+                    self.data().await;
+                }
+                Step::AcceptTls => self.accept_tls().await,
+                Step::Quit => self.quit().await,
+                Step::UntilEof => {
+                    self.until_eof().await;
+                }
+            }
+        }
+    }
+}
+
+/// A script that runs `steps`.
+pub fn steps(steps: &'static [Step]) -> Script {
+    Box::new(move |mut c: ServerConn| {
+        Box::pin(async move {
+            c.run(steps).await;
+            c.seen
+        })
+    })
+}
+
+/// A server's side of one connection; it returns the lines the client sent.
+pub type Script =
     Box<dyn FnOnce(ServerConn) -> Pin<Box<dyn Future<Output = Vec<String>> + Send>> + Send>;
 
 /// Serves one connection with `script`; the handle yields the client's lines.

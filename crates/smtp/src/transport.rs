@@ -82,7 +82,7 @@ mod tests {
     use crate::auth::{self, Credentials, TokenProvider};
     use crate::log::{Field, LogEntry, Source};
     use crate::script;
-    use crate::test_server::{client_options as opts, fixture, serve, within};
+    use crate::test_server::{client_options as opts, serve, steps, within, Step, Step as S, CA};
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin + Send {
         futures_util::stream::iter(
@@ -125,6 +125,238 @@ mod tests {
         }
     }
 
+    /// A server exchange that makes `verify()` (or, with [`Failure::send`], sending `x` to
+    /// `a@x`) fail, and the error's code, message, command and response code.
+    struct Failure {
+        case: &'static str,
+        script: &'static [Step],
+        opts: fn(ConnectOptions) -> ConnectOptions,
+        auth: AuthOptions,
+        send: bool,
+        want: (ErrorCode, &'static str, Option<&'static str>, Option<u16>),
+    }
+
+    impl Failure {
+        fn verify(
+            case: &'static str,
+            script: &'static [Step],
+            want: (ErrorCode, &'static str, Option<&'static str>, Option<u16>),
+        ) -> Failure {
+            Failure {
+                case,
+                script,
+                opts: |o| o,
+                auth: AuthOptions::default(),
+                send: false,
+                want,
+            }
+        }
+
+        fn send(self) -> Failure {
+            Failure { send: true, ..self }
+        }
+
+        fn opts(self, opts: fn(ConnectOptions) -> ConnectOptions) -> Failure {
+            Failure { opts, ..self }
+        }
+
+        fn auth(self, auth: AuthOptions) -> Failure {
+            Failure { auth, ..self }
+        }
+
+        async fn run(self) {
+            let Failure {
+                case,
+                script,
+                opts: tweak,
+                auth,
+                send,
+                want,
+            } = self;
+            let (addr, server) = serve(false, steps(script)).await;
+            let o = tweak(opts(addr));
+            let res = if send {
+                within(send_once(&o, &auth, &env(&["a@x"]), body(&[b"x"])))
+                    .await
+                    .map(|_| ())
+            } else {
+                within(verify(&o, &auth)).await
+            };
+            let e = res.expect_err(case);
+            let got = (
+                e.code,
+                e.message.as_str(),
+                e.command.as_deref(),
+                e.response_code,
+            );
+            assert_eq!(got, want, "{case}");
+            // the server's script ran to its end: every line it expected came
+            within(server).await.expect(case);
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_carry_code_message_command() {
+        let cases = [
+            Failure::verify(
+                "no greeting within greeting_timeout",
+                &[S::UntilEof],
+                (
+                    ErrorCode::ETimedOut,
+                    "Greeting never received",
+                    Some("CONN"),
+                    None,
+                ),
+            )
+            .opts(|o| ConnectOptions {
+                greeting_timeout: Duration::from_millis(200),
+                ..o
+            }),
+            Failure::verify(
+                "silence mid-session past socket_timeout",
+                &[
+                    S::Send("220 mx\r\n"),
+                    S::Expect("EHLO client.test"),
+                    S::UntilEof,
+                ],
+                (ErrorCode::ETimedOut, "Timeout", Some("CONN"), None),
+            )
+            .opts(|o| ConnectOptions {
+                socket_timeout: Duration::from_millis(200),
+                ..o
+            }),
+            Failure::verify(
+                "invalid greeting repeats the reply",
+                &[S::Send("554 5.7.1 no\r\n"), S::UntilEof],
+                (
+                    ErrorCode::EProtocol,
+                    "Invalid greeting. response=554 5.7.1 no: 554 5.7.1 no",
+                    Some("CONN"),
+                    Some(554),
+                ),
+            ),
+            Failure::verify(
+                "requireTLS forbids the HELO fallback",
+                &[S::Greet("502 no\r\n"), S::UntilEof],
+                (
+                    ErrorCode::EConnection,
+                    concat!(
+                        "EHLO failed but HELO does not support required STARTTLS. ",
+                        "response=502 no: 502 no"
+                    ),
+                    Some("EHLO"),
+                    Some(502),
+                ),
+            )
+            .opts(|o| ConnectOptions {
+                require_tls: true,
+                ..o
+            }),
+            Failure::verify(
+                "verify with forceAuth and no credentials is ENOAUTH",
+                &[S::Greet("250-mx\r\n250 AUTH PLAIN\r\n"), S::UntilEof],
+                (
+                    ErrorCode::ENoAuth,
+                    "Authentication info was not provided",
+                    None,
+                    None,
+                ),
+            )
+            .auth(AuthOptions {
+                force_auth: true,
+                ..Default::default()
+            }),
+            Failure::verify(
+                "forceAuth without a password is missing credentials",
+                &[S::Greet("250 mx\r\n"), S::UntilEof],
+                (
+                    ErrorCode::EAuth,
+                    "Missing credentials for \"PLAIN\"",
+                    Some("API"),
+                    None,
+                ),
+            )
+            .auth(AuthOptions {
+                force_auth: true,
+                ..login("zzz", "")
+            })
+            .send(),
+            Failure::verify(
+                "CRAM-MD5 rejected",
+                &[
+                    S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
+                    S::Reply(
+                        "AUTH CRAM-MD5",
+                        "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
+                    ),
+                    S::Reply(
+                        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+                        "535 5.7.8 bad\r\n",
+                    ),
+                    S::UntilEof,
+                ],
+                (
+                    ErrorCode::EAuth,
+                    "Invalid login sequence while waiting for \"235\": 535 5.7.8 bad",
+                    Some("AUTH CRAM-MD5"),
+                    Some(535),
+                ),
+            )
+            .auth(AuthOptions {
+                method: Some("cram-md5".into()),
+                ..login("tim", "tanstaaftanstaaf")
+            }),
+            Failure::verify(
+                "MAIL FROM rejected",
+                &[
+                    S::Greet("250 mx\r\n"),
+                    S::Answer("550 5.7.1 sender denied\r\n"),
+                    S::UntilEof,
+                ],
+                (
+                    ErrorCode::EEnvelope,
+                    "Mail command failed: 550 5.7.1 sender denied",
+                    Some("MAIL FROM"),
+                    Some(550),
+                ),
+            )
+            .send(),
+            Failure::verify(
+                "message rejected after the final dot",
+                &[
+                    S::Greet("250 mx\r\n"),
+                    S::Answer("250 ok\r\n"),
+                    S::Answer("250 ok\r\n"),
+                    S::Reply("DATA", "354 go\r\n"),
+                    S::Data,
+                    S::Send("552 5.3.4 too big\r\n"),
+                    S::UntilEof,
+                ],
+                (
+                    ErrorCode::EMessage,
+                    "Message failed: 552 5.3.4 too big",
+                    Some("DATA"),
+                    Some(552),
+                ),
+            )
+            .send(),
+            Failure::verify(
+                "closed mid-reply",
+                &[S::Greet("250 mx\r\n"), S::Answer("250-partial\r\n")],
+                (
+                    ErrorCode::EConnection,
+                    "Connection closed unexpectedly: 250-partial",
+                    Some("CONN"),
+                    Some(250),
+                ),
+            )
+            .send(),
+        ];
+        for case in cases {
+            case.run().await;
+        }
+    }
+
     #[tokio::test]
     async fn send_once_full_path_pipelined() {
         let (addr, server) = serve(
@@ -139,14 +371,16 @@ mod tests {
                 c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
                     .await;
                 c.send("235 2.7.0 ok\r\n").await;
-                c.expect("MAIL FROM:<sender@example.com>").await;
-                c.send("250 ok\r\n").await;
+                c.reply("MAIL FROM:<sender@example.com>", "250 ok\r\n")
+                    .await;
                 // both RCPTs arrive before any reply: proves pipelining
                 c.expect("RCPT TO:<a@example.com>").await;
-                c.expect("RCPT TO:<bad@example.com>").await;
-                c.send("250 ok\r\n550 5.1.1 no such user\r\n").await;
-                c.expect("DATA").await;
-                c.send("354 go\r\n").await;
+                c.reply(
+                    "RCPT TO:<bad@example.com>",
+                    "250 ok\r\n550 5.1.1 no such user\r\n",
+                )
+                .await;
+                c.reply("DATA", "354 go\r\n").await;
                 let data = c.data().await;
                 assert_eq!(data, b"Subject: x\r\n\r\n..dot\r\nline\r\n.\r\n".to_vec());
                 c.send("250 2.0.0 Ok: queued as ABC\r\n").await;
@@ -187,19 +421,15 @@ mod tests {
     async fn no_pipelining_sends_rcpt_one_by_one_and_skips_auth_without_advert() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.expect("MAIL FROM:<sender@example.com>").await;
-                c.send("250 ok\r\n").await;
-                c.expect("RCPT TO:<a@x>").await;
-                c.send("250 ok\r\n").await;
-                c.expect("RCPT TO:<b@x>").await;
-                c.send("250 ok\r\n").await;
-                c.expect("DATA").await;
-                c.send("354 go\r\n").await;
-                c.data().await;
-                c.send("250 done\r\n").await;
-            }),
+            steps(&[
+                S::Greet("250 mx\r\n"),
+                S::Reply("MAIL FROM:<sender@example.com>", "250 ok\r\n"),
+                S::Reply("RCPT TO:<a@x>", "250 ok\r\n"),
+                S::Reply("RCPT TO:<b@x>", "250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::Data,
+                S::Send("250 done\r\n"),
+            ]),
         )
         .await;
         let (info, ehlo) = within(send_once(
@@ -263,8 +493,7 @@ mod tests {
                     ))
                     .await;
                     c.send("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n").await;
-                    c.expect("").await;
-                    c.send("535 5.7.8 Username and Password not accepted\r\n")
+                    c.reply("", "535 5.7.8 Username and Password not accepted\r\n")
                         .await;
                     c.expect(&format!(
                         "AUTH XOAUTH2 {}",
@@ -273,13 +502,11 @@ mod tests {
                     .await;
                     if final_reply.starts_with("334") {
                         c.send("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n").await;
-                        c.expect("").await;
-                        c.send("535 5.7.8 Username and Password not accepted\r\n")
+                        c.reply("", "535 5.7.8 Username and Password not accepted\r\n")
                             .await;
                     } else {
                         c.send(final_reply).await;
-                        c.expect("QUIT").await;
-                        c.send("221 bye\r\n").await;
+                        c.quit().await;
                     }
                     c.until_eof().await;
                     c.seen
@@ -370,75 +597,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn greeting_timeout() {
-        let (addr, server) = serve(
-            false,
-            script!(|c| {
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let o = ConnectOptions {
-            greeting_timeout: Duration::from_millis(200),
-            ..opts(addr)
-        };
-        let e = within(verify(&o, &AuthOptions::default()))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::ETimedOut);
-        assert_eq!(e.message, "Greeting never received");
-        assert_eq!(e.command.as_deref(), Some("CONN"));
-        server.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn socket_timeout_mid_session() {
-        let (addr, server) = serve(
-            false,
-            script!(|c| {
-                c.send("220 mx\r\n").await;
-                c.expect("EHLO client.test").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let o = ConnectOptions {
-            socket_timeout: Duration::from_millis(200),
-            ..opts(addr)
-        };
-        let e = within(verify(&o, &AuthOptions::default()))
-            .await
-            .unwrap_err();
-        assert_eq!(
-            (e.code, e.message.as_str()),
-            (ErrorCode::ETimedOut, "Timeout")
-        );
-        server.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn invalid_greeting_repeats_reply() {
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.send("554 5.7.1 no\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let e = within(verify(&opts(addr), &AuthOptions::default()))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::EProtocol);
-        assert_eq!(
-            e.message,
-            "Invalid greeting. response=554 5.7.1 no: 554 5.7.1 no"
-        );
-        assert_eq!(e.response_code, Some(554));
-        assert_eq!(e.command.as_deref(), Some("CONN"));
-    }
-
-    #[tokio::test]
     async fn connection_refused_is_esocket() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -464,17 +622,14 @@ mod tests {
             false,
             script!(|c| {
                 c.greet("502 5.5.1 no EHLO\r\n").await;
-                c.expect("HELO client.test").await;
-                c.send("250 mx\r\n").await;
+                c.reply("HELO client.test", "250 mx\r\n").await;
                 c.expect(&format!("AUTH PLAIN {}", auth::plain("u", "p")))
                     .await;
                 c.send("235 ok\r\n").await;
-                c.expect("MAIL FROM:<sender@example.com>").await;
-                c.send("250 ok\r\n").await;
-                c.expect("RCPT TO:<a@x>").await;
-                c.send("250 ok\r\n").await;
-                c.expect("DATA").await;
-                c.send("250 go ahead\r\n").await; // 2xx to DATA is accepted too
+                c.reply("MAIL FROM:<sender@example.com>", "250 ok\r\n")
+                    .await;
+                c.reply("RCPT TO:<a@x>", "250 ok\r\n").await;
+                c.reply("DATA", "250 go ahead\r\n").await; // 2xx to DATA is accepted too
                 c.data().await;
                 c.send("250 queued\r\n").await;
             }),
@@ -493,34 +648,9 @@ mod tests {
         server.await.unwrap();
     }
 
-    #[tokio::test]
-    async fn require_tls_forbids_helo_fallback() {
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("502 no\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let o = ConnectOptions {
-            require_tls: true,
-            ..opts(addr)
-        };
-        let e = within(verify(&o, &AuthOptions::default()))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::EConnection);
-        assert_eq!(
-            e.message,
-            "EHLO failed but HELO does not support required STARTTLS. response=502 no: 502 no"
-        );
-        assert_eq!(e.command.as_deref(), Some("EHLO"));
-    }
-
     fn tls_opts(addr: std::net::SocketAddr) -> ConnectOptions {
         let mut o = opts(addr);
-        o.tls.ca = vec![fixture("ca.pem")];
+        o.tls.ca = vec![CA.to_string()];
         o
     }
 
@@ -528,20 +658,16 @@ mod tests {
     async fn starttls_discards_injected_plaintext() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                    .await;
-                c.expect("STARTTLS").await;
+            steps(&[
+                S::Greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"),
+                S::Expect("STARTTLS"),
                 // a response-injection attempt riding on the plaintext 220
-                c.send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n")
-                    .await;
-                c.accept_tls().await;
-                c.expect("EHLO client.test").await;
-                c.send("250-mx.tls\r\n250 SIZE 1000\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-                c.until_eof().await;
-            }),
+                S::Send("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN LOGIN\r\n"),
+                S::AcceptTls,
+                S::Reply("EHLO client.test", "250-mx.tls\r\n250 SIZE 1000\r\n"),
+                S::Quit,
+                S::UntilEof,
+            ]),
         )
         .await;
         let o = tls_opts(addr);
@@ -599,17 +725,14 @@ mod tests {
         // STARTTLS over the provided stream; no DNS for the (unresolvable) host
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 STARTTLS\r\n").await;
-                c.expect("STARTTLS").await;
-                c.send("220 go ahead\r\n").await;
-                c.accept_tls().await;
-                c.expect("EHLO client.test").await;
-                c.send("250 mx.tls\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 STARTTLS\r\n"),
+                S::Reply("STARTTLS", "220 go ahead\r\n"),
+                S::AcceptTls,
+                S::Reply("EHLO client.test", "250 mx.tls\r\n"),
+                S::Quit,
+                S::UntilEof,
+            ]),
         )
         .await;
         let mut o = tls_opts(addr);
@@ -623,16 +746,8 @@ mod tests {
         server.await.unwrap();
 
         // `secure` from the provider: implicit TLS on top of its stream
-        let (addr, server) = serve(
-            true,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
+        let (addr, server) =
+            serve(true, steps(&[S::Greet("250 mx\r\n"), S::Quit, S::UntilEof])).await;
         o.socket_provider = Some(crate::external::SocketProviderHandle(Arc::new(Provide(
             addr,
             Some(true),
@@ -648,13 +763,11 @@ mod tests {
         for opportunistic in [false, true] {
             let (addr, _server) = serve(
                 false,
-                script!(|c| {
-                    c.greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                        .await;
-                    c.expect("STARTTLS").await;
-                    c.send("454 4.7.0 TLS not available\r\n").await;
-                    c.until_eof().await;
-                }),
+                steps(&[
+                    S::Greet("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"),
+                    S::Reply("STARTTLS", "454 4.7.0 TLS not available\r\n"),
+                    S::UntilEof,
+                ]),
             )
             .await;
             let o = ConnectOptions {
@@ -683,11 +796,10 @@ mod tests {
     async fn implicit_tls_verify_and_untrusted_cert() {
         let (addr, server) = serve(
             true,
-            script!(|c| {
-                c.greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         let o = ConnectOptions {
@@ -698,13 +810,7 @@ mod tests {
         server.await.unwrap();
 
         // without the test CA the certificate is rejected
-        let (addr, _server) = serve(
-            true,
-            script!(|c| {
-                c.until_eof().await;
-            }),
-        )
-        .await;
+        let (addr, _server) = serve(true, steps(&[S::UntilEof])).await;
         let o = ConnectOptions {
             secure: true,
             ..opts(addr)
@@ -720,15 +826,7 @@ mod tests {
 
     #[tokio::test]
     async fn reject_unauthorized_false_accepts_unknown_ca() {
-        let (addr, server) = serve(
-            true,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-            }),
-        )
-        .await;
+        let (addr, server) = serve(true, steps(&[S::Greet("250 mx\r\n"), S::Quit])).await;
         let mut o = ConnectOptions {
             secure: true,
             host: "localhost".into(),
@@ -742,91 +840,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn verify_force_auth_without_credentials_is_enoauth() {
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH PLAIN\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let a = AuthOptions {
-            force_auth: true,
-            ..Default::default()
-        };
-        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::ENoAuth);
-        assert_eq!(e.message, "Authentication info was not provided");
-        assert_eq!(e.command, None);
-    }
-
-    #[tokio::test]
-    async fn force_auth_without_pass_is_missing_credentials() {
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let a = AuthOptions {
-            force_auth: true,
-            ..login("zzz", "")
-        };
-        let e = within(send_once(&opts(addr), &a, &env(&["a@x"]), body(&[b"x"])))
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::EAuth);
-        assert_eq!(e.message, "Missing credentials for \"PLAIN\"");
-        assert_eq!(e.command.as_deref(), Some("API"));
-    }
-
-    #[tokio::test]
-    async fn login_and_cram_md5() {
+    async fn login_mechanism() {
         let (addr, server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
-                c.expect("AUTH LOGIN").await;
-                c.send("334 VXNlcm5hbWU6\r\n").await;
-                c.expect("dQ==").await;
-                c.send("334 UGFzc3dvcmQ6\r\n").await;
-                c.expect("cA==").await;
-                c.send("235 ok\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n"),
+                S::Reply("AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"),
+                S::Reply("dQ==", "334 UGFzc3dvcmQ6\r\n"),
+                S::Reply("cA==", "235 ok\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         within(verify(&opts(addr), &login("u", "p"))).await.unwrap();
-        server.await.unwrap();
-
-        let (addr, server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n").await;
-                c.expect("AUTH CRAM-MD5").await;
-                c.send("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n")
-                    .await;
-                c.expect("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw")
-                    .await;
-                c.send("535 5.7.8 bad\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let a = AuthOptions {
-            method: Some("cram-md5".into()),
-            ..login("tim", "tanstaaftanstaaf")
-        };
-        let e = within(verify(&opts(addr), &a)).await.unwrap_err();
-        assert_eq!(
-            e.message,
-            "Invalid login sequence while waiting for \"235\": 535 5.7.8 bad"
-        );
-        assert_eq!(e.command.as_deref(), Some("AUTH CRAM-MD5"));
         server.await.unwrap();
     }
 
@@ -883,13 +909,13 @@ mod tests {
                 false,
                 script!(|c| {
                     c.send("220 mx\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-mx\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 AUTH PLAIN X-TWO\r\n")
-                        .await;
-                    c.expect("AUTH X-TWO alice").await;
-                    c.send("334 abc\r\n").await;
-                    c.expect("abc:pw").await;
-                    c.send("235 2.7.0 ok\r\n").await;
+                    c.reply(
+                        "EHLO client.test",
+                        "250-mx\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 AUTH PLAIN X-TWO\r\n",
+                    )
+                    .await;
+                    c.reply("AUTH X-TWO alice", "334 abc\r\n").await;
+                    c.reply("abc:pw", "235 2.7.0 ok\r\n").await;
                     if c.line().await.as_deref() == Some("QUIT") {
                         c.send("221 bye\r\n").await;
                     }
@@ -930,15 +956,13 @@ mod tests {
     async fn all_recipients_rejected() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 PIPELINING\r\n").await;
-                c.expect("MAIL FROM:<sender@example.com>").await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.line().await;
-                c.send("550 no a\r\n551 no b\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 PIPELINING\r\n"),
+                S::Reply("MAIL FROM:<sender@example.com>", "250 ok\r\n"),
+                S::Line,
+                S::Answer("550 no a\r\n551 no b\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let e = send_x(addr, &["a@x", "b@x"]).await.unwrap_err();
@@ -953,67 +977,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn mail_from_and_final_failures() {
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.line().await;
-                c.send("550 5.7.1 sender denied\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let e = send_x(addr, &["a@x"]).await.unwrap_err();
-        assert_eq!(e.message, "Mail command failed: 550 5.7.1 sender denied");
-        assert_eq!(
-            (e.code, e.command.as_deref()),
-            (ErrorCode::EEnvelope, Some("MAIL FROM"))
-        );
-
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.expect("DATA").await;
-                c.send("354 go\r\n").await;
-                c.data().await;
-                c.send("552 5.3.4 too big\r\n").await;
-                c.until_eof().await;
-            }),
-        )
-        .await;
-        let e = send_x(addr, &["a@x"]).await.unwrap_err();
-        assert_eq!(e.message, "Message failed: 552 5.3.4 too big");
-        assert_eq!(
-            (e.code, e.command.as_deref()),
-            (ErrorCode::EMessage, Some("DATA"))
-        );
-    }
-
-    #[tokio::test]
     async fn lmtp_per_recipient_replies() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.send("220 lmtp\r\n").await;
-                c.expect("LHLO client.test").await;
-                c.send("250-lmtp\r\n250 PIPELINING\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.line().await;
-                c.send("250 ok\r\n250 ok\r\n").await;
-                c.expect("DATA").await;
-                c.send("354 go\r\n").await;
-                c.data().await;
-                c.send("250 a delivered\r\n452 b over quota\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Send("220 lmtp\r\n"),
+                S::Reply("LHLO client.test", "250-lmtp\r\n250 PIPELINING\r\n"),
+                S::Answer("250 ok\r\n"),
+                S::Line,
+                S::Answer("250 ok\r\n250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::Data,
+                S::Send("250 a delivered\r\n452 b over quota\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let o = ConnectOptions {
@@ -1038,32 +1015,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn closed_mid_session_and_stream_error() {
+    async fn body_stream_error_is_estream() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.line().await;
-                c.send("250-partial\r\n").await;
-            }),
-        )
-        .await;
-        let e = send_x(addr, &["a@x"]).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::EConnection);
-        assert_eq!(e.message, "Connection closed unexpectedly: 250-partial");
-
-        let (addr, _server) = serve(
-            false,
-            script!(|c| {
-                c.greet("250 mx\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.line().await;
-                c.send("250 ok\r\n").await;
-                c.expect("DATA").await;
-                c.send("354 go\r\n").await;
-                c.until_eof().await;
-            }),
+            steps(&[
+                S::Greet("250 mx\r\n"),
+                S::Answer("250 ok\r\n"),
+                S::Answer("250 ok\r\n"),
+                S::Reply("DATA", "354 go\r\n"),
+                S::UntilEof,
+            ]),
         )
         .await;
         let failing = futures_util::stream::iter(vec![
@@ -1088,13 +1049,11 @@ mod tests {
     async fn debug_log_hides_secrets() {
         let (addr, _server) = serve(
             false,
-            script!(|c| {
-                c.greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n").await;
-                c.line().await;
-                c.send("235 ok\r\n").await;
-                c.expect("QUIT").await;
-                c.send("221 bye\r\n").await;
-            }),
+            steps(&[
+                S::Greet("250-mx\r\n250 AUTH LOGIN PLAIN\r\n"),
+                S::Answer("235 ok\r\n"),
+                S::Quit,
+            ]),
         )
         .await;
         let entries: Arc<Mutex<Vec<LogEntry>>> = Arc::default();

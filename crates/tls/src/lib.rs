@@ -21,6 +21,9 @@ use rustls::{
 
 mod v1;
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
+
 /// Lowest TLS version offered. rustls has nothing below 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MinVersion {

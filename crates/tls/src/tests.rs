@@ -5,11 +5,11 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{CertificateError, ClientConnection, Error, ServerConfig, ServerConnection};
+use rustls::{
+    CertificateError, ClientConnection, Connection, Error, ServerConfig, ServerConnection,
+};
 
-const CA: &str = include_str!("../../../__test__/fixtures/ca.pem");
-const SERVER_CERT: &str = include_str!("../../../__test__/fixtures/server.pem");
-const SERVER_KEY: &str = include_str!("../../../__test__/fixtures/server.key");
+use crate::test_util::{CA, SERVER_CERT, SERVER_KEY};
 const CLIENT_CERT: &str = include_str!("../../../__test__/fixtures/client.pem");
 const CLIENT_KEY: &str = include_str!("../../../__test__/fixtures/client.key");
 /// `CLIENT_KEY` as encrypted PKCS#8, passphrase `client-pass`.
@@ -79,6 +79,25 @@ fn server_config(s: &Server<'_>) -> Arc<ServerConfig> {
     Arc::new(b.with_cert_resolver(resolver))
 }
 
+/// `base` offering only TLS 1.3, then only TLS 1.2.
+fn each_version(base: &Server<'static>) -> [Server<'static>; 2] {
+    static ONE: [&[&rustls::SupportedProtocolVersion]; 2] =
+        [&[&rustls::version::TLS13], &[&rustls::version::TLS12]];
+    ONE.map(|versions| Server { versions, ..*base })
+}
+
+/// `server`'s certificate presented with a handshake signed by `key_pem`, another key:
+/// the client rejects the signature whatever it trusts.
+fn assert_bad_signature(s: &TlsSettings, server: &Server<'_>, key_pem: &'static str) {
+    let forged = Server { key_pem, ..*server };
+    assert_eq!(
+        handshake(client_config(s).unwrap(), &forged),
+        Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+        "{:?}",
+        server.versions
+    );
+}
+
 /// Runs a handshake to the end; the first error either side raises.
 fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
     handshake_as(client, server, "localhost")
@@ -86,32 +105,30 @@ fn handshake(client: ClientConfig, server: &Server<'_>) -> Result<(), Error> {
 
 fn handshake_as(client: ClientConfig, server: &Server<'_>, name: &str) -> Result<(), Error> {
     let name = ServerName::try_from(name.to_string()).unwrap();
-    let mut c = ClientConnection::new(Arc::new(client), name).unwrap();
-    let mut s = ServerConnection::new(server_config(server)).unwrap();
+    let mut c = Connection::from(ClientConnection::new(Arc::new(client), name).unwrap());
+    let mut s = Connection::from(ServerConnection::new(server_config(server)).unwrap());
     for _ in 0..20 {
-        let mut buf = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            s.read_tls(&mut rd).unwrap();
-            s.process_new_packets()?;
-        }
-        let mut buf = Vec::new();
-        while s.wants_write() {
-            s.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            c.read_tls(&mut rd).unwrap();
-            c.process_new_packets()?;
-        }
+        pump(&mut c, &mut s)?;
+        pump(&mut s, &mut c)?;
         if !c.is_handshaking() && !s.is_handshaking() {
             return Ok(());
         }
     }
     panic!("handshake did not finish");
+}
+
+/// Hands everything `from` has to send to `to`; the first error `to` raises reading it.
+fn pump(from: &mut Connection, to: &mut Connection) -> Result<(), Error> {
+    let mut buf = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut buf).unwrap();
+    }
+    let mut rd = &buf[..];
+    while !rd.is_empty() {
+        to.read_tls(&mut rd).unwrap();
+        to.process_new_packets()?;
+    }
+    Ok(())
 }
 
 fn settings() -> TlsSettings {
@@ -207,18 +224,8 @@ fn accept_any_still_checks_handshake_signatures() {
         ..settings()
     };
     // server.pem presented, but signed with another RSA key, over both versions
-    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
-        let server = Server {
-            key_pem: CLIENT_KEY,
-            versions: &[version],
-            ..SERVER
-        };
-        let cfg = client_config(&s).unwrap();
-        assert_eq!(
-            handshake(cfg, &server),
-            Err(Error::InvalidCertificate(CertificateError::BadSignature)),
-            "{version:?}"
-        );
+    for server in each_version(&SERVER) {
+        assert_bad_signature(&s, &server, CLIENT_KEY);
     }
 }
 
@@ -338,25 +345,11 @@ fn v1_certificate_accepted_without_verification_on_both_versions() {
         reject_unauthorized: false,
         ..settings()
     };
-    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
-        let server = Server {
-            versions: &[version],
-            ..V1_SERVER
-        };
+    for server in each_version(&V1_SERVER) {
         let cfg = client_config(&s).unwrap();
-        assert_eq!(handshake(cfg, &server), Ok(()), "{version:?}");
+        assert_eq!(handshake(cfg, &server), Ok(()), "{:?}", server.versions);
         // the handshake signature is still checked with the v1 certificate's key
-        let forged = Server {
-            key_pem: SERVER_KEY,
-            versions: &[version],
-            ..V1_SERVER
-        };
-        let cfg = client_config(&s).unwrap();
-        assert_eq!(
-            handshake(cfg, &forged),
-            Err(Error::InvalidCertificate(CertificateError::BadSignature)),
-            "{version:?}"
-        );
+        assert_bad_signature(&s, &server, SERVER_KEY);
     }
 }
 
@@ -366,15 +359,12 @@ fn v1_certificate_trusted_when_given_as_ca() {
         ca: vec![V1_CERT.into()],
         ..settings()
     };
-    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
-        let server = Server {
-            versions: &[version],
-            ..V1_SERVER
-        };
+    for server in each_version(&V1_SERVER) {
         assert_eq!(
             handshake(client_config(&s).unwrap(), &server),
             Ok(()),
-            "{version:?}"
+            "{:?}",
+            server.versions
         );
     }
     // v1 has no subjectAltName: a DNS name is matched against the CN, an IP never (Node)

@@ -3,9 +3,6 @@ use super::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -809,24 +806,10 @@ async fn cancelled_initiator_does_not_wedge_the_refresh() {
     assert_eq!(m.get_token(false, None).await.unwrap(), "fresh-token-1");
 }
 
-const CA: &str = include_str!("../../../../__test__/fixtures/ca.pem");
-const SERVER_CERT: &str = include_str!("../../../../__test__/fixtures/server.pem");
-const SERVER_KEY: &str = include_str!("../../../../__test__/fixtures/server.key");
+use mailer_tls::test_util::CA;
 
 fn acceptor() -> tokio_rustls::TlsAcceptor {
-    let certs = CertificateDer::pem_slice_iter(SERVER_CERT.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
+    tokio_rustls::TlsAcceptor::from(mailer_tls::test_util::server_config())
 }
 
 #[tokio::test]

@@ -314,8 +314,7 @@ mod tests {
     use super::*;
     use crate::connection::SmtpConnection;
     use crate::error::ErrorCode;
-    use crate::script;
-    use crate::test_server::{fixture, serve, server_tls_config};
+    use crate::test_server::{serve, server_tls_config, steps, Step as S, CA};
 
     #[test]
     fn connect_request_bytes() {
@@ -654,7 +653,7 @@ mod tests {
             socket_timeout: Duration::from_secs(5),
             connection_timeout: Duration::from_secs(5),
             tls: TlsOptions {
-                ca: vec![fixture("ca.pem")],
+                ca: vec![CA.to_string()],
                 ..Default::default()
             },
             proxy: Some(cfg(&proxy_url)),
@@ -670,18 +669,14 @@ mod tests {
         for tls in [false, true] {
             let (smtp, server) = serve(
                 false,
-                script!(|c| {
-                    c.send("220 smtp.test ESMTP\r\n").await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250-smtp.test\r\n250 STARTTLS\r\n").await;
-                    c.expect("STARTTLS").await;
-                    c.send("220 go ahead\r\n").await;
-                    c.accept_tls().await;
-                    c.expect("EHLO client.test").await;
-                    c.send("250 smtp.test\r\n").await;
-                    c.expect("QUIT").await;
-                    c.send("221 bye\r\n").await;
-                }),
+                steps(&[
+                    S::Send("220 smtp.test ESMTP\r\n"),
+                    S::Reply("EHLO client.test", "250-smtp.test\r\n250 STARTTLS\r\n"),
+                    S::Reply("STARTTLS", "220 go ahead\r\n"),
+                    S::AcceptTls,
+                    S::Reply("EHLO client.test", "250 smtp.test\r\n"),
+                    S::Quit,
+                ]),
             )
             .await;
             let (proxy, head) = splicing_proxy(tls).await;

@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use super::*;
+use crate::test_server::{client_options, until, within_secs};
 
 #[derive(Default)]
 struct Counts {
@@ -118,7 +119,7 @@ async fn serve(
 }
 
 fn opts(addr: SocketAddr) -> Arc<ConnectOptions> {
-    Arc::new(crate::test_server::client_options(addr))
+    Arc::new(client_options(addr))
 }
 
 fn body() -> BodyFactory {
@@ -138,10 +139,9 @@ fn send(pool: &Pool) -> impl Future<Output = SendResult> {
     pool.send(AuthOptions::default(), env, body())
 }
 
+/// `f`, or a panic after 20 s.
 async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test timed out")
+    within_secs(20, f).await
 }
 
 #[tokio::test]
@@ -173,12 +173,7 @@ async fn close_fails_messages_whose_connection_is_opening() {
     let sends: Vec<_> = (0..3).map(|_| send(&pool)).collect();
     let all = tokio::spawn(join_all(sends));
     // the connections are open and waiting for the greeting
-    within(async {
-        while counts.sessions.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    within(until(|| counts.sessions.load(Ordering::SeqCst) >= 3)).await;
     let start = Instant::now();
     pool.close();
     let results = within(all).await.unwrap();
@@ -208,12 +203,7 @@ async fn close_lets_the_message_on_the_wire_finish() {
     );
     let first = tokio::spawn(send(&pool));
     let rest: Vec<_> = (0..3).map(|_| send(&pool)).collect();
-    within(async {
-        while counts.mails.load(Ordering::SeqCst) < 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    within(until(|| counts.mails.load(Ordering::SeqCst) >= 1)).await;
     pool.close();
     // the queued ones fail at once, while the first still waits for its reply
     for r in within(join_all(rest)).await {
@@ -223,10 +213,5 @@ async fn close_lets_the_message_on_the_wire_finish() {
     assert!(within(first).await.unwrap().is_ok());
     assert_eq!(counts.mails.load(Ordering::SeqCst), 1);
     // then the connection says QUIT and the server ends the session
-    within(async {
-        while counts.open.load(Ordering::SeqCst) > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    within(until(|| counts.open.load(Ordering::SeqCst) == 0)).await;
 }
