@@ -218,7 +218,7 @@ impl Display for Xtext<'_> {
     }
 }
 
-/// RFC 3461 xtext of `s` (see [`Xtext`]).
+/// RFC 3461 xtext of `s`: bytes outside `!`..`~`, and `+` and `=`, become `+HH`.
 pub fn encode_xtext(s: &str) -> String {
     Xtext(s).to_string()
 }
