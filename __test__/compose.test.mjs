@@ -263,7 +263,7 @@ describe('href content', () => {
 
   test('httpHeaders values go out as nodemailer sends them (composer and jsonTransport)', async () => {
     // Node's http writes String(v): numbers as JS prints them, booleans as text
-    const httpHeaders = { 'X-S': 's', 'X-I': 42, 'X-D': 1e-6, 'X-E': 1e-7, 'X-B': true, 'X-F': false };
+    const httpHeaders = { 'X-S': 's', 'X-I': 42, 'X-D': 1e-6, 'X-E': 1e-7, 'X-G': 1.5e21, 'X-B': true, 'X-F': false };
     const sent = {};
     for (const [name, mod] of [['nodemailer', nodemailer], ['mailer-rs', mailer]]) {
       for (const opts of [{}, { jsonTransport: true, streamTransport: false }]) {
@@ -274,7 +274,7 @@ describe('href content', () => {
         sent[path] = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-')));
       }
     }
-    const expected = { 'x-s': 's', 'x-i': '42', 'x-d': '0.000001', 'x-e': '1e-7', 'x-b': 'true', 'x-f': 'false' };
+    const expected = { 'x-s': 's', 'x-i': '42', 'x-d': '0.000001', 'x-e': '1e-7', 'x-g': '1.5e+21', 'x-b': 'true', 'x-f': 'false' };
     for (const [path, headers] of Object.entries(sent)) assert.deepEqual(headers, expected, path);
   });
 
