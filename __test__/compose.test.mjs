@@ -261,6 +261,23 @@ describe('href content', () => {
     assert.match(csv.headers['user-agent'], /^mailer-rs\//);
   });
 
+  test('httpHeaders values go out as nodemailer sends them (composer and jsonTransport)', async () => {
+    // Node's http writes String(v): numbers as JS prints them, booleans as text
+    const httpHeaders = { 'X-S': 's', 'X-I': 42, 'X-D': 1e-6, 'X-E': 1e-7, 'X-G': 1.5e21, 'X-B': true, 'X-F': false };
+    const sent = {};
+    for (const [name, mod] of [['nodemailer', nodemailer], ['mailer-rs', mailer]]) {
+      for (const opts of [{}, { jsonTransport: true, streamTransport: false }]) {
+        seen.length = 0;
+        const path = `/headers-${name}-${opts.jsonTransport ? 'json' : 'stream'}`;
+        await compose(mod, { from: 's@example.com', to: 'r@example.com', text: 't', attachments: [{ filename: 'h.txt', href: `${httpUrl}${path}`, httpHeaders }] }, opts);
+        const req = seen.find((r) => r.url === path);
+        sent[path] = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-')));
+      }
+    }
+    const expected = { 'x-s': 's', 'x-i': '42', 'x-d': '0.000001', 'x-e': '1e-7', 'x-g': '1.5e+21', 'x-b': 'true', 'x-f': 'false' };
+    for (const [path, headers] of Object.entries(sent)) assert.deepEqual(headers, expected, path);
+  });
+
   test('https with a self-signed certificate is rejected by default', async () => {
     const msg = { from: 's@example.com', to: 'r@example.com', text: 't', attachments: [{ href: `${httpsUrl}/secret.txt` }] };
     await assert.rejects(compose(mailer, msg), (err) => {

@@ -62,6 +62,30 @@ describe('per-message newline (streamTransport)', () => {
   });
 });
 
+describe('numbers in a message are written as JS prints them', () => {
+  // napi's own reading of a JS value saturated integral numbers at i64 (1e21 became
+  // 9223372036854775807) and turned numbers within f64::EPSILON of an integer into it
+  const NUMBERS = { '1e21': 1e21, '2**64': 2 ** 64, '-(2**70)': -(2 ** 70), '1e300': 1e300, '2**53+1': 9007199254740993, '1e-20': 1e-20 };
+  const msg = (n) => ({
+    from: 'a@example.com',
+    to: 'b@example.com',
+    subject: 'numbers',
+    text: 't',
+    messageId: '<numbers@example.com>',
+    date: new Date(0),
+    xMailer: n,
+    headers: { 'X-N': n, 'X-L': [n, 1], 'X-P': { prepared: true, value: n } },
+  });
+  for (const [name, n] of Object.entries(NUMBERS)) {
+    test(`${name}: streamTransport and jsonTransport output as nodemailer's`, async () => {
+      for (const opts of [{}, { jsonTransport: true, streamTransport: false }]) {
+        const [a, b] = await Promise.all([streamed(nodemailer, opts, msg(n)), streamed(mailer, opts, msg(n))]);
+        assert.equal(b, a, JSON.stringify(opts));
+      }
+    });
+  }
+});
+
 describe('defaults named like Object.prototype members', () => {
   const DEFAULTS = { constructor: 'C', toString: 'T', valueOf: 'V', hasOwnProperty: 'H', subject: 'S', headers: { constructor: 'HC', 'X-D': 'd' } };
 

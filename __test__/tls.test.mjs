@@ -4,6 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { format } from 'node:util';
 import { createRequire } from 'node:module';
 import { SMTPServer } from 'smtp-server';
@@ -180,6 +181,50 @@ describe('tls.checkServerIdentity', () => {
         await srv.close();
       }
     }
+  });
+
+  test('a getSocket socket the transport upgrades to TLS (secure, not secured) is checked too', async () => {
+    // getSocket hands over a plain socket to the server's port; the transport runs the TLS
+    // handshake on it, which in Node calls checkServerIdentity as a direct connection does
+    const getSocket = (options, cb) => {
+      const s = net.connect(options.port, '127.0.0.1', () => {
+        s.removeListener('error', cb);
+        cb(null, { connection: s });
+      });
+      s.once('error', cb);
+    };
+    const calls = { 'mailer-rs': [], nodemailer: [] };
+    const errors = {};
+    for (const [name, create] of [['mailer-rs', createTransport], ['nodemailer', nodemailer.createTransport]]) {
+      for (const verdict of [undefined, new Error('pin mismatch')]) {
+        const srv = await startServer({ ...SERVER, secure: true });
+        try {
+          const checkServerIdentity = (host, cert) => {
+            calls[name].push({ host, fingerprint256: cert.fingerprint256 });
+            return verdict;
+          };
+          const err = await send(create, srv.port, { host: 'localhost', secure: true, getSocket, tls: { ca: CA, checkServerIdentity } });
+          if (verdict) {
+            errors[name] = err;
+            assert.equal(srv.received.length, 0, name);
+          } else {
+            assert.equal(err, null, `${name}: ${err && err.message}`);
+            assert.equal(srv.received.length, 1, name);
+          }
+        } finally {
+          await srv.close();
+        }
+      }
+    }
+    assert.deepEqual(calls['mailer-rs'], [
+      { host: 'localhost', fingerprint256: pin },
+      { host: 'localhost', fingerprint256: pin },
+    ]);
+    assert.deepEqual(calls['mailer-rs'], calls.nodemailer);
+    assert.equal(errors['mailer-rs'].code, 'ESOCKET');
+    assert.equal(errors['mailer-rs'].code, errors.nodemailer.code);
+    assert.equal(errors['mailer-rs'].message, errors.nodemailer.message);
+    assert.equal(errors['mailer-rs'].command, errors.nodemailer.command);
   });
 
   test('it replaces the name check, not the chain check (as in Node)', async () => {

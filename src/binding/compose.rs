@@ -153,9 +153,7 @@ pub(super) fn read_request<T: DeserializeOwned, X: DeserializeOwned>(
     buffers: Vec<Buffer>,
     options: Object,
 ) -> std::result::Result<Request<T, X>, BindError> {
-    let data = env
-        .from_js_value(mail)
-        .map_err(BindError::invalid_message)?;
+    let data = super::de::from_js_value(env, mail).map_err(BindError::invalid_message)?;
     let extra = env
         .from_js_value(options)
         .map_err(BindError::invalid_options)?;

@@ -5,6 +5,7 @@ mod body;
 mod callbacks;
 pub mod compose;
 pub mod custom_auth;
+mod de;
 mod errors;
 pub mod options;
 pub mod pipe;

@@ -406,7 +406,7 @@ impl NativeTransport {
         buffers: Vec<Buffer>,
     ) -> Result<Either<ComposedMessage, Object<'env>>> {
         let data: std::result::Result<MailData, BindError> =
-            env.from_js_value(mail).map_err(BindError::invalid_message);
+            super::de::from_js_value(env, mail).map_err(BindError::invalid_message);
         let buffers = shared(buffers);
         let outcome = match data {
             Ok(data) if !is_large(&data) => match self.core.compose(data, buffers) {

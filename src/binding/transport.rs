@@ -991,9 +991,8 @@ impl NativeTransport {
         id: u32,
     ) -> Result<Option<Object<'env>>> {
         let parsed: std::result::Result<ParsedSend, BindError> = (|| {
-            let data: MailData = env
-                .from_js_value(mail)
-                .map_err(BindError::invalid_message)?;
+            let data: MailData =
+                super::de::from_js_value(env, mail).map_err(BindError::invalid_message)?;
             let (extras, auth) = self.core.send_options(env, extras, auth)?;
             Ok((data, extras, auth))
         })();

@@ -16,6 +16,7 @@ use crate::data_images::convert_data_images;
 use crate::envelope::{get_envelope, set_envelope};
 use crate::ids;
 use crate::input::{AddressInput, DateInput, MailData, StringOrList};
+use crate::js_number::js_number_string;
 use crate::list_headers::list_headers;
 use crate::mime_node::{HVal, Node, Writer};
 use crate::tree::TreeBuilder;
@@ -149,7 +150,7 @@ fn set_mailer_headers(root: &mut Node, data: &MailData) {
     if let Some(x) = &data.x_mailer {
         let v = match x {
             serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Number(n) => n.as_f64().map(js_number_string),
             serde_json::Value::Bool(true) => Some("true".into()),
             _ => None,
         };

@@ -12,7 +12,7 @@ use crate::data_url::parse_data_url;
 use crate::encoding as enc;
 use crate::fetch::UrlRequest;
 use crate::input::{
-    Attachment, ContentInput, ContentObject, FilenameInput, OrderedMap, StringOrList, TlsInput,
+    Attachment, ContentInput, ContentObject, FilenameInput, HttpHeaders, StringOrList, TlsInput,
 };
 use crate::mime_node::Source;
 use crate::ComposeError;
@@ -34,20 +34,8 @@ struct FetchOpts {
 }
 
 impl FetchOpts {
-    fn of(headers: &Option<OrderedMap>, tls: &Option<TlsInput>) -> FetchOpts {
-        let headers = headers
-            .as_ref()
-            .map(|h| {
-                h.0.iter()
-                    .filter_map(|(k, v)| match v {
-                        serde_json::Value::String(s) => Some((k.clone(), s.clone())),
-                        serde_json::Value::Number(n) => Some((k.clone(), n.to_string())),
-                        serde_json::Value::Bool(b) => Some((k.clone(), b.to_string())),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    fn of(headers: &Option<HttpHeaders>, tls: &Option<TlsInput>) -> FetchOpts {
+        let headers = headers.as_ref().map(|h| h.0.clone()).unwrap_or_default();
         let ca = match tls.as_ref().and_then(|t| t.ca.clone()) {
             Some(StringOrList::One(c)) => vec![c],
             Some(StringOrList::Many(l)) => l,

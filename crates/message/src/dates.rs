@@ -78,8 +78,10 @@ pub(crate) fn format_date(ms: f64) -> String {
     let Some(f) = fields(ms) else {
         return "Invalid Date".into();
     };
+    // toUTCString pads the year to four digits, a minus sign ahead of the padding (`-0001`);
+    // unlike toISOString, which writes six digits and a sign outside 0..9999 (`-000001`)
     let year = if f.year < 0 {
-        format!("-{:06}", -f.year)
+        format!("-{:04}", -f.year)
     } else {
         format!("{:04}", f.year)
     };
@@ -197,5 +199,37 @@ mod tests {
         }
         assert_eq!(iso_date(8.64e15 + 1.0), None);
         assert_eq!(format_date(-8.64e15 - 1.0), "Invalid Date");
+    }
+
+    /// January 1st of years around and beyond the four-digit range, as node prints them
+    /// (`d = new Date(0); d.setUTCFullYear(y, 0, 1)`, then `toUTCString()` / `toISOString()`).
+    #[test]
+    fn years_outside_four_digits_match_node() {
+        let cases: [(f64, &str, &str); 16] = [
+            (-62198755200000.0, "Fri, 01 Jan -0001", "-000001-01-01"),
+            (-62482752000000.0, "Mon, 01 Jan -0010", "-000010-01-01"),
+            (-65322892800000.0, "Mon, 01 Jan -0100", "-000100-01-01"),
+            (-93724128000000.0, "Wed, 01 Jan -1000", "-001000-01-01"),
+            (-377705116800000.0, "Mon, 01 Jan -9999", "-009999-01-01"),
+            (-377736739200000.0, "Sat, 01 Jan -10000", "-010000-01-01"),
+            (-8639977881600000.0, "Sat, 01 Jan -271820", "-271820-01-01"),
+            (-8.64e15, "Tue, 20 Apr -271821", "-271821-04-20"),
+            (-62167219200000.0, "Sat, 01 Jan 0000", "0000-01-01"),
+            (-62135596800000.0, "Mon, 01 Jan 0001", "0001-01-01"),
+            (-59042995200000.0, "Thu, 01 Jan 0099", "0099-01-01"),
+            (-30641760000000.0, "Tue, 01 Jan 0999", "0999-01-01"),
+            (253402300800000.0, "Sat, 01 Jan 10000", "+010000-01-01"),
+            (3093496444800000.0, "Fri, 01 Jan 99999", "+099999-01-01"),
+            (8639946345600000.0, "Mon, 01 Jan 275759", "+275759-01-01"),
+            (8.64e15, "Sat, 13 Sep 275760", "+275760-09-13"),
+        ];
+        for (ms, utc, iso) in cases {
+            assert_eq!(format_date(ms), format!("{utc} 00:00:00 +0000"), "{ms}");
+            let iso = format!("{iso}T00:00:00.000Z");
+            assert_eq!(iso_date(ms).as_deref(), Some(iso.as_str()), "{ms}");
+        }
+        // the last millisecond of year -1
+        let ms = -62167219200001.0;
+        assert_eq!(format_date(ms), "Fri, 31 Dec -0001 23:59:59 +0000");
     }
 }

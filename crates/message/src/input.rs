@@ -4,6 +4,8 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 
+use crate::js_number::js_number_string;
+
 /// An address field: `"a@b, Name <c@d>"`, `{name, address}`, or a (nested) list of those.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(from = "AddressWire")]
@@ -103,7 +105,7 @@ pub struct ContentObject {
     /// icalEvent only
     pub method: Option<String>,
     /// request headers for `href`
-    pub http_headers: Option<OrderedMap>,
+    pub http_headers: Option<HttpHeaders>,
     /// `{ca, rejectUnauthorized}` for an `https` `href`
     pub tls: Option<TlsInput>,
 }
@@ -134,7 +136,7 @@ pub struct Attachment {
     /// absent: default; a string: that CTE; `false`: no CTE header from the composer
     pub content_transfer_encoding: Option<serde_json::Value>,
     /// request headers for `href`
-    pub http_headers: Option<OrderedMap>,
+    pub http_headers: Option<HttpHeaders>,
     /// `{ca, rejectUnauthorized}` for an `https` `href`
     pub tls: Option<TlsInput>,
 }
@@ -222,6 +224,91 @@ impl<'de> Deserialize<'de> for OrderedMap {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// `httpHeaders` of an `href`: each value as the text Node's http module sends for it (see
+/// [`HttpHeaderValue`]), in the user's key order; values it cannot send as one line are left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpHeaders(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for HttpHeaders {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HttpHeaders;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, HttpHeaderValue>()? {
+                    if let Some(v) = v.0 {
+                        out.push((k, v));
+                    }
+                }
+                Ok(HttpHeaders(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One `httpHeaders` value as text, as nodemailer's lib/fetch sends it (Node's http writes
+/// `String(v)`): a string as it is, a number as JS prints it (`1.5e+21`), a boolean as
+/// `true`/`false`. `None` for anything else (null, objects, lists), which is not sent. Both
+/// the composer and the JSON transport read their `httpHeaders` through this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpHeaderValue(pub Option<String>);
+
+impl<'de> Deserialize<'de> for HttpHeaderValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HttpHeaderValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a header value")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(s)))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(b.to_string())))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(js_number_string(n as f64))))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(js_number_string(n as f64))))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(Some(js_number_string(n))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(HttpHeaderValue(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(HttpHeaderValue(None))
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Self::Value, E> {
+                Ok(HttpHeaderValue(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -564,6 +651,33 @@ mod tests {
                 group: None
             })
         );
+    }
+
+    #[test]
+    fn http_header_values_are_sent_as_node_writes_them() {
+        let h: HttpHeaders = serde_json::from_str(
+            r#"{"X-S": "s", "X-I": 42, "X-M": -3, "X-D": 0.000001, "X-G": 1.5e21, "X-B": true,
+                "X-F": false, "X-Nul": null, "X-O": {"a": 1}, "X-A": [1, "b"]}"#,
+        )
+        .unwrap();
+        let expected = [
+            ("X-S", "s"),
+            ("X-I", "42"),
+            ("X-M", "-3"),
+            ("X-D", "0.000001"),
+            ("X-G", "1.5e+21"),
+            ("X-B", "true"),
+            ("X-F", "false"),
+        ];
+        assert_eq!(
+            h.0,
+            expected
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        );
+        // not an object: the message is refused, as before
+        assert!(serde_json::from_str::<HttpHeaders>(r#""x""#).is_err());
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub use encoding::{base64_decode_lenient, normalize_header_key};
 pub use fetch::{io_error_code, post as http_post, FetchError, UrlRequest};
 pub use input::{
     AddressInput, Attachment, ContentInput, ContentObject, DateInput, EnvelopeInput, FilenameInput,
-    HeaderEntry, HeaderValueInput, HeadersInput, MailData, OneOrMany, OrderedMap, StringOrList,
-    TlsInput,
+    HeaderEntry, HeaderValueInput, HeadersInput, HttpHeaderValue, HttpHeaders, MailData, OneOrMany,
+    OrderedMap, StringOrList, TlsInput,
 };
 pub use json::{normalize_json, Json, JsonMessage};
 pub use newline::{LineEndings, Newline};

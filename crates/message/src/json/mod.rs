@@ -14,12 +14,12 @@ use crate::data_url::{data_url_of, parse_data_url};
 use crate::dates::iso_date;
 use crate::encoding as enc;
 use crate::fetch::UrlRequest;
+use crate::input::HttpHeaders;
 use crate::mime_types::{default_attachment_filename, detect_mime_type};
 use crate::{compose_checked, ComposeError, ComposeOptions, Envelope, MailData};
 
 mod value;
 
-use value::js_number;
 pub use value::Json;
 
 /// The JSON transport's result.
@@ -66,17 +66,12 @@ async fn resolve(ctx: &Resolver<'_>, v: &Json) -> Result<Json, ComposeError> {
             }
             let req = UrlRequest {
                 url: h.to_string(),
-                headers: match content.get("httpHeaders") {
-                    Some(Json::Obj(m)) => m
-                        .iter()
-                        .filter_map(|(k, v)| match v {
-                            Json::Str(s) => Some((k.clone(), s.clone())),
-                            Json::Num(n) => Some((k.clone(), js_number(*n))),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
+                // read as the composer reads them (nodemailer's lib/fetch sends the same)
+                headers: content
+                    .get("httpHeaders")
+                    .and_then(|h| h.read::<HttpHeaders>().ok())
+                    .map(|h| h.0)
+                    .unwrap_or_default(),
                 ca: match content.get("tls").and_then(|t| t.get("ca")) {
                     Some(Json::Str(s)) => vec![s.clone()],
                     Some(Json::Arr(a)) => a

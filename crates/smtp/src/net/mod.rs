@@ -228,11 +228,14 @@ async fn connect_external(
     let stream = if opts.secure && !ext.secured {
         let cfg = tls::client_config(&opts.tls, "CONN")?;
         let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
-        match timeout(remaining, tls::connect(cfg, name, base)).await {
+        let s = match timeout(remaining, tls::connect(cfg, name.clone(), base)).await {
             Err(_) => return Err(connection_timeout_error()),
             Ok(Err(e)) => return Err(tls::tls_error(e, "CONN")),
             Ok(Ok(s)) => s,
-        }
+        };
+        // as on a direct connection: Node's tls.connect on the given socket calls it too
+        tls::check_identity(&opts.tls, &name, &s).await?;
+        s
     } else {
         base
     };
