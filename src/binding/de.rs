@@ -141,26 +141,10 @@ impl<'de> serde::Deserializer<'de> for De {
         }
     }
 
+    /// The same JS byte sources as `deserialize_bytes`: a byte-buffer visitor takes borrowed
+    /// bytes too (serde copies them), so one reading serves both.
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.value_type()? {
-            ValueType::Object => {
-                let object = self.object();
-                let bytes = if object.is_buffer()? {
-                    unsafe { BufferSlice::from_napi_value(self.env, self.value)? }.to_vec()
-                } else if object.is_typedarray()? {
-                    unsafe { <&[u8]>::from_napi_value(self.env, self.value)? }.to_vec()
-                } else if object.is_arraybuffer()? {
-                    unsafe { ArrayBuffer::from_napi_value(self.env, self.value)? }.to_vec()
-                } else {
-                    unsafe { Vec::<u8>::from_napi_value(self.env, self.value)? }
-                };
-                visitor.visit_byte_buf(bytes)
-            }
-            other => Err(Error::new(
-                Status::InvalidArg,
-                format!("{other:?} type could not deserialize to bytes"),
-            )),
-        }
+        self.deserialize_bytes(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
