@@ -227,6 +227,31 @@ describe('tls.checkServerIdentity', () => {
     assert.equal(errors['mailer-rs'].command, errors.nodemailer.command);
   });
 
+  test('an untrusted certificate on a getSocket socket the transport upgrades fails as in nodemailer', async () => {
+    const getSocket = (options, cb) => {
+      const s = net.connect(options.port, '127.0.0.1', () => {
+        s.removeListener('error', cb);
+        cb(null, { connection: s });
+      });
+      s.once('error', cb);
+    };
+    const errors = {};
+    for (const [name, create] of [['mailer-rs', createTransport], ['nodemailer', nodemailer.createTransport]]) {
+      const srv = await startServer({ ...SERVER, secure: true });
+      try {
+        // no `ca`: the test CA is not trusted
+        errors[name] = await send(create, srv.port, { host: 'localhost', secure: true, getSocket });
+        assert.ok(errors[name], `${name} sent through an untrusted certificate`);
+        assert.equal(srv.received.length, 0, name);
+      } finally {
+        await srv.close();
+      }
+    }
+    assert.equal(errors['mailer-rs'].code, 'ESOCKET');
+    assert.equal(errors['mailer-rs'].code, errors.nodemailer.code);
+    assert.equal(errors['mailer-rs'].command, errors.nodemailer.command);
+  });
+
   test('it replaces the name check, not the chain check (as in Node)', async () => {
     // servername the certificate does not name: accepted only because the function accepts it
     const accept = { ca: CA, servername: 'mx.example.com', checkServerIdentity: () => undefined };

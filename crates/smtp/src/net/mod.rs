@@ -230,7 +230,10 @@ async fn connect_external(
         let name = tls::server_name(&opts.tls, &opts.host, "CONN")?;
         let s = match timeout(remaining, tls::connect(cfg, name.clone(), base)).await {
             Err(_) => return Err(connection_timeout_error()),
-            Ok(Err(e)) => return Err(tls::tls_error(e, "CONN")),
+            // as nodemailer's upgrade of a given socket (lib/smtp-connection
+            // `_upgradeConnection`): the TLS socket's own error is ESOCKET, the plain socket
+            // closing during the upgrade ETLS
+            Ok(Err(e)) => return Err(tls::handshake_error(e, "CONN")),
             Ok(Ok(s)) => s,
         };
         // as on a direct connection: Node's tls.connect on the given socket calls it too
