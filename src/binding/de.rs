@@ -88,16 +88,13 @@ impl<'de> serde::Deserializer<'de> for De {
                         idx: 0,
                         len,
                     })
-                } else if object.is_typedarray()? {
-                    visitor.visit_bytes(unsafe { <&[u8]>::from_napi_value(self.env, self.value)? })
-                } else if object.is_buffer()? {
-                    visitor.visit_bytes(&unsafe {
-                        BufferSlice::from_napi_value(self.env, self.value)?
-                    })
-                } else if object.is_arraybuffer()? {
-                    visitor.visit_bytes(&unsafe {
-                        ArrayBuffer::from_napi_value(self.env, self.value)?
-                    })
+                } else if object.is_typedarray()?
+                    || object.is_buffer()?
+                    || object.is_arraybuffer()?
+                {
+                    // one reading of the JS byte sources (messages carry their Buffers out
+                    // of band, so this branch is off the usual path)
+                    self.deserialize_bytes(visitor)
                 } else {
                     visitor.visit_map(Map::new(self)?)
                 }
