@@ -6,11 +6,9 @@
 // as uncaught exceptions (a `if (err) throw err` start-up check still stops the process).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { runNode } from './helpers/child.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 // The child: one transporter with a logger that prints its error lines as JSON, one call whose
 // callback throws, then 'STILL RUNNING' and a clean exit if the process survived.
@@ -32,25 +30,14 @@ else t.sendMail(mail(call === 'rejected' ? 'bad@example.com' : 'good@example.com
 });
 `;
 
-function runChild(lib, pool, call, port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD, lib, pool, call, String(port)], { cwd: root });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const logged = out
-        .split('\n')
-        .filter((l) => l.startsWith('LOG '))
-        .map((l) => JSON.parse(l.slice(4)))
-        .filter((e) => e.tnx === 'callback');
-      resolve({ code, running: out.includes('STILL RUNNING'), logged, uncaught: /Error: thrown by/.test(err), stderr: err });
-    });
-  });
+async function runChild(lib, pool, call, port) {
+  const { code, out, err } = await runNode(['-e', CHILD, lib, pool, call, String(port)]);
+  const logged = out
+    .split('\n')
+    .filter((l) => l.startsWith('LOG '))
+    .map((l) => JSON.parse(l.slice(4)))
+    .filter((e) => e.tnx === 'callback');
+  return { code, running: out.includes('STILL RUNNING'), logged, uncaught: /Error: thrown by/.test(err), stderr: err };
 }
 
 describe('a throwing callback, as in nodemailer', () => {

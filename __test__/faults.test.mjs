@@ -4,18 +4,16 @@
 // Every server listens on 127.0.0.1 and every wait is bounded by a timeout.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTransport } from '../index.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { within } from './helpers/wait.mjs';
+import { runModule } from './helpers/child.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const msg = (extra = {}) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: 'Hi', text: 'Hello', ...extra });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Time that must pass, not an event to wait for: a second callback or a late unhandled rejection
@@ -298,20 +296,7 @@ describe('TLS that cannot be set up', () => {
   });
 });
 
-function runChild(code, limit = 20000) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limit);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
+const runChild = (code) => runModule(code);
 
 describe('no handle leaks', () => {
   test('a batch of failing sends (single and pool + close) lets the process exit by itself', async () => {

@@ -3,27 +3,10 @@
 // (node --test's own process has no gc()); the SMTP server runs here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { runModule } from './helpers/child.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function runChild(code, timeoutMs = 90000) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { cwd: root });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
+const runChild = (code) => runModule(code, { flags: ['--expose-gc'], timeoutMs: 90_000 });
 
 // Each case makes N transporters in its own function (so nothing on the stack points at
 // them), registers them with a FinalizationRegistry, drops them and collects.

@@ -2,28 +2,10 @@
 // leaves no native handle open (what jest --detectOpenHandles reports).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { runModule } from './helpers/child.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function runChild(code, timeoutMs = 20000) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const started = Date.now();
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err, ms: Date.now() - started });
-    });
-  });
-}
+const runChild = (code) => runModule(code);
 
 const server = () => startSmtpServer({ xoauth2: true, validTokens: new Set(['tok-l']), hideSTARTTLS: true, authOptional: true, closeTimeout: 50 });
 

@@ -1,18 +1,15 @@
 // Connection options, logging and process behaviour, against real servers on loopback.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import util from 'node:util';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTransport } from '../index.mjs';
 import nodemailer from 'nodemailer';
 import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 import { startMockOAuth } from './helpers/oauth.mjs';
 import { within } from './helpers/wait.mjs';
+import { runModule } from './helpers/child.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const msg = (extra = {}) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: 'Hi', text: 'Hello', ...extra });
 
 /** A bunyan-style logger that records every call as text. */
@@ -25,22 +22,7 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-// `talk(child)`, if given, is called once the child is spawned (to exchange with it on stdio).
-function runChild(code, env = {}, flags = [], talk = () => {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code], { cwd: root, env: { ...process.env, ...env } });
-    talk(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
+const runChild = (code, env = {}, flags = [], talk) => runModule(code, { env, flags, talk, timeoutMs: 15_000 });
 
 describe('TLS options', () => {
   test('ignoreTLS sends in plaintext even when STARTTLS is offered', async () => {

@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createTransport } from '../index.mjs';
-import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
+import { withSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startHttpProxy, startSocks5Proxy } from './helpers/proxy.mjs';
 
 const msg = (i = 0) => ({ from: 'sender@example.com', to: 'rcpt@example.com', subject: `m${i}`, text: `message ${i}` });
@@ -13,19 +13,10 @@ const msg = (i = 0) => ({ from: 'sender@example.com', to: 'rcpt@example.com', su
 // must never come) is waited for.
 const SECOND_CALLBACK_WINDOW_MS = 100;
 
-/** Runs `fn(srv)` with an SMTP server (STARTTLS offered) and closes it afterwards. */
-async function withSmtp(fn, opts = {}) {
-  const srv = await startSmtpServer({ authOptional: true, ...opts });
-  try {
-    await fn(srv);
-  } finally {
-    await srv.close();
-  }
-}
 
 /** Sends one message through `proxyUrl` with STARTTLS and checks server and tunnel. */
 async function sendThrough(proxy, proxyUrl, extra = {}) {
-  await withSmtp(async (srv) => {
+  await withSmtpServer(async (srv) => {
     const t = createTransport({ host: 'localhost', port: srv.port, tls: { ca: CERTS.ca }, proxy: proxyUrl, ...extra });
     const info = await t.sendMail(msg());
     assert.deepEqual(info.accepted, ['rcpt@example.com']);
@@ -76,7 +67,7 @@ describe('proxy', () => {
     const proxy = await startHttpProxy({ tls: true });
     try {
       await sendThrough(proxy, proxy.url);
-      await withSmtp(async (srv) => {
+      await withSmtpServer(async (srv) => {
         const t = createTransport({ host: 'localhost', port: srv.port, proxy: proxy.url });
         await assert.rejects(t.sendMail(msg()), (err) => {
           assert.equal(err.code, 'EPROXY');
@@ -94,7 +85,7 @@ describe('proxy', () => {
   test('SOCKS5 proxy without auth: the proxy gets the host name; implicit TLS', async () => {
     const proxy = await startSocks5Proxy();
     try {
-      await withSmtp(
+      await withSmtpServer(
         async (srv) => {
           const t = createTransport({ host: 'localhost', port: srv.port, secure: true, tls: { ca: CERTS.ca }, proxy: proxy.url });
           t.set('proxy_socks_module', {}); // accepted and ignored: SOCKS is native
@@ -125,7 +116,7 @@ describe('proxy', () => {
   test('pool through a proxy: one tunnel per pooled connection', async () => {
     const proxy = await startHttpProxy();
     try {
-      await withSmtp(async (srv) => {
+      await withSmtpServer(async (srv) => {
         const t = createTransport({ pool: true, maxConnections: 2, host: 'localhost', port: srv.port, tls: { ca: CERTS.ca }, proxy: proxy.url });
         const infos = await Promise.all(Array.from({ length: 10 }, (_, i) => t.sendMail(msg(i))));
         assert.equal(infos.length, 10);
@@ -145,7 +136,7 @@ describe('proxy', () => {
     const http = await startHttpProxy({ auth: { user: 'alice', pass: 'right' } });
     const socks = await startSocks5Proxy({ auth: { user: 'bob', pass: 'right' } });
     try {
-      await withSmtp(async (srv) => {
+      await withSmtpServer(async (srv) => {
         for (const [url, want] of [
           [`http://alice:wr0ngpass@127.0.0.1:${http.port}`, 'Proxy responded with 407 Proxy Authentication Required'],
           [`socks5://bob:wr0ngpass@127.0.0.1:${socks.port}`, 'SOCKS5 proxy authentication failed'],

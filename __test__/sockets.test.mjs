@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { createTransport } from '../index.mjs';
-import { startSmtpServer, CERTS } from './helpers/smtp.mjs';
+import { startSmtpServer, withSmtpServer, CERTS } from './helpers/smtp.mjs';
 import { startHttpProxy } from './helpers/proxy.mjs';
 import { startRawServer } from './helpers/raw.mjs';
 
@@ -22,14 +22,6 @@ const IMPLS = {
   nodemailer: (o) => nodemailer.createTransport(o),
 };
 
-async function withSmtp(fn, opts = {}) {
-  const srv = await startSmtpServer({ authOptional: true, ...opts });
-  try {
-    await fn(srv);
-  } finally {
-    await srv.close();
-  }
-}
 
 /** getSocket connecting with net.connect to 127.0.0.1:options.port; records its calls. */
 function netGetSocket(calls) {
@@ -104,7 +96,7 @@ function records() {
 
 describe('sockets from JS', () => {
   test('getSocket with a net socket: STARTTLS by rustls over it, no DNS, same arguments as nodemailer', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const seen = {};
       for (const [name, make] of Object.entries(IMPLS)) {
         const calls = [];
@@ -129,7 +121,7 @@ describe('sockets from JS', () => {
   test('getSocket through an HTTP CONNECT proxy', async () => {
     const proxy = await startHttpProxy();
     try {
-      await withSmtp(async (srv) => {
+      await withSmtpServer(async (srv) => {
         const t = createTransport({
           host: 'smtp.example.test',
           port: srv.port,
@@ -149,7 +141,7 @@ describe('sockets from JS', () => {
   });
 
   test('secured: true over a tls.connect socket (no second TLS); secure without secured: TLS over the JS socket', async () => {
-    await withSmtp(
+    await withSmtpServer(
       async (srv) => {
         const tlsSocket = (options, cb) => {
           const s = tls.connect({ port: options.port, host: '127.0.0.1', servername: 'localhost', ca: CERTS.ca }, () => {
@@ -182,7 +174,7 @@ describe('sockets from JS', () => {
   });
 
   test('any Duplex: a wrapper without addresses carries the session, STARTTLS included', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const stats = { read: 0, written: 0 };
       const t = createTransport({
         host: 'localhost',
@@ -199,7 +191,7 @@ describe('sockets from JS', () => {
   });
 
   test('the connection and socket options', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const s = await new Promise((resolve) => {
         const c = net.connect(srv.port, '127.0.0.1', () => resolve(c));
       });
@@ -213,7 +205,7 @@ describe('sockets from JS', () => {
   });
 
   test('custom proxy handler: set("proxy_handler_<scheme>") gets the parsed proxy URL, as in nodemailer', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const seen = {};
       for (const [name, make] of Object.entries(IMPLS)) {
         const t = make({ host: 'localhost', port: srv.port, tls: { ca: CERTS.ca }, proxy: 'myproxy://user:pw@proxy.test:4242' });
@@ -237,7 +229,7 @@ describe('sockets from JS', () => {
   });
 
   test('errors: getSocket fails, the socket errors or closes mid-session', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const refused = createTransport({
         host: 'localhost',
         port: srv.port,
@@ -281,7 +273,7 @@ describe('sockets from JS', () => {
   });
 
   test('Rust ends and destroys the JS socket when the session is over', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       let socket;
       const t = createTransport({
         host: 'localhost',
@@ -318,7 +310,7 @@ describe('sockets from JS', () => {
   });
 
   test('backpressure: a slow socket bounds what Rust hands it; 2 MB arrive intact', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       let outstanding = 0;
       let max = 0;
       const t = createTransport({
@@ -360,7 +352,7 @@ describe('sockets from JS', () => {
   });
 
   test('pool: getSocket once per pooled connection', async () => {
-    await withSmtp(async (srv) => {
+    await withSmtpServer(async (srv) => {
       const calls = [];
       const t = createTransport({ pool: true, maxConnections: 2, host: 'localhost', port: srv.port, tls: { ca: CERTS.ca }, getSocket: netGetSocket(calls) });
       const infos = await Promise.all(Array.from({ length: 8 }, (_, i) => t.sendMail(msg(i))));

@@ -5,18 +5,16 @@
 // the child being killed by its timeout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSmtpServer } from './helpers/smtp.mjs';
+import { ROOT, runNode } from './helpers/child.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // The worker: loads the addon, sends `count` messages in `mode` and reports each outcome.
 // `hold` leaves them in flight (the parent terminates the worker).
 const WORKER = `
 const { parentPort, workerData: d } = require('node:worker_threads');
-const { createTransport } = require(${JSON.stringify(path.join(root, 'index.js'))});
+const { createTransport } = require(${JSON.stringify(path.join(ROOT, 'index.js'))});
 const opts = { host: '127.0.0.1', port: d.port };
 if (d.mode === 'pool') Object.assign(opts, { pool: true, maxConnections: 3 });
 if (d.mode === 'json') Object.assign(opts, { jsonTransport: true });
@@ -98,21 +96,8 @@ const scenario = ${JSON.stringify(scenario)};
 })();
 `;
 
-function runMain(port, scenario, timeoutMs = 60000) {
-  return new Promise((resolve) => {
-    // the child never loads the addon on its main thread: only its workers do
-    const child = spawn(process.execPath, ['-e', MAIN(port, scenario)], { cwd: root });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
+// the child never loads the addon on its main thread: only its workers do
+const runMain = (port, scenario) => runNode(['-e', MAIN(port, scenario)], { timeoutMs: 60_000 });
 
 async function scenario(name, check) {
   const srv = await startSmtpServer({ xoauth2: true, validTokens: new Set(['tok-w']), hideSTARTTLS: true, authOptional: true, closeTimeout: 50 });

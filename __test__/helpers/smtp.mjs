@@ -212,3 +212,13 @@ export async function startSmtpServer(opts = {}) {
         }
     };
 }
+
+/** Runs `fn(srv)` with an smtp-server (AUTH optional, STARTTLS offered) and closes it afterwards. */
+export async function withSmtpServer(fn, opts = {}) {
+  const srv = await startSmtpServer({ authOptional: true, ...opts });
+  try {
+    await fn(srv);
+  } finally {
+    await srv.close();
+  }
+}
