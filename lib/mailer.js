@@ -802,9 +802,6 @@ class Mail extends EventEmitter {
   async _compileOnly(mail, buffers, dkim) {
     const o = this.transporter.options;
     if (this._streamMode === 'json') {
-      if (typeof native.normalizeJson !== 'function') {
-        throw Object.assign(new Error('jsonTransport needs a binding with normalizeJson'), { code: 'ECONFIG' });
-      }
       const out = await settled(native.normalizeJson(mail, buffers, composeOptions(o, mail, { keepBcc: true })));
       return { envelope: out.envelope, messageId: out.messageId, message: o.skipEncoding ? JSON.parse(out.message) : out.message };
     }
