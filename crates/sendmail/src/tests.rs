@@ -2,9 +2,21 @@ use super::*;
 use std::os::unix::fs::PermissionsExt;
 
 /// A shell script in a temporary directory, executable.
+///
+/// The executable is written by a `cp` child, never through a file descriptor of this
+/// process: tests run on parallel threads, and a child forked by another test while this
+/// process held the file open for writing would keep that descriptor until its exec, making
+/// the spawn of the script fail with ETXTBSY.
 fn script(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
+    let source = dir.path().join(format!("{name}.src"));
+    std::fs::write(&source, format!("#!/bin/sh\n{body}\n")).unwrap();
     let path = dir.path().join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg(&source)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp {source:?} {path:?}");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path.to_string_lossy().into_owned()
 }
